@@ -1,0 +1,31 @@
+//! # outdial-core
+//!
+//! The pure domain of outdial: who may be called, when, and what an event means.
+//!
+//! Nothing in this crate reads the clock, the environment, the network or the disk.
+//! Every function takes `now` (a UTC instant) and data, and returns a decision; the
+//! engine loads the data through the store and acts on the decision through a provider.
+//!
+//! Modules:
+//! - [`phone`]: E.164 parsing and normalisation (libphonenumber rules via the `phonenumber` crate).
+//! - [`ids`]: typed identifiers for leads, campaigns, attempts and provider call ids.
+//! - [`call`]: provider call status, attempt lifecycle and the monotonic attempt state machine.
+//! - [`disposition`]: the disposition catalog (flags, aliases) and automatic dispositions.
+//! - [`campaign`], [`lead`]: the records the store keeps, in domain terms.
+//! - [`schedule`]: calling windows, time-zone candidates, daily caps and the redial policy,
+//!   which together decide a lead's `next_attempt_at`.
+
+pub mod call;
+pub mod campaign;
+pub mod disposition;
+pub mod ids;
+pub mod lead;
+pub mod phone;
+pub mod schedule;
+
+pub use call::{AnsweredBy, AttemptState, CallEvent, CallStatus};
+pub use campaign::{AnswerAction, CampaignSettings, ProviderKind};
+pub use disposition::{Disposition, DispositionCatalog, DispositionFlags};
+pub use ids::{AttemptId, CampaignId, LeadId, ProviderCallId};
+pub use lead::{LeadContact, LeadStatus, NewLead};
+pub use phone::{PhoneError, Region, E164};

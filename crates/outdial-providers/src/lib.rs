@@ -1,0 +1,169 @@
+//! # outdial-providers
+//!
+//! One [`Provider`] trait for placing, fetching and listing calls, with an adapter per
+//! provider. Wire formats (form fields, JSON shapes, error codes, signatures) stay inside
+//! this crate; the rest of outdial sees [`outdial_core::CallEvent`]s and classified errors.
+//!
+//! Failure classes, as the engine must treat them (design invariant 3):
+//! - [`PlaceError::Rejected`]: refused for good, no call exists (Twilio 4xx such as 21211);
+//! - [`PlaceError::RateLimited`]: not processed, safe to try later (HTTP 429 / 20429);
+//! - [`PlaceError::NotSent`]: the request never reached the provider (connection refused);
+//! - [`PlaceError::Auth`]: credentials refused (HTTP 401 / 20003): no call, dialing must stop;
+//! - [`PlaceError::Ambiguous`]: a call may exist (timeout, reset, 5xx): never re-posted.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use outdial_core::{AnswerAction, AnsweredBy, CallEvent, CallStatus, ProviderCallId, E164};
+
+pub mod twilio;
+
+/// A request to place one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceCall {
+    /// Called number.
+    pub to: E164,
+    /// Caller id.
+    pub from: E164,
+    /// What happens on answer.
+    pub answer: AnswerAction,
+    /// Absolute URL for status callbacks (carries outdial's attempt id in its query).
+    pub status_callback: String,
+    /// Ring timeout, seconds (Twilio `Timeout`).
+    pub ring_timeout_s: u32,
+    /// Longest call, seconds (Twilio `TimeLimit`).
+    pub time_limit_s: u32,
+    /// Twilio `MachineDetection` value, when wanted.
+    pub machine_detection: Option<String>,
+}
+
+/// The provider accepted a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedCall {
+    /// The provider's call id.
+    pub call_id: ProviderCallId,
+    /// Status in the create response (normally `queued`).
+    pub status: CallStatus,
+    /// Twilio `queue_time` in milliseconds: > 0 means the account's CPS is exceeded.
+    pub queue_time_ms: Option<u64>,
+}
+
+/// Why a call was not (or may not have been) placed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlaceError {
+    /// Refused for good; no call exists. `code` is the provider's error code (21211, …).
+    #[error("provider rejected the call (HTTP {http_status}, code {code:?}): {message}")]
+    Rejected {
+        /// HTTP status.
+        http_status: u16,
+        /// Provider error code.
+        code: Option<u32>,
+        /// Provider message.
+        message: String,
+    },
+    /// Not processed because of a rate limit; safe to try later.
+    #[error("provider rate-limited the request (code {code:?}): {message}")]
+    RateLimited {
+        /// Provider error code (20429).
+        code: Option<u32>,
+        /// Provider message.
+        message: String,
+        /// `Retry-After`, seconds, when given.
+        retry_after_s: Option<u64>,
+    },
+    /// The request never reached the provider (connection refused, DNS failure).
+    #[error("request not sent: {message}")]
+    NotSent {
+        /// Transport error.
+        message: String,
+    },
+    /// Credentials refused: no call was placed, and none will be until an operator acts.
+    #[error("provider refused the credentials (HTTP {http_status}, code {code:?}): {message}")]
+    Auth {
+        /// HTTP status (401 or 403).
+        http_status: u16,
+        /// Provider error code (20003).
+        code: Option<u32>,
+        /// Provider message.
+        message: String,
+    },
+    /// The outcome is unknown: a call may exist. The attempt becomes `unknown`.
+    #[error("outcome unknown: {message}")]
+    Ambiguous {
+        /// What happened (timeout, reset, HTTP 5xx).
+        message: String,
+    },
+}
+
+/// What the provider says a call is now (fetch and list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallSnapshot {
+    /// Provider call id.
+    pub call_id: ProviderCallId,
+    /// Called number as the provider reports it.
+    pub to: String,
+    /// Current status.
+    pub status: CallStatus,
+    /// When the provider created the call (Twilio `date_created`), UTC.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it was answered / started (Twilio `start_time`), UTC.
+    pub start_time: Option<DateTime<Utc>>,
+    /// When it ended (Twilio `end_time`), UTC.
+    pub end_time: Option<DateTime<Utc>>,
+    /// Duration in seconds, when final.
+    pub duration_s: Option<u32>,
+    /// Answering-machine detection result.
+    pub answered_by: Option<AnsweredBy>,
+}
+
+impl CallSnapshot {
+    /// The snapshot as a call event (no sequence number), stamped `end_time`, else `now`.
+    pub fn to_event(&self, now: DateTime<Utc>) -> CallEvent {
+        CallEvent {
+            call_id: self.call_id.clone(),
+            status: self.status,
+            sequence: None,
+            at: self.end_time.unwrap_or(now),
+            duration_s: self.duration_s,
+            answered_by: self.answered_by,
+            sip_response_code: None,
+        }
+    }
+}
+
+/// Why a fetch or list failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FetchError {
+    /// The provider has no such call (HTTP 404 / 20404).
+    #[error("no such call")]
+    NotFound,
+    /// Rate-limited; try later.
+    #[error("rate-limited: {0}")]
+    RateLimited(String),
+    /// Credentials refused.
+    #[error("credentials refused: {0}")]
+    Auth(String),
+    /// Transport failure or 5xx.
+    #[error("provider unreachable: {0}")]
+    Unavailable(String),
+    /// The response could not be understood.
+    #[error("unexpected response: {0}")]
+    Protocol(String),
+}
+
+/// A voice provider as the engine uses it.
+#[async_trait]
+pub trait Provider: Send + Sync + std::fmt::Debug {
+    /// Places a call. See [`PlaceError`] for how each failure must be treated.
+    async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError>;
+
+    /// The provider's current view of one call.
+    async fn fetch_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError>;
+
+    /// Every call to `to` created at or after `since` (UTC), following pagination. Used to
+    /// resolve attempts whose create outcome was ambiguous.
+    async fn list_calls_to(
+        &self,
+        to: &E164,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CallSnapshot>, FetchError>;
+}
