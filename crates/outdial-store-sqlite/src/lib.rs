@@ -1,0 +1,1147 @@
+//! # outdial-store-sqlite
+//!
+//! The embedded default backend of [`outdial_store::Store`]: one SQLite file in WAL mode,
+//! driven through `sqlx`. Migrations are embedded in the binary (`migrations/`) and applied
+//! when the store opens; a database migrated by a newer outdial is refused
+//! ([`StoreError::SchemaTooNew`]).
+//!
+//! All statements run on one connection, so SQLite's single writer never sees two
+//! transactions race; the guarded updates make every operation safe to repeat anyway.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use outdial_core::schedule::LeadDecision;
+use outdial_core::{
+    AnsweredBy, AttemptId, AttemptState, CallEvent, CallStatus, CampaignId, CampaignSettings,
+    Disposition, LeadContact, LeadId, LeadStatus, NewLead, ProviderCallId, E164,
+};
+use outdial_store::{
+    to_micros, Attempt, Campaign, EventOutcome, EventRecord, InsertReport, Lead, LeadPlacement,
+    Placement, RawEvent, StatusCounts, Store, StoreError, StoreResult,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Attempt states that block a number (kept in step with the partial unique index).
+const IN_FLIGHT: &str = "('reserved', 'placed', 'ringing', 'in-progress', 'unknown')";
+
+/// How to open the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the file if it does not exist (demo, import).
+    CreateIfMissing,
+    /// Refuse a path that does not exist: a mistyped path must not silently start an empty
+    /// dialer.
+    MustExist,
+}
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    to_micros(t).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("timestamp '{s}': {e}")))
+}
+
+fn opt_ts(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_ts).transpose()
+}
+
+impl SqliteStore {
+    /// Opens (or creates, per `mode`) the database at `path`, enables WAL, and applies the
+    /// embedded migrations.
+    ///
+    /// Errors: [`StoreError::NotFound`] when `mode` is [`OpenMode::MustExist`] and the file is
+    /// missing; [`StoreError::SchemaTooNew`] when the file was migrated by a newer outdial;
+    /// [`StoreError::Backend`] when SQLite cannot open it.
+    pub async fn open(path: &Path, mode: OpenMode) -> StoreResult<SqliteStore> {
+        if mode == OpenMode::MustExist && !path.exists() {
+            return Err(StoreError::NotFound(format!(
+                "database file {} does not exist (create it with `outdial import` or `outdial serve --create`)",
+                path.display()
+            )));
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(mode == OpenMode::CreateIfMissing)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        Self::connect(opts).await
+    }
+
+    /// An in-memory database (tests).
+    pub async fn in_memory() -> StoreResult<SqliteStore> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(backend)?
+            .foreign_keys(true);
+        Self::connect(opts).await
+    }
+
+    async fn connect(opts: SqliteConnectOptions) -> StoreResult<SqliteStore> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await
+            .map_err(backend)?;
+        MIGRATOR.run(&pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::VersionMissing(v) => {
+                StoreError::SchemaTooNew(format!("it has migration {v}, unknown to this build"))
+            }
+            other => StoreError::Backend(format!("migrations failed: {other}")),
+        })?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The newest schema version this build knows.
+    pub fn schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn campaign_from_row(r: &SqliteRow) -> StoreResult<Campaign> {
+    let settings: String = r.try_get("settings").map_err(backend)?;
+    let settings: CampaignSettings = serde_json::from_str(&settings)
+        .map_err(|e| StoreError::Corrupt(format!("campaign settings: {e}")))?;
+    Ok(Campaign {
+        id: CampaignId(r.try_get("id").map_err(backend)?),
+        name: r.try_get("name").map_err(backend)?,
+        settings,
+        active: r.try_get::<i64, _>("active").map_err(backend)? == 1,
+        created_at: parse_ts(&r.try_get::<String, _>("created_at").map_err(backend)?)?,
+    })
+}
+
+fn phone_col(r: &SqliteRow) -> StoreResult<E164> {
+    let p: String = r.try_get("phone").map_err(backend)?;
+    E164::from_stored(&p).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn disposition_col(r: &SqliteRow) -> StoreResult<Option<Disposition>> {
+    let d: Option<String> = r.try_get("disposition").map_err(backend)?;
+    Ok(d.and_then(|d| Disposition::normalise(&d)))
+}
+
+fn lead_from_row(r: &SqliteRow) -> StoreResult<Lead> {
+    let contact: String = r.try_get("contact").map_err(backend)?;
+    let contact: LeadContact = serde_json::from_str(&contact)
+        .map_err(|e| StoreError::Corrupt(format!("lead contact: {e}")))?;
+    let status: String = r.try_get("status").map_err(backend)?;
+    Ok(Lead {
+        id: LeadId(r.try_get("id").map_err(backend)?),
+        campaign_id: CampaignId(r.try_get("campaign_id").map_err(backend)?),
+        phone: phone_col(r)?,
+        contact,
+        status: LeadStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("lead status '{status}'")))?,
+        next_attempt_at: opt_ts(r.try_get("next_attempt_at").map_err(backend)?)?,
+        status_reason: r.try_get("status_reason").map_err(backend)?,
+        disposition: disposition_col(r)?,
+        attempt_count: r.try_get::<i64, _>("attempt_count").map_err(backend)? as u32,
+        created_at: parse_ts(&r.try_get::<String, _>("created_at").map_err(backend)?)?,
+        updated_at: parse_ts(&r.try_get::<String, _>("updated_at").map_err(backend)?)?,
+    })
+}
+
+fn attempt_from_row(r: &SqliteRow) -> StoreResult<Attempt> {
+    let state: String = r.try_get("state").map_err(backend)?;
+    let call_status: Option<String> = r.try_get("call_status").map_err(backend)?;
+    let answered_by: Option<String> = r.try_get("answered_by").map_err(backend)?;
+    let call_id: Option<String> = r.try_get("call_id").map_err(backend)?;
+    Ok(Attempt {
+        id: AttemptId(r.try_get("id").map_err(backend)?),
+        lead_id: LeadId(r.try_get("lead_id").map_err(backend)?),
+        campaign_id: CampaignId(r.try_get("campaign_id").map_err(backend)?),
+        phone: phone_col(r)?,
+        number: r.try_get::<i64, _>("number").map_err(backend)? as u32,
+        state: AttemptState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("attempt state '{state}'")))?,
+        call_id: call_id.as_deref().and_then(ProviderCallId::parse),
+        call_status: call_status.as_deref().and_then(CallStatus::parse),
+        last_sequence: r
+            .try_get::<Option<i64>, _>("last_sequence")
+            .map_err(backend)?
+            .map(|v| v as u32),
+        reserved_at: parse_ts(&r.try_get::<String, _>("reserved_at").map_err(backend)?)?,
+        placed_at: opt_ts(r.try_get("placed_at").map_err(backend)?)?,
+        answered_at: opt_ts(r.try_get("answered_at").map_err(backend)?)?,
+        ended_at: opt_ts(r.try_get("ended_at").map_err(backend)?)?,
+        duration_s: r
+            .try_get::<Option<i64>, _>("duration_s")
+            .map_err(backend)?
+            .map(|v| v as u32),
+        answered_by: answered_by.as_deref().and_then(AnsweredBy::parse),
+        sip_response_code: r
+            .try_get::<Option<i64>, _>("sip_response_code")
+            .map_err(backend)?
+            .map(|v| v as u16),
+        disposition: disposition_col(r)?,
+        error_code: r.try_get("error_code").map_err(backend)?,
+        error_message: r.try_get("error_message").map_err(backend)?,
+        concluded_at: opt_ts(r.try_get("concluded_at").map_err(backend)?)?,
+        reconciled_at: opt_ts(r.try_get("reconciled_at").map_err(backend)?)?,
+    })
+}
+
+fn event_from_row(r: &SqliteRow) -> StoreResult<EventRecord> {
+    Ok(EventRecord {
+        id: r.try_get("id").map_err(backend)?,
+        at: parse_ts(&r.try_get::<String, _>("at").map_err(backend)?)?,
+        lead_id: r
+            .try_get::<Option<i64>, _>("lead_id")
+            .map_err(backend)?
+            .map(LeadId),
+        attempt_id: r
+            .try_get::<Option<i64>, _>("attempt_id")
+            .map_err(backend)?
+            .map(AttemptId),
+        kind: r.try_get("kind").map_err(backend)?,
+        source: r.try_get("source").map_err(backend)?,
+        detail: r.try_get("detail").map_err(backend)?,
+    })
+}
+
+/// Appends an event inside the caller's transaction. Returns `false` when `dedupe_key` was
+/// seen before (nothing written).
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    conn: &mut SqliteConnection,
+    at: DateTime<Utc>,
+    lead_id: Option<LeadId>,
+    attempt_id: Option<AttemptId>,
+    kind: &str,
+    source: &str,
+    dedupe_key: Option<&str>,
+    detail: &str,
+) -> StoreResult<bool> {
+    let res = sqlx::query(
+        "INSERT INTO events (at, lead_id, attempt_id, kind, source, dedupe_key, detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(ts(at))
+    .bind(lead_id.map(|l| l.0))
+    .bind(attempt_id.map(|a| a.0))
+    .bind(kind)
+    .bind(source)
+    .bind(dedupe_key)
+    .bind(detail)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(res.rows_affected() == 1)
+}
+
+async fn fetch_attempt(conn: &mut SqliteConnection, id: AttemptId) -> StoreResult<Option<Attempt>> {
+    sqlx::query("SELECT * FROM attempts WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(attempt_from_row)
+        .transpose()
+}
+
+/// A guarded attempt transition inside a transaction, with its event.
+#[allow(clippy::too_many_arguments)]
+async fn transition_attempt(
+    pool: &SqlitePool,
+    id: AttemptId,
+    from: &[AttemptState],
+    to: AttemptState,
+    code: Option<&str>,
+    message: Option<&str>,
+    source: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    let Some(att) = fetch_attempt(&mut tx, id).await? else {
+        return Ok(false);
+    };
+    if !from.contains(&att.state) {
+        return Ok(false);
+    }
+    let ended = to.is_final().then(|| ts(now));
+    let res = sqlx::query(
+        "UPDATE attempts SET state = ?, error_code = COALESCE(?, error_code),
+                error_message = COALESCE(?, error_message),
+                ended_at = COALESCE(ended_at, ?), updated_at = ?
+         WHERE id = ? AND state = ?",
+    )
+    .bind(to.as_str())
+    .bind(code)
+    .bind(message)
+    .bind(ended)
+    .bind(ts(now))
+    .bind(id.0)
+    .bind(att.state.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    if res.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let detail = serde_json::json!({
+        "from": att.state.as_str(), "to": to.as_str(), "code": code, "message": message,
+    })
+    .to_string();
+    insert_event(
+        &mut tx,
+        now,
+        Some(att.lead_id),
+        Some(id),
+        &format!("attempt.{}", to.as_str()),
+        source,
+        None,
+        &detail,
+    )
+    .await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(true)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_campaign(
+        &self,
+        name: &str,
+        settings: &CampaignSettings,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Campaign> {
+        let json =
+            serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let res = sqlx::query(
+            "INSERT INTO campaigns (name, settings, active, created_at, updated_at)
+             VALUES (?, ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(json)
+        .bind(ts(now))
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!("campaign '{name}' exists")));
+        }
+        self.campaign(CampaignId(res.last_insert_rowid())).await
+    }
+
+    async fn update_campaign(
+        &self,
+        id: CampaignId,
+        settings: &CampaignSettings,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Campaign> {
+        let json =
+            serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let res = sqlx::query(
+            "UPDATE campaigns SET settings = ?, active = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(json)
+        .bind(i64::from(active))
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("campaign {id}")));
+        }
+        self.campaign(id).await
+    }
+
+    async fn campaign(&self, id: CampaignId) -> StoreResult<Campaign> {
+        let row = sqlx::query("SELECT * FROM campaigns WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::NotFound(format!("campaign {id}")))?;
+        campaign_from_row(&row)
+    }
+
+    async fn campaign_by_name(&self, name: &str) -> StoreResult<Option<Campaign>> {
+        sqlx::query("SELECT * FROM campaigns WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(campaign_from_row)
+            .transpose()
+    }
+
+    async fn campaigns(&self) -> StoreResult<Vec<Campaign>> {
+        sqlx::query("SELECT * FROM campaigns ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(campaign_from_row)
+            .collect()
+    }
+
+    async fn insert_leads(
+        &self,
+        campaign_id: CampaignId,
+        leads: &[(NewLead, LeadPlacement)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<InsertReport> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut report = InsertReport::default();
+        for (lead, placement) in leads {
+            let contact = serde_json::to_string(&lead.contact)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let (status, next, reason) = match placement {
+                LeadPlacement::Active(at) => ("active", Some(ts(*at)), None),
+                LeadPlacement::Paused(reason) => ("paused", None, Some(reason.as_str())),
+            };
+            let res = sqlx::query(
+                "INSERT INTO leads (campaign_id, phone, contact, status, next_attempt_at, status_reason, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, phone) DO NOTHING",
+            )
+            .bind(campaign_id.0)
+            .bind(lead.phone.as_str())
+            .bind(contact)
+            .bind(status)
+            .bind(next)
+            .bind(reason)
+            .bind(ts(now))
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if res.rows_affected() == 1 {
+                report.inserted += 1;
+                let id = LeadId(res.last_insert_rowid());
+                insert_event(
+                    &mut tx,
+                    now,
+                    Some(id),
+                    None,
+                    "lead.created",
+                    "import",
+                    None,
+                    status,
+                )
+                .await?;
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(report)
+    }
+
+    async fn lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
+        sqlx::query("SELECT * FROM leads WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(lead_from_row)
+            .transpose()
+    }
+
+    async fn leads_by_phone(&self, phone: &E164) -> StoreResult<Vec<Lead>> {
+        sqlx::query("SELECT * FROM leads WHERE phone = ? ORDER BY id")
+            .bind(phone.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(lead_from_row)
+            .collect()
+    }
+
+    async fn due_leads(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Lead>> {
+        sqlx::query(
+            "SELECT l.* FROM leads l JOIN campaigns c ON c.id = l.campaign_id
+             WHERE l.status = 'active' AND l.next_attempt_at <= ? AND c.active = 1
+             ORDER BY l.next_attempt_at, l.id LIMIT ?",
+        )
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(lead_from_row)
+        .collect()
+    }
+
+    async fn reschedule_lead(
+        &self,
+        id: LeadId,
+        at: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let res = sqlx::query(
+            "UPDATE leads SET next_attempt_at = ?, status_reason = ?, updated_at = ?
+             WHERE id = ? AND status = 'active'",
+        )
+        .bind(ts(at))
+        .bind(reason)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let detail = serde_json::json!({"next_attempt_at": ts(at), "reason": reason}).to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(id),
+            None,
+            "lead.rescheduled",
+            "scheduler",
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn park_lead(&self, id: LeadId, reason: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let res = sqlx::query(
+            "UPDATE leads SET status = 'paused', next_attempt_at = NULL, status_reason = ?, updated_at = ?
+             WHERE id = ? AND status = 'active'",
+        )
+        .bind(reason)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            now,
+            Some(id),
+            None,
+            "lead.paused",
+            "scheduler",
+            None,
+            reason,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn lead_attempt_times(&self, id: LeadId) -> StoreResult<Vec<DateTime<Utc>>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT reserved_at FROM attempts WHERE lead_id = ? AND state NOT IN ('rejected', 'not-placed')
+             ORDER BY reserved_at",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(|s| parse_ts(s)).collect()
+    }
+
+    async fn reserve_attempt(
+        &self,
+        lead_id: LeadId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Attempt>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(row) = sqlx::query(
+            "SELECT * FROM leads WHERE id = ? AND status = 'active' AND next_attempt_at <= ?",
+        )
+        .bind(lead_id.0)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let lead = lead_from_row(&row)?;
+        let res = sqlx::query(
+            "INSERT INTO attempts (lead_id, campaign_id, phone, number, state, reserved_at, updated_at)
+             VALUES (?, ?, ?, ?, 'reserved', ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(lead.id.0)
+        .bind(lead.campaign_id.0)
+        .bind(lead.phone.as_str())
+        .bind(i64::from(lead.attempt_count + 1))
+        .bind(ts(now))
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            // The number has an attempt in flight (possibly in another campaign).
+            return Ok(None);
+        }
+        let attempt_id = AttemptId(res.last_insert_rowid());
+        sqlx::query(
+            "UPDATE leads SET status = 'dialing', next_attempt_at = NULL, attempt_count = attempt_count + 1,
+                    updated_at = ? WHERE id = ? AND status = 'active'",
+        )
+        .bind(ts(now))
+        .bind(lead.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({"number": lead.attempt_count + 1}).to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(lead.id),
+            Some(attempt_id),
+            "attempt.reserved",
+            "scheduler",
+            None,
+            &detail,
+        )
+        .await?;
+        let attempt = fetch_attempt(&mut tx, attempt_id).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(attempt)
+    }
+
+    async fn attempt(&self, id: AttemptId) -> StoreResult<Option<Attempt>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        fetch_attempt(&mut conn, id).await
+    }
+
+    async fn lead_attempts(&self, lead_id: LeadId) -> StoreResult<Vec<Attempt>> {
+        sqlx::query("SELECT * FROM attempts WHERE lead_id = ? ORDER BY id")
+            .bind(lead_id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(attempt_from_row)
+            .collect()
+    }
+
+    async fn mark_placed(
+        &self,
+        id: AttemptId,
+        placement: &Placement,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(att) = fetch_attempt(&mut tx, id).await? else {
+            return Ok(false);
+        };
+        // Store the call id whatever the state, if it is missing: a webhook may have moved
+        // the attempt on first, and the id must never be lost.
+        sqlx::query("UPDATE attempts SET call_id = ?, placed_at = COALESCE(placed_at, ?) WHERE id = ? AND call_id IS NULL")
+            .bind(placement.call_id.as_str())
+            .bind(ts(now))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let moved = matches!(att.state, AttemptState::Reserved | AttemptState::Unknown);
+        if moved {
+            sqlx::query(
+                "UPDATE attempts SET state = 'placed', call_status = ?, updated_at = ? WHERE id = ? AND state = ?",
+            )
+            .bind(placement.status.as_str())
+            .bind(ts(now))
+            .bind(id.0)
+            .bind(att.state.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let detail = serde_json::json!({"from": att.state.as_str(), "call_id": placement.call_id.as_str()}).to_string();
+            insert_event(
+                &mut tx,
+                now,
+                Some(att.lead_id),
+                Some(id),
+                "attempt.placed",
+                "scheduler",
+                None,
+                &detail,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(moved)
+    }
+
+    async fn mark_rejected(
+        &self,
+        id: AttemptId,
+        code: &str,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        transition_attempt(
+            &self.pool,
+            id,
+            &[AttemptState::Reserved],
+            AttemptState::Rejected,
+            Some(code),
+            Some(message),
+            "scheduler",
+            now,
+        )
+        .await
+    }
+
+    async fn mark_unknown(
+        &self,
+        id: AttemptId,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        transition_attempt(
+            &self.pool,
+            id,
+            &[AttemptState::Reserved],
+            AttemptState::Unknown,
+            Some("ambiguous"),
+            Some(message),
+            "scheduler",
+            now,
+        )
+        .await
+    }
+
+    async fn mark_not_placed(
+        &self,
+        id: AttemptId,
+        code: &str,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        transition_attempt(
+            &self.pool,
+            id,
+            &[AttemptState::Reserved, AttemptState::Unknown],
+            AttemptState::NotPlaced,
+            Some(code),
+            Some(message),
+            "scheduler",
+            now,
+        )
+        .await
+    }
+
+    async fn apply_call_event(
+        &self,
+        attempt_hint: Option<AttemptId>,
+        event: &CallEvent,
+        raw: &RawEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<EventOutcome> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let by_call = sqlx::query("SELECT * FROM attempts WHERE call_id = ?")
+            .bind(event.call_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let found = match by_call {
+            Some(r) => Some(attempt_from_row(&r)?),
+            None => match attempt_hint {
+                Some(h) => fetch_attempt(&mut tx, h)
+                    .await?
+                    .filter(|a| a.call_id.is_none()),
+                None => None,
+            },
+        };
+        let Some(att) = found else {
+            insert_event(
+                &mut tx,
+                now,
+                None,
+                None,
+                "webhook.unmatched",
+                &raw.source,
+                Some(&raw.dedupe_key),
+                &raw.payload,
+            )
+            .await?;
+            tx.commit().await.map_err(backend)?;
+            return Ok(EventOutcome::UnknownCall);
+        };
+        let fresh = insert_event(
+            &mut tx,
+            now,
+            Some(att.lead_id),
+            Some(att.id),
+            "webhook",
+            &raw.source,
+            Some(&raw.dedupe_key),
+            &raw.payload,
+        )
+        .await?;
+        if !fresh {
+            return Ok(EventOutcome::Duplicate);
+        }
+        let seq = event.sequence.map(i64::from);
+        let Some(next) = att.state.advance(event.status) else {
+            sqlx::query(
+                "UPDATE attempts SET last_sequence = MAX(COALESCE(last_sequence, -1), COALESCE(?, -1)),
+                        answered_by = COALESCE(answered_by, ?), updated_at = ? WHERE id = ?",
+            )
+            .bind(seq)
+            .bind(event.answered_by.map(|a| a.as_str()))
+            .bind(ts(now))
+            .bind(att.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            return Ok(EventOutcome::Stale { attempt_id: att.id });
+        };
+        let at = ts(event.at);
+        let answered = match (event.status, event.duration_s) {
+            (CallStatus::InProgress, _) => Some(at.clone()),
+            (CallStatus::Completed, Some(d)) => {
+                Some(ts(event.at - chrono::Duration::seconds(i64::from(d))))
+            }
+            _ => None,
+        };
+        let ended = next.is_final().then(|| at.clone());
+        let res = sqlx::query(
+            "UPDATE attempts SET state = ?, call_id = COALESCE(call_id, ?), call_status = ?,
+                    last_sequence = MAX(COALESCE(last_sequence, -1), COALESCE(?, -1)),
+                    placed_at = COALESCE(placed_at, ?), answered_at = COALESCE(answered_at, ?),
+                    ended_at = COALESCE(ended_at, ?), duration_s = COALESCE(?, duration_s),
+                    answered_by = COALESCE(?, answered_by), sip_response_code = COALESCE(?, sip_response_code),
+                    updated_at = ?
+             WHERE id = ? AND state = ?",
+        )
+        .bind(next.as_str())
+        .bind(event.call_id.as_str())
+        .bind(event.status.as_str())
+        .bind(seq)
+        .bind(at.clone())
+        .bind(answered)
+        .bind(ended)
+        .bind(event.duration_s.map(i64::from))
+        .bind(event.answered_by.map(|a| a.as_str()))
+        .bind(event.sip_response_code.map(i64::from))
+        .bind(ts(now))
+        .bind(att.id.0)
+        .bind(att.state.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Err(StoreError::Backend(format!(
+                "attempt {} changed under a transaction",
+                att.id
+            )));
+        }
+        let detail = serde_json::json!({
+            "from": att.state.as_str(), "to": next.as_str(), "call_status": event.status.as_str(),
+            "sequence": event.sequence,
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(att.lead_id),
+            Some(att.id),
+            &format!("attempt.{}", next.as_str()),
+            &raw.source,
+            None,
+            &detail,
+        )
+        .await?;
+        let updated = fetch_attempt(&mut tx, att.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("attempt {}", att.id)))?;
+        tx.commit().await.map_err(backend)?;
+        Ok(EventOutcome::Applied {
+            from: att.state,
+            attempt: updated,
+        })
+    }
+
+    async fn attempts_to_conclude(&self, limit: u32) -> StoreResult<Vec<AttemptId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM attempts WHERE concluded_at IS NULL AND state IN ('ended', 'rejected', 'not-placed')
+             ORDER BY id LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ids.into_iter().map(AttemptId).collect())
+    }
+
+    async fn conclude_attempt(
+        &self,
+        id: AttemptId,
+        disposition: &Disposition,
+        decision: &LeadDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let res = sqlx::query(
+            "UPDATE attempts SET disposition = ?, concluded_at = ?, updated_at = ?
+             WHERE id = ? AND concluded_at IS NULL AND state IN ('ended', 'rejected', 'not-placed')",
+        )
+        .bind(disposition.as_str())
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let lead_id: i64 = sqlx::query_scalar("SELECT lead_id FROM attempts WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let (status, next, reason) = match decision {
+            LeadDecision::Redial { at } => ("active", Some(ts(*at)), None),
+            LeadDecision::Done { reason } => ("done", None, Some(reason.as_str())),
+            LeadDecision::Park { reason } => ("paused", None, Some(reason.as_str())),
+        };
+        sqlx::query(
+            "UPDATE leads SET status = ?, next_attempt_at = ?, status_reason = ?, disposition = ?, updated_at = ?
+             WHERE id = ? AND status = 'dialing'",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(reason)
+        .bind(disposition.as_str())
+        .bind(ts(now))
+        .bind(lead_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({"disposition": disposition.as_str(), "decision": decision})
+            .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(LeadId(lead_id)),
+            Some(id),
+            "lead.concluded",
+            "engine",
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn attempts_to_reconcile(
+        &self,
+        reserved_before: DateTime<Utc>,
+        reconciled_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Attempt>> {
+        sqlx::query(&format!(
+            "SELECT * FROM attempts WHERE state IN {IN_FLIGHT} AND reserved_at < ?
+               AND (reconciled_at IS NULL OR reconciled_at < ?)
+             ORDER BY reserved_at LIMIT ?"
+        ))
+        .bind(ts(reserved_before))
+        .bind(ts(reconciled_before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(attempt_from_row)
+        .collect()
+    }
+
+    async fn mark_reconciled(&self, id: AttemptId, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE attempts SET reconciled_at = ? WHERE id = ?")
+            .bind(ts(now))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn attempts_after(&self, after: AttemptId, limit: u32) -> StoreResult<Vec<Attempt>> {
+        sqlx::query("SELECT * FROM attempts WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after.0)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(attempt_from_row)
+            .collect()
+    }
+
+    async fn record_event(
+        &self,
+        lead_id: Option<LeadId>,
+        attempt_id: Option<AttemptId>,
+        kind: &str,
+        source: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        insert_event(
+            &mut conn, now, lead_id, attempt_id, kind, source, None, detail,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn lead_events(&self, lead_id: LeadId) -> StoreResult<Vec<EventRecord>> {
+        sqlx::query(
+            "SELECT * FROM events WHERE lead_id = ?
+                OR attempt_id IN (SELECT id FROM attempts WHERE lead_id = ?)
+             ORDER BY id",
+        )
+        .bind(lead_id.0)
+        .bind(lead_id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
+
+    async fn status_counts(
+        &self,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<StatusCounts> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut c = StatusCounts::default();
+        let grouped = |sql: &'static str| sqlx::query_as::<_, (Option<String>, i64)>(sql);
+        for (k, v) in grouped("SELECT status, COUNT(*) FROM leads GROUP BY status")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?
+        {
+            c.leads_by_status.insert(k.unwrap_or_default(), v as u64);
+        }
+        for (k, v) in grouped("SELECT state, COUNT(*) FROM attempts GROUP BY state")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?
+        {
+            c.attempts_by_state.insert(k.unwrap_or_default(), v as u64);
+        }
+        for (k, v) in grouped("SELECT disposition, COUNT(*) FROM attempts WHERE disposition IS NOT NULL GROUP BY disposition")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?
+        {
+            c.attempts_by_disposition.insert(k.unwrap_or_default(), v as u64);
+        }
+        for (k, v) in grouped(
+            "SELECT call_status, COUNT(*) FROM attempts WHERE state = 'ended' GROUP BY call_status",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?
+        {
+            c.attempts_by_call_status
+                .insert(k.unwrap_or_default(), v as u64);
+        }
+        c.leads_due = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM leads l JOIN campaigns c ON c.id = l.campaign_id
+             WHERE l.status = 'active' AND l.next_attempt_at <= ? AND c.active = 1",
+        )
+        .bind(ts(now))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend)? as u64;
+        c.attempts_in_flight = sqlx::query_scalar::<_, i64>(&format!(
+            "SELECT COUNT(*) FROM attempts WHERE state IN {IN_FLIGHT}"
+        ))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend)? as u64;
+        c.attempts_since =
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM attempts WHERE reserved_at >= ?")
+                .bind(ts(since))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(backend)? as u64;
+        Ok(c)
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({"key": key, "value": value}).to_string();
+        insert_event(&mut tx, now, None, None, "setting", source, None, &detail).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! SQLite backend tests: the shared conformance suite, plus file-level behaviour.
+
+use outdial_store::Store;
+use outdial_store_sqlite::{OpenMode, SqliteStore};
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_suite_in_memory() {
+    outdial_store::conformance::run_all(|| async {
+        Arc::new(SqliteStore::in_memory().await.unwrap()) as Arc<dyn Store>
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_suite_on_a_wal_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = std::sync::atomic::AtomicU32::new(0);
+    outdial_store::conformance::run_all(|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = dir.path().join(format!("case{n}.db"));
+        async move {
+            Arc::new(
+                SqliteStore::open(&path, OpenMode::CreateIfMissing)
+                    .await
+                    .unwrap(),
+            ) as Arc<dyn Store>
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refuses_a_missing_file_when_it_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.db");
+    let err = SqliteStore::open(&path, OpenMode::MustExist)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(!path.exists(), "a missing database file was created");
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let s = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+        .await
+        .unwrap();
+    s.close().await;
+    let s = SqliteStore::open(&path, OpenMode::MustExist).await.unwrap();
+    s.close().await;
+    // Pretend a newer outdial applied migration 9999.
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (9999, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+    }
+    let err = SqliteStore::open(&path, OpenMode::MustExist)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, outdial_store::StoreError::SchemaTooNew(_)),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn events_are_append_only() {
+    let s = SqliteStore::in_memory().await.unwrap();
+    s.record_event(None, None, "x", "test", "{}", chrono::Utc::now())
+        .await
+        .unwrap();
+    // The trait has no way to change an event; the database refuses it too.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let f = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+        .await
+        .unwrap();
+    f.record_event(None, None, "x", "test", "{}", chrono::Utc::now())
+        .await
+        .unwrap();
+    f.close().await;
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let upd = sqlx::query("UPDATE events SET detail = 'tampered'")
+        .execute(&mut c)
+        .await;
+    assert!(upd.is_err(), "an event was updated");
+    let del = sqlx::query("DELETE FROM events").execute(&mut c).await;
+    assert!(del.is_err(), "an event was deleted");
+}

@@ -1,0 +1,508 @@
+//! The backend conformance suite: each case is written once, against `&dyn Store`, and every
+//! backend's tests run all of them ([`run_all`]) on a fresh, empty database per case.
+//!
+//! Each case panics with a message naming the broken rule.
+
+use crate::{EventOutcome, LeadPlacement, Placement, RawEvent, Store};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use outdial_core::schedule::LeadDecision;
+use outdial_core::{
+    AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, Disposition, LeadContact,
+    LeadStatus, NewLead, ProviderCallId, Region, E164,
+};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A boxed future of one case.
+pub type CaseFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Every case, by name.
+pub fn cases() -> Vec<(&'static str, fn(Arc<dyn Store>) -> CaseFuture)> {
+    vec![
+        ("campaign_round_trip", |s| Box::pin(campaign_round_trip(s))),
+        ("leads_unique_per_campaign", |s| {
+            Box::pin(leads_unique_per_campaign(s))
+        }),
+        ("one_in_flight_per_number_across_campaigns", |s| {
+            Box::pin(one_in_flight_per_number(s))
+        }),
+        ("reserve_is_guarded", |s| Box::pin(reserve_is_guarded(s))),
+        ("guarded_transitions", |s| Box::pin(guarded_transitions(s))),
+        ("webhook_duplicates_and_reorders", |s| {
+            Box::pin(webhook_duplicates_and_reorders(s))
+        }),
+        ("webhook_before_placement_uses_hint", |s| {
+            Box::pin(webhook_before_placement(s))
+        }),
+        ("conclude_applies_decision_once", |s| {
+            Box::pin(conclude_once(s))
+        }),
+        ("timestamps_round_trip", |s| {
+            Box::pin(timestamps_round_trip(s))
+        }),
+        ("concurrent_reservations_exclusive", |s| {
+            Box::pin(concurrent_reservations(s))
+        }),
+        ("settings_persist", |s| Box::pin(settings_persist(s))),
+    ]
+}
+
+/// Runs every case, each on a fresh store made by `make`.
+pub async fn run_all<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    for (name, case) in cases() {
+        eprintln!("conformance: {name}");
+        case(make().await).await;
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).unwrap()
+}
+
+fn settings() -> CampaignSettings {
+    CampaignSettings::new(
+        E164::parse("+14155550100", Region::US).unwrap(),
+        AnswerAction::Twiml {
+            twiml: "<Response><Say>Hi</Say></Response>".into(),
+        },
+    )
+}
+
+fn lead(phone: &str) -> NewLead {
+    NewLead {
+        phone: E164::parse(phone, Region::US).unwrap(),
+        contact: LeadContact {
+            state: Some("NY".into()),
+            ..LeadContact::default()
+        },
+    }
+}
+
+async fn seed(store: &dyn Store, campaign: &str, phones: &[&str]) -> Vec<crate::Lead> {
+    let c = store
+        .create_campaign(campaign, &settings(), t0())
+        .await
+        .unwrap();
+    let rows: Vec<_> = phones
+        .iter()
+        .map(|p| (lead(p), LeadPlacement::Active(t0())))
+        .collect();
+    store.insert_leads(c.id, &rows, t0()).await.unwrap();
+    let mut out = Vec::new();
+    for p in phones {
+        let e = E164::parse(p, Region::US).unwrap();
+        out.extend(
+            store
+                .leads_by_phone(&e)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|l| l.campaign_id == c.id),
+        );
+    }
+    out
+}
+
+fn raw(key: &str) -> RawEvent {
+    RawEvent {
+        source: "test".into(),
+        dedupe_key: key.into(),
+        payload: key.into(),
+    }
+}
+
+fn ev(sid: &str, status: CallStatus, seq: u32) -> CallEvent {
+    CallEvent {
+        call_id: ProviderCallId::parse(sid).unwrap(),
+        status,
+        sequence: Some(seq),
+        at: t0() + Duration::seconds(i64::from(seq)),
+        duration_s: status.is_final().then_some(42),
+        answered_by: None,
+        sip_response_code: None,
+    }
+}
+
+async fn campaign_round_trip(store: Arc<dyn Store>) {
+    let c = store.create_campaign("a", &settings(), t0()).await.unwrap();
+    assert_eq!(store.campaign(c.id).await.unwrap().settings, settings());
+    assert!(
+        store.create_campaign("a", &settings(), t0()).await.is_err(),
+        "duplicate campaign name accepted"
+    );
+    assert_eq!(store.campaign_by_name("a").await.unwrap().unwrap().id, c.id);
+    assert!(store.campaign_by_name("nope").await.unwrap().is_none());
+}
+
+async fn leads_unique_per_campaign(store: Arc<dyn Store>) {
+    let c = store.create_campaign("a", &settings(), t0()).await.unwrap();
+    let rows = vec![
+        (lead("+12125550101"), LeadPlacement::Active(t0())),
+        (lead("(212) 555-0101"), LeadPlacement::Active(t0())),
+        (
+            lead("+12125550102"),
+            LeadPlacement::Paused("no zone".into()),
+        ),
+    ];
+    let r = store.insert_leads(c.id, &rows, t0()).await.unwrap();
+    assert_eq!((r.inserted, r.duplicates), (2, 1));
+    let r2 = store.insert_leads(c.id, &rows[..1], t0()).await.unwrap();
+    assert_eq!((r2.inserted, r2.duplicates), (0, 1));
+    let paused = store
+        .leads_by_phone(&E164::parse("+12125550102", Region::US).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(paused[0].status, LeadStatus::Paused);
+    assert_eq!(paused[0].status_reason.as_deref(), Some("no zone"));
+}
+
+async fn one_in_flight_per_number(store: Arc<dyn Store>) {
+    let a = seed(&*store, "a", &["+12125550101"]).await;
+    let b = seed(&*store, "b", &["+12125550101"]).await;
+    let first = store.reserve_attempt(a[0].id, t0()).await.unwrap();
+    assert!(first.is_some());
+    let second = store.reserve_attempt(b[0].id, t0()).await.unwrap();
+    assert!(
+        second.is_none(),
+        "a second in-flight attempt to one number was reserved"
+    );
+    // The second lead is untouched: still active and due.
+    assert_eq!(
+        store.lead(b[0].id).await.unwrap().unwrap().status,
+        LeadStatus::Active
+    );
+    // Once the first ends, the number is free again.
+    let first = first.unwrap();
+    store
+        .apply_call_event(
+            Some(first.id),
+            &ev("CA1", CallStatus::Busy, 0),
+            &raw("k1"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .reserve_attempt(b[0].id, t0())
+        .await
+        .unwrap()
+        .is_some());
+}
+
+async fn reserve_is_guarded(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101"]).await;
+    // Not due yet.
+    assert!(store
+        .reserve_attempt(leads[0].id, t0() - Duration::seconds(1))
+        .await
+        .unwrap()
+        .is_none());
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.state, AttemptState::Reserved);
+    assert_eq!(a.number, 1);
+    // Lead is dialing now: a second reservation fails.
+    assert!(store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .is_none());
+    let l = store.lead(leads[0].id).await.unwrap().unwrap();
+    assert_eq!((l.status, l.attempt_count), (LeadStatus::Dialing, 1));
+    assert!(store.due_leads(t0(), 10).await.unwrap().is_empty());
+}
+
+async fn guarded_transitions(store: Arc<dyn Store>) {
+    let leads = seed(
+        &*store,
+        "a",
+        &["+12125550101", "+12125550102", "+12125550103"],
+    )
+    .await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.mark_unknown(a.id, "timeout", t0()).await.unwrap());
+    assert!(
+        !store.mark_unknown(a.id, "timeout", t0()).await.unwrap(),
+        "unknown twice"
+    );
+    assert!(
+        !store
+            .mark_rejected(a.id, "21211", "bad", t0())
+            .await
+            .unwrap(),
+        "unknown → rejected allowed"
+    );
+    let placed = Placement {
+        call_id: ProviderCallId::parse("CA9").unwrap(),
+        status: CallStatus::Queued,
+    };
+    assert!(store.mark_placed(a.id, &placed, t0()).await.unwrap());
+    assert!(!store.mark_placed(a.id, &placed, t0()).await.unwrap());
+    assert!(
+        !store.mark_not_placed(a.id, "x", "y", t0()).await.unwrap(),
+        "placed → not-placed allowed"
+    );
+    let got = store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(got.state, AttemptState::Placed);
+    assert_eq!(got.call_id.unwrap().as_str(), "CA9");
+
+    let b = store
+        .reserve_attempt(leads[1].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .mark_rejected(b.id, "21211", "invalid", t0())
+        .await
+        .unwrap());
+    assert_eq!(
+        store.attempt(b.id).await.unwrap().unwrap().state,
+        AttemptState::Rejected
+    );
+    assert_eq!(store.attempts_to_conclude(10).await.unwrap(), vec![b.id]);
+
+    let c = store
+        .reserve_attempt(leads[2].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.mark_unknown(c.id, "reset", t0()).await.unwrap());
+    assert!(store
+        .mark_not_placed(c.id, "none", "no call found", t0())
+        .await
+        .unwrap());
+    assert!(
+        store
+            .lead_attempt_times(leads[2].id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not-placed counted"
+    );
+}
+
+async fn webhook_duplicates_and_reorders(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101"]).await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let placed = Placement {
+        call_id: ProviderCallId::parse("CA1").unwrap(),
+        status: CallStatus::Queued,
+    };
+    store.mark_placed(a.id, &placed, t0()).await.unwrap();
+    let done = store
+        .apply_call_event(
+            None,
+            &ev("CA1", CallStatus::Completed, 3),
+            &raw("CA1:3"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(done, EventOutcome::Applied { .. }));
+    let dup = store
+        .apply_call_event(
+            None,
+            &ev("CA1", CallStatus::Completed, 3),
+            &raw("CA1:3"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dup, EventOutcome::Duplicate);
+    let late = store
+        .apply_call_event(
+            None,
+            &ev("CA1", CallStatus::Ringing, 1),
+            &raw("CA1:1"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(late, EventOutcome::Stale { attempt_id: a.id });
+    let got = store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(got.state, AttemptState::Ended);
+    assert_eq!(got.call_status, Some(CallStatus::Completed));
+    assert_eq!(got.duration_s, Some(42));
+    assert_eq!(got.last_sequence, Some(3));
+    let unknown = store
+        .apply_call_event(
+            None,
+            &ev("CAX", CallStatus::Completed, 3),
+            &raw("CAX:3"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(unknown, EventOutcome::UnknownCall);
+    let timeline = store.lead_events(leads[0].id).await.unwrap();
+    assert_eq!(
+        timeline.iter().filter(|e| e.kind == "webhook").count(),
+        2,
+        "raw webhooks recorded once each"
+    );
+}
+
+async fn webhook_before_placement(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101"]).await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    // The provider's first callback beats the create response.
+    let r = store
+        .apply_call_event(
+            Some(a.id),
+            &ev("CA7", CallStatus::Ringing, 1),
+            &raw("CA7:1"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        r,
+        EventOutcome::Applied {
+            from: AttemptState::Reserved,
+            ..
+        }
+    ));
+    let placed = Placement {
+        call_id: ProviderCallId::parse("CA7").unwrap(),
+        status: CallStatus::Queued,
+    };
+    assert!(
+        !store.mark_placed(a.id, &placed, t0()).await.unwrap(),
+        "placement regressed a ringing attempt"
+    );
+    let got = store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.state, got.call_id.unwrap().as_str().to_owned()),
+        (AttemptState::Ringing, "CA7".to_owned())
+    );
+    // A hint whose attempt already has another call id is not used.
+    let other = store
+        .apply_call_event(
+            Some(a.id),
+            &ev("CA8", CallStatus::Completed, 3),
+            &raw("CA8:3"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(other, EventOutcome::UnknownCall);
+}
+
+async fn conclude_once(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101"]).await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let d = Disposition::normalise("BUSY").unwrap();
+    let next = LeadDecision::Redial {
+        at: t0() + Duration::minutes(2),
+    };
+    assert!(
+        !store.conclude_attempt(a.id, &d, &next, t0()).await.unwrap(),
+        "concluded a non-final attempt"
+    );
+    store
+        .apply_call_event(
+            Some(a.id),
+            &ev("CA1", CallStatus::Busy, 2),
+            &raw("CA1:2"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.attempts_to_conclude(10).await.unwrap(), vec![a.id]);
+    assert!(store.conclude_attempt(a.id, &d, &next, t0()).await.unwrap());
+    assert!(
+        !store.conclude_attempt(a.id, &d, &next, t0()).await.unwrap(),
+        "concluded twice"
+    );
+    let l = store.lead(leads[0].id).await.unwrap().unwrap();
+    assert_eq!(l.status, LeadStatus::Active);
+    assert_eq!(l.next_attempt_at, Some(t0() + Duration::minutes(2)));
+    assert_eq!(l.disposition, Some(d));
+    assert!(store.attempts_to_conclude(10).await.unwrap().is_empty());
+}
+
+async fn timestamps_round_trip(store: Arc<dyn Store>) {
+    let at = Utc.with_ymd_and_hms(2026, 11, 1, 6, 30, 0).unwrap() + Duration::microseconds(123_456);
+    let c = store.create_campaign("a", &settings(), at).await.unwrap();
+    assert_eq!(store.campaign(c.id).await.unwrap().created_at, at);
+    let rows = vec![(lead("+12125550101"), LeadPlacement::Active(at))];
+    store.insert_leads(c.id, &rows, at).await.unwrap();
+    let l = &store.leads_by_phone(&rows[0].0.phone).await.unwrap()[0];
+    assert_eq!(l.next_attempt_at, Some(at));
+    // Nanoseconds are truncated to microseconds, never rounded up.
+    let ns = at + Duration::nanoseconds(999);
+    store.reschedule_lead(l.id, ns, "test", at).await.unwrap();
+    let l = store.lead(l.id).await.unwrap().unwrap();
+    assert_eq!(l.next_attempt_at, Some(at));
+}
+
+async fn concurrent_reservations(store: Arc<dyn Store>) {
+    let phones: Vec<String> = (0..40)
+        .map(|i| format!("+1212555{:04}", 1000 + i))
+        .collect();
+    let refs: Vec<&str> = phones.iter().map(|s| s.as_str()).collect();
+    let leads = seed(&*store, "a", &refs).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        let ids: Vec<_> = leads.iter().map(|l| l.id).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for id in ids {
+                if let Some(a) = store.reserve_attempt(id, t0()).await.unwrap() {
+                    got.push(a.lead_id);
+                }
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("reservation task panicked"));
+    }
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(n, all.len(), "a lead was reserved twice");
+    assert_eq!(n, 40);
+}
+
+async fn settings_persist(store: Arc<dyn Store>) {
+    assert_eq!(store.setting("dialer").await.unwrap(), None);
+    store
+        .set_setting("dialer", "running", "test", t0())
+        .await
+        .unwrap();
+    store
+        .set_setting("dialer", "stopped", "test", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.setting("dialer").await.unwrap().as_deref(),
+        Some("stopped")
+    );
+}
