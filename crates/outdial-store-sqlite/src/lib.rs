@@ -475,6 +475,18 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    async fn leads_after(&self, after: LeadId, limit: u32) -> StoreResult<Vec<Lead>> {
+        sqlx::query("SELECT * FROM leads WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after.0)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(lead_from_row)
+            .collect()
+    }
+
     async fn leads_by_phone(&self, phone: &E164) -> StoreResult<Vec<Lead>> {
         sqlx::query("SELECT * FROM leads WHERE phone = ? ORDER BY id")
             .bind(phone.as_str())
@@ -994,6 +1006,14 @@ impl Store for SqliteStore {
         .iter()
         .map(attempt_from_row)
         .collect()
+    }
+
+    async fn in_flight_count(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM attempts WHERE state IN {IN_FLIGHT}"))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n as u64)
     }
 
     async fn mark_reconciled(&self, id: AttemptId, now: DateTime<Utc>) -> StoreResult<()> {

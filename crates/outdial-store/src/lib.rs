@@ -285,6 +285,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A lead by id, if any.
     async fn lead(&self, id: LeadId) -> StoreResult<Option<Lead>>;
 
+    /// Leads with id greater than `after`, at most `limit`, by id (for exports and checks).
+    async fn leads_after(&self, after: LeadId, limit: u32) -> StoreResult<Vec<Lead>>;
+
     /// Every lead with this number, in any campaign.
     async fn leads_by_phone(&self, phone: &E164) -> StoreResult<Vec<Lead>>;
 
@@ -394,6 +397,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         reconciled_before: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<Attempt>>;
+
+    /// Number of attempts in flight (any state that blocks a number), across campaigns.
+    async fn in_flight_count(&self) -> StoreResult<u64>;
 
     /// Notes that the reconciler asked the provider about an attempt at `now`.
     async fn mark_reconciled(&self, id: AttemptId, now: DateTime<Utc>) -> StoreResult<()>;

@@ -1,0 +1,689 @@
+//! # outdial-engine
+//!
+//! The dialing loop, split into steps that tests drive one at a time:
+//! - [`Engine::tick`]: concludes finished attempts (applies the redial policy), then claims
+//!   due leads, checks every rule again at dial time, reserves an attempt (committed before
+//!   the provider is asked), paces at the configured calls per second and concurrency, and
+//!   places the call;
+//! - [`Engine::ingest_call_event`]: applies a verified, parsed provider event (webhook);
+//! - [`Engine::reconcile`]: asks the provider about attempts whose webhooks are late, and
+//!   resolves attempts whose create outcome was ambiguous.
+//!
+//! [`Engine::run`] loops over these on the injected clock. Time comes only from the
+//! [`Clock`]; the store and the providers are injected (design invariant 7).
+
+use chrono::{DateTime, Duration, Utc};
+use outdial_clock::Clock;
+use outdial_core::disposition::auto_disposition;
+use outdial_core::schedule::{candidate_zones, decide_after_attempt, LeadDecision, LeadRules};
+use outdial_core::{AttemptId, AttemptState, CallEvent, CampaignId, Disposition, ProviderKind};
+use outdial_providers::{FetchError, PlaceCall, PlaceError, Provider};
+use outdial_store::{Attempt, Campaign, EventOutcome, Lead, Placement, RawEvent, Store, StoreError};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// Setting key of the dialer's persisted run state (`running` / `stopped`).
+pub const DIALER_SETTING: &str = "dialer";
+/// Setting key of the reason the dialer was last stopped.
+pub const DIALER_REASON_SETTING: &str = "dialer_reason";
+
+/// Provider error codes that condemn the number itself (the lead becomes `BAD_NUMBER`).
+/// Sources: https://www.twilio.com/docs/api/errors/21211, /21214, /21217, /13224.
+pub const BAD_NUMBER_CODES: [u32; 4] = [21211, 21214, 21217, 13224];
+
+/// Engine settings. Durations are in simulated (clock) seconds unless said otherwise.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Public base URL of this outdial's HTTP server as the provider reaches it, without a
+    /// trailing slash (`https://dialer.example.com`). Status callbacks go to
+    /// `{public_url}/webhooks/twilio/status?attempt={id}`.
+    pub public_url: String,
+    /// Most calls placed per second (clock seconds), across campaigns. Twilio's default
+    /// account limit is 1 (https://twilio.com/docs/glossary/cps).
+    pub calls_per_second: f64,
+    /// Most attempts in flight at once, across campaigns.
+    pub max_concurrent: u32,
+    /// Most leads claimed in one tick.
+    pub claim_batch: u32,
+    /// Delay before a lead whose call was not placed (429, connection refused) is tried
+    /// again, seconds.
+    pub not_placed_retry_s: i64,
+    /// Age after which the reconciler first asks the provider about an in-flight attempt,
+    /// and interval between asks, seconds.
+    pub reconcile_after_s: i64,
+    /// Age after which an `unknown` or stale `reserved` attempt with no call found at the
+    /// provider is declared not placed, seconds.
+    pub unknown_resolve_after_s: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            calls_per_second: 1.0,
+            max_concurrent: 10,
+            claim_batch: 20,
+            not_placed_retry_s: 60,
+            reconcile_after_s: 120,
+            unknown_resolve_after_s: 60,
+        }
+    }
+}
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A campaign uses a provider this engine was not given.
+    #[error("campaign {campaign} uses provider {provider:?}, which is not configured")]
+    NoProvider {
+        /// Campaign.
+        campaign: CampaignId,
+        /// Its provider.
+        provider: ProviderKind,
+    },
+}
+
+/// What one [`Engine::tick`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TickReport {
+    /// Attempts concluded (redial policy applied).
+    pub concluded: u32,
+    /// Calls the provider accepted.
+    pub placed: u32,
+    /// Calls refused for good (bad numbers).
+    pub rejected: u32,
+    /// Creates with an unknown outcome.
+    pub ambiguous: u32,
+    /// Calls not placed (rate limit, not sent, configuration errors).
+    pub not_placed: u32,
+    /// Leads moved because a rule blocked them at dial time.
+    pub rescheduled: u32,
+    /// Leads parked (no allowed instant).
+    pub parked: u32,
+}
+
+/// What one [`Engine::reconcile`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReconcileReport {
+    /// Attempts examined.
+    pub examined: u32,
+    /// Attempts whose state the provider's answer advanced.
+    pub advanced: u32,
+    /// Unknown/reserved attempts proven never placed.
+    pub not_placed: u32,
+    /// Provider errors.
+    pub errors: u32,
+}
+
+/// Paces call placement at a rate in clock time.
+#[derive(Debug)]
+struct Pacer {
+    next_slot: Option<DateTime<Utc>>,
+    interval: Duration,
+}
+
+impl Pacer {
+    fn new(cps: f64) -> Self {
+        let micros = (1_000_000.0 / cps.max(0.001)) as i64;
+        Pacer {
+            next_slot: None,
+            interval: Duration::microseconds(micros.max(1)),
+        }
+    }
+
+    /// Reserves the next slot at or after `now`; returns the instant the call may go.
+    fn reserve(&mut self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let slot = self.next_slot.map_or(now, |s| s.max(now));
+        self.next_slot = Some(slot + self.interval);
+        slot
+    }
+}
+
+/// The engine.
+#[derive(Debug)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    providers: HashMap<ProviderKind, Arc<dyn Provider>>,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    pacer: Mutex<Pacer>,
+    /// Attempts whose create request is under way in this process: the reconciler leaves
+    /// them alone, since the request may still reach the provider.
+    placing: Mutex<HashSet<AttemptId>>,
+    campaigns: Mutex<BTreeMap<CampaignId, Campaign>>,
+}
+
+fn not_placed_code(e: &PlaceError) -> String {
+    match e {
+        PlaceError::RateLimited { code, .. } => code.map_or("429".into(), |c| c.to_string()),
+        PlaceError::NotSent { .. } => "not-sent".into(),
+        PlaceError::Auth { code, http_status, .. } => code.map_or(http_status.to_string(), |c| c.to_string()),
+        PlaceError::Rejected { code, http_status, .. } => code.map_or(http_status.to_string(), |c| c.to_string()),
+        PlaceError::Ambiguous { .. } => "ambiguous".into(),
+    }
+}
+
+impl Engine {
+    /// An engine over `store`, placing calls through `providers`, reading time from `clock`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        providers: HashMap<ProviderKind, Arc<dyn Provider>>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Engine {
+        let pacer = Mutex::new(Pacer::new(config.calls_per_second));
+        Engine {
+            store,
+            providers,
+            clock,
+            config,
+            pacer,
+            placing: Mutex::new(HashSet::new()),
+            campaigns: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    async fn campaign(&self, id: CampaignId) -> Result<Campaign, EngineError> {
+        if let Some(c) = self.campaigns.lock().expect("campaign cache").get(&id) {
+            return Ok(c.clone());
+        }
+        let c = self.store.campaign(id).await?;
+        self.campaigns.lock().expect("campaign cache").insert(id, c.clone());
+        Ok(c)
+    }
+
+    /// Drops cached campaign settings (after an operator changes a campaign).
+    pub fn forget_campaigns(&self) {
+        self.campaigns.lock().expect("campaign cache").clear();
+    }
+
+    /// Whether the dialer is running (persisted; default running).
+    pub async fn dialer_running(&self) -> Result<bool, EngineError> {
+        Ok(self.store.setting(DIALER_SETTING).await?.as_deref() != Some("stopped"))
+    }
+
+    /// Starts or stops dialing, persistently, with a reason recorded in the event log.
+    pub async fn set_dialer_running(&self, running: bool, reason: &str, source: &str) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        self.store
+            .set_setting(DIALER_SETTING, if running { "running" } else { "stopped" }, source, now)
+            .await?;
+        self.store.set_setting(DIALER_REASON_SETTING, reason, source, now).await?;
+        if running {
+            tracing::info!(reason, source, "dialer started");
+        } else {
+            tracing::warn!(reason, source, "dialer stopped");
+        }
+        Ok(())
+    }
+
+    fn rules_for<'a>(
+        campaign: &'a Campaign,
+        zones: &'a [chrono_tz::Tz],
+        history: &'a [DateTime<Utc>],
+    ) -> LeadRules<'a> {
+        LeadRules {
+            zones,
+            window: &campaign.settings.calling_window,
+            policy: &campaign.settings.redial,
+            history,
+        }
+    }
+
+    fn zones_for(lead: &Lead, campaign: &Campaign) -> Vec<chrono_tz::Tz> {
+        candidate_zones(
+            lead.contact.time_zone,
+            lead.contact.state.as_deref(),
+            campaign.settings.fallback_time_zone,
+        )
+    }
+
+    /// One scheduler step at `now`: conclude finished attempts, then dial due leads (if the
+    /// dialer runs). Placement requests are awaited before returning.
+    #[tracing::instrument(skip_all, fields(now = %now))]
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
+        let mut report = TickReport::default();
+        report.concluded = self.conclude_pending(now).await?;
+        if !self.dialer_running().await? {
+            return Ok(report);
+        }
+        let in_flight = self.store.in_flight_count().await?;
+        let capacity = u64::from(self.config.max_concurrent).saturating_sub(in_flight);
+        if capacity == 0 {
+            return Ok(report);
+        }
+        let limit = capacity.min(u64::from(self.config.claim_batch)) as u32;
+        let due = self.store.due_leads(now, limit).await?;
+        let mut placements = Vec::new();
+        for lead in due {
+            let campaign = self.campaign(lead.campaign_id).await?;
+            let zones = Self::zones_for(&lead, &campaign);
+            let history = self.store.lead_attempt_times(lead.id).await?;
+            let rules = Self::rules_for(&campaign, &zones, &history);
+            // Rules at claim time: a blocked lead is moved, not dialed.
+            if self.hold_if_blocked(&lead, &rules, now, &mut report).await?.is_some() {
+                continue;
+            }
+            let slot = self.pacer.lock().expect("pacer").reserve(now);
+            let wait = self.clock.real_delay_until(slot);
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            // Dial-time check: the same rules again at the instant of dialing (invariant 6).
+            let dial_now = self.clock.now();
+            if self.hold_if_blocked(&lead, &rules, dial_now, &mut report).await?.is_some() {
+                continue;
+            }
+            let Some(attempt) = self.store.reserve_attempt(lead.id, dial_now).await? else {
+                continue;
+            };
+            let provider = self
+                .providers
+                .get(&campaign.settings.provider)
+                .cloned()
+                .ok_or(EngineError::NoProvider {
+                    campaign: campaign.id,
+                    provider: campaign.settings.provider,
+                })?;
+            self.placing.lock().expect("placing set").insert(attempt.id);
+            let req = PlaceCall {
+                to: lead.phone.clone(),
+                from: campaign.settings.caller_id.clone(),
+                answer: campaign.settings.answer.clone(),
+                status_callback: format!(
+                    "{}/webhooks/twilio/status?attempt={}",
+                    self.config.public_url, attempt.id
+                ),
+                ring_timeout_s: campaign.settings.ring_timeout_s,
+                time_limit_s: campaign.settings.max_call_length_s,
+                machine_detection: campaign.settings.machine_detection.clone(),
+            };
+            placements.push(tokio::spawn(async move {
+                let res = provider.place_call(&req).await;
+                (attempt, res)
+            }));
+        }
+        // The requests run concurrently; each outcome is stored as soon as all are back.
+        // No transaction is open meanwhile (invariant 2).
+        for handle in placements {
+            let (attempt, res) = handle.await.expect("placement task panicked");
+            let outcome = self.record_placement(&attempt, res).await;
+            self.placing.lock().expect("placing set").remove(&attempt.id);
+            match outcome? {
+                PlacementKind::Placed => report.placed += 1,
+                PlacementKind::Rejected => report.rejected += 1,
+                PlacementKind::Ambiguous => report.ambiguous += 1,
+                PlacementKind::NotPlaced => report.not_placed += 1,
+            }
+        }
+        report.concluded += self.conclude_pending(self.clock.now()).await?;
+        Ok(report)
+    }
+
+    /// Reschedules (or parks) `lead` if a rule blocks it at `at`. Returns `Some(())` when
+    /// the lead was held.
+    async fn hold_if_blocked(
+        &self,
+        lead: &Lead,
+        rules: &LeadRules<'_>,
+        at: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> Result<Option<()>, EngineError> {
+        let blocks = rules.blocks_at(at);
+        if blocks.is_empty() {
+            return Ok(None);
+        }
+        let reason = blocks.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ");
+        match rules.next_allowed(at) {
+            Ok(next) => {
+                self.store.reschedule_lead(lead.id, next, &reason, at).await?;
+                report.rescheduled += 1;
+            }
+            Err(block) => {
+                self.store.park_lead(lead.id, &block.to_string(), at).await?;
+                report.parked += 1;
+            }
+        }
+        Ok(Some(()))
+    }
+
+    #[tracing::instrument(skip_all, fields(attempt = %attempt.id, lead = %attempt.lead_id))]
+    async fn record_placement(
+        &self,
+        attempt: &Attempt,
+        res: Result<outdial_providers::PlacedCall, PlaceError>,
+    ) -> Result<PlacementKind, EngineError> {
+        let now = self.clock.now();
+        match res {
+            Ok(placed) => {
+                if let Some(q) = placed.queue_time_ms.filter(|q| *q > 0) {
+                    tracing::warn!(queue_time_ms = q, "provider queued the call: calls per second above the account's limit");
+                }
+                self.store
+                    .mark_placed(
+                        attempt.id,
+                        &Placement {
+                            call_id: placed.call_id,
+                            status: placed.status,
+                        },
+                        now,
+                    )
+                    .await?;
+                Ok(PlacementKind::Placed)
+            }
+            Err(PlaceError::Rejected { code: Some(code), message, .. }) if BAD_NUMBER_CODES.contains(&code) => {
+                tracing::info!(code, %message, "provider rejected the number");
+                self.store.mark_rejected(attempt.id, &code.to_string(), &message, now).await?;
+                Ok(PlacementKind::Rejected)
+            }
+            Err(PlaceError::Ambiguous { message }) => {
+                tracing::warn!(%message, "create outcome unknown; the attempt blocks the number until reconciled");
+                self.store.mark_unknown(attempt.id, &message, now).await?;
+                Ok(PlacementKind::Ambiguous)
+            }
+            Err(e) => {
+                let code = not_placed_code(&e);
+                self.store.mark_not_placed(attempt.id, &code, &e.to_string(), now).await?;
+                match &e {
+                    PlaceError::RateLimited { .. } | PlaceError::NotSent { .. } => {
+                        tracing::warn!(error = %e, "call not placed; the lead is retried later");
+                    }
+                    _ => {
+                        // Credentials or configuration refused: every further call would fail
+                        // the same way, so dialing stops until an operator acts.
+                        tracing::error!(error = %e, "provider refused the request; stopping the dialer");
+                        self.set_dialer_running(false, &format!("provider refused a call: {e}"), "engine")
+                            .await?;
+                    }
+                }
+                Ok(PlacementKind::NotPlaced)
+            }
+        }
+    }
+
+    /// Concludes every final attempt whose lead is not yet updated. Returns how many.
+    pub async fn conclude_pending(&self, now: DateTime<Utc>) -> Result<u32, EngineError> {
+        let mut n = 0;
+        loop {
+            let ids = self.store.attempts_to_conclude(200).await?;
+            if ids.is_empty() {
+                return Ok(n);
+            }
+            let batch = ids.len();
+            for id in ids {
+                if self.conclude(id, now).await? {
+                    n += 1;
+                }
+            }
+            if batch < 200 {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Applies the redial policy to the lead of a final attempt. Returns `false` if the
+    /// attempt is not final or already concluded.
+    #[tracing::instrument(skip_all, fields(attempt = %id))]
+    pub async fn conclude(&self, id: AttemptId, now: DateTime<Utc>) -> Result<bool, EngineError> {
+        let Some(attempt) = self.store.attempt(id).await? else {
+            return Ok(false);
+        };
+        if !attempt.state.is_final() || attempt.concluded_at.is_some() {
+            return Ok(false);
+        }
+        let Some(lead) = self.store.lead(attempt.lead_id).await? else {
+            return Err(StoreError::NotFound(format!("lead {}", attempt.lead_id)).into());
+        };
+        let campaign = self.campaign(lead.campaign_id).await?;
+        let zones = Self::zones_for(&lead, &campaign);
+        let history = self.store.lead_attempt_times(lead.id).await?;
+        let rules = Self::rules_for(&campaign, &zones, &history);
+        let (disposition, decision) = match attempt.state {
+            AttemptState::Ended => {
+                let status = attempt.call_status.unwrap_or(outdial_core::CallStatus::Failed);
+                let d = auto_disposition(status, attempt.answered_by)
+                    .unwrap_or_else(|| Disposition::normalise("FAILED").expect("valid code"));
+                let ended = attempt.ended_at.unwrap_or(now);
+                let decision = decide_after_attempt(&campaign.settings.dispositions, &rules, &d, ended, None);
+                (d, decision)
+            }
+            AttemptState::Rejected => {
+                let d = Disposition::bad_number();
+                let decision = decide_after_attempt(&campaign.settings.dispositions, &rules, &d, now, None);
+                (d, decision)
+            }
+            _ => {
+                let d = Disposition::normalise("NOT_PLACED").expect("valid code");
+                let earliest = now + Duration::seconds(self.config.not_placed_retry_s);
+                let decision = match rules.next_allowed(earliest) {
+                    Ok(at) => LeadDecision::Redial { at },
+                    Err(b) => LeadDecision::Park { reason: b.to_string() },
+                };
+                (d, decision)
+            }
+        };
+        tracing::debug!(disposition = %disposition, ?decision, "attempt concluded");
+        Ok(self.store.conclude_attempt(id, &disposition, &decision, now).await?)
+    }
+
+    /// Applies a verified, parsed provider event. `attempt_hint` is the attempt id carried
+    /// in the callback URL; `raw` is the payload as received, stored in the same transaction.
+    /// A final event concludes the attempt at once.
+    #[tracing::instrument(skip_all, fields(call_id = %event.call_id, status = event.status.as_str()))]
+    pub async fn ingest_call_event(
+        &self,
+        attempt_hint: Option<AttemptId>,
+        event: &CallEvent,
+        raw: &RawEvent,
+    ) -> Result<EventOutcome, EngineError> {
+        let now = self.clock.now();
+        let outcome = self.store.apply_call_event(attempt_hint, event, raw, now).await?;
+        match &outcome {
+            EventOutcome::Applied { attempt, .. } if attempt.state.is_final() => {
+                self.conclude(attempt.id, now).await?;
+            }
+            EventOutcome::UnknownCall => {
+                tracing::warn!("event for a call outdial has no attempt for; recorded, nothing changed");
+            }
+            _ => {}
+        }
+        Ok(outcome)
+    }
+
+    /// One reconciler step at `now`: for in-flight attempts older than
+    /// `reconcile_after_s` (and not asked about for as long), fetch the call from the
+    /// provider and apply what it says; resolve `unknown` and stale `reserved` attempts by
+    /// listing the provider's calls to the number.
+    #[tracing::instrument(skip_all, fields(now = %now))]
+    pub async fn reconcile(&self, now: DateTime<Utc>) -> Result<ReconcileReport, EngineError> {
+        let mut report = ReconcileReport::default();
+        let age = Duration::seconds(self.config.reconcile_after_s);
+        let candidates = self.store.attempts_to_reconcile(now - age, now - age, 100).await?;
+        for attempt in candidates {
+            if self.placing.lock().expect("placing set").contains(&attempt.id) {
+                continue;
+            }
+            report.examined += 1;
+            let campaign = self.campaign(attempt.campaign_id).await?;
+            let Some(provider) = self.providers.get(&campaign.settings.provider).cloned() else {
+                continue;
+            };
+            let res = match &attempt.call_id {
+                Some(call_id) => self.reconcile_by_id(&*provider, &attempt, call_id, now).await,
+                None => self.reconcile_by_list(&*provider, &attempt, now).await,
+            };
+            match res {
+                Ok(Resolution::Advanced) => report.advanced += 1,
+                Ok(Resolution::NotPlaced) => report.not_placed += 1,
+                Ok(Resolution::Unchanged) => {}
+                Err(e) => {
+                    report.errors += 1;
+                    tracing::warn!(attempt = %attempt.id, error = %e, "reconciler could not reach the provider; the attempt stays blocked");
+                }
+            }
+            self.store.mark_reconciled(attempt.id, now).await?;
+        }
+        self.conclude_pending(now).await?;
+        Ok(report)
+    }
+
+    async fn apply_snapshot(
+        &self,
+        attempt: &Attempt,
+        snap: &outdial_providers::CallSnapshot,
+        now: DateTime<Utc>,
+    ) -> Result<Resolution, EngineError> {
+        let event = snap.to_event(now);
+        let raw = RawEvent {
+            source: "reconciler".into(),
+            dedupe_key: format!("reconcile:{}:{}", snap.call_id, snap.status.as_str()),
+            payload: format!(
+                "{{\"call_id\":\"{}\",\"status\":\"{}\",\"duration_s\":{}}}",
+                snap.call_id,
+                snap.status.as_str(),
+                snap.duration_s.map_or("null".to_string(), |d| d.to_string())
+            ),
+        };
+        let outcome = self.store.apply_call_event(Some(attempt.id), &event, &raw, now).await?;
+        Ok(match outcome {
+            EventOutcome::Applied { .. } => Resolution::Advanced,
+            _ => Resolution::Unchanged,
+        })
+    }
+
+    async fn reconcile_by_id(
+        &self,
+        provider: &dyn Provider,
+        attempt: &Attempt,
+        call_id: &outdial_core::ProviderCallId,
+        now: DateTime<Utc>,
+    ) -> Result<Resolution, ReconcileFailure> {
+        match provider.fetch_call(call_id).await {
+            Ok(snap) => Ok(self.apply_snapshot(attempt, &snap, now).await?),
+            Err(FetchError::NotFound) => {
+                tracing::warn!(attempt = %attempt.id, %call_id, "provider does not know a call it accepted; will ask again");
+                Ok(Resolution::Unchanged)
+            }
+            Err(e) => Err(ReconcileFailure::Provider(e)),
+        }
+    }
+
+    async fn reconcile_by_list(
+        &self,
+        provider: &dyn Provider,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<Resolution, ReconcileFailure> {
+        let since = attempt.reserved_at - Duration::seconds(2);
+        let calls = provider
+            .list_calls_to(&attempt.phone, since)
+            .await
+            .map_err(ReconcileFailure::Provider)?;
+        for snap in calls {
+            if snap.created_at.is_some_and(|c| c < since) {
+                continue;
+            }
+            let owned = self.store.apply_call_event(Some(attempt.id), &snap.to_event(now), &RawEvent {
+                source: "reconciler".into(),
+                dedupe_key: format!("reconcile:{}:{}", snap.call_id, snap.status.as_str()),
+                payload: format!("{{\"call_id\":\"{}\",\"status\":\"{}\",\"matched_by\":\"list\"}}", snap.call_id, snap.status.as_str()),
+            }, now).await?;
+            match owned {
+                EventOutcome::Applied { attempt: a, .. } if a.id == attempt.id => return Ok(Resolution::Advanced),
+                EventOutcome::Stale { attempt_id } | EventOutcome::Applied { attempt: Attempt { id: attempt_id, .. }, .. }
+                    if attempt_id == attempt.id =>
+                {
+                    return Ok(Resolution::Unchanged)
+                }
+                _ => continue,
+            }
+        }
+        let age = now - attempt.reserved_at;
+        if age >= Duration::seconds(self.config.unknown_resolve_after_s) {
+            let ok = self
+                .store
+                .mark_not_placed(attempt.id, "no-call-found", "the provider lists no call to this number since the reservation", now)
+                .await?;
+            if ok {
+                return Ok(Resolution::NotPlaced);
+            }
+        }
+        Ok(Resolution::Unchanged)
+    }
+
+    /// Runs tick and reconcile forever on the clock, every `interval` of real time, until
+    /// `shutdown` resolves. Errors are logged, never fatal: the next step retries.
+    pub async fn run(self: Arc<Self>, interval: std::time::Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut last_reconcile: Option<DateTime<Utc>> = None;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let now = self.clock.now();
+            match self.tick(now).await {
+                Ok(r) if r != TickReport::default() => tracing::debug!(?r, "tick"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "scheduler tick failed"),
+            }
+            let now = self.clock.now();
+            let due = last_reconcile.is_none_or(|t| now - t >= Duration::seconds(5));
+            if due {
+                last_reconcile = Some(now);
+                if let Err(e) = self.reconcile(now).await {
+                    tracing::error!(error = %e, "reconciler step failed");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+enum PlacementKind {
+    Placed,
+    Rejected,
+    Ambiguous,
+    NotPlaced,
+}
+
+enum Resolution {
+    Advanced,
+    NotPlaced,
+    Unchanged,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ReconcileFailure {
+    #[error(transparent)]
+    Store(#[from] EngineError),
+    #[error("provider: {0}")]
+    Provider(FetchError),
+}
+
+impl From<StoreError> for ReconcileFailure {
+    fn from(e: StoreError) -> Self {
+        ReconcileFailure::Store(EngineError::Store(e))
+    }
+}
+

@@ -1,0 +1,301 @@
+//! Engine tests: the real engine and the real SQLite store, a scripted provider, and a
+//! manual clock driven step by step with `tick(now)`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use outdial_clock::{Clock, ManualClock};
+use outdial_core::{
+    AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, LeadStatus, NewLead,
+    ProviderCallId, ProviderKind, Region, E164,
+};
+use outdial_engine::{Engine, EngineConfig};
+use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
+use outdial_store::{LeadPlacement, RawEvent, Store};
+use outdial_store_sqlite::SqliteStore;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What the scripted provider does with the next create.
+#[derive(Debug, Clone)]
+enum Script {
+    Accept,
+    Reject(u32),
+    RateLimit,
+    /// The call is placed, but the response is lost.
+    Ambiguous,
+    AuthFail,
+}
+
+#[derive(Debug, Default)]
+struct Calls {
+    next: Vec<Script>,
+    placed: Vec<(String, String, CallStatus, DateTime<Utc>)>, // sid, to, status, created
+    requests: Vec<PlaceCall>,
+}
+
+#[derive(Debug, Clone)]
+struct MockProvider {
+    calls: Arc<Mutex<Calls>>,
+    clock: Arc<ManualClock>,
+}
+
+impl MockProvider {
+    fn script(&self, s: Vec<Script>) {
+        self.calls.lock().unwrap().next = s;
+    }
+    fn set_status(&self, sid: &str, status: CallStatus) {
+        let mut c = self.calls.lock().unwrap();
+        for p in c.placed.iter_mut().filter(|p| p.0 == sid) {
+            p.2 = status;
+        }
+    }
+    fn placed(&self) -> Vec<(String, String, CallStatus, DateTime<Utc>)> {
+        self.calls.lock().unwrap().placed.clone()
+    }
+}
+
+#[async_trait]
+impl Provider for MockProvider {
+    async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
+        let mut c = self.calls.lock().unwrap();
+        c.requests.push(req.clone());
+        let script = if c.next.is_empty() { Script::Accept } else { c.next.remove(0) };
+        let sid = format!("CA{:032}", c.placed.len() + 1);
+        let now = self.clock.now();
+        match script {
+            Script::Accept => {
+                c.placed.push((sid.clone(), req.to.to_string(), CallStatus::Queued, now));
+                Ok(PlacedCall { call_id: ProviderCallId::parse(&sid).unwrap(), status: CallStatus::Queued, queue_time_ms: None })
+            }
+            Script::Ambiguous => {
+                c.placed.push((sid, req.to.to_string(), CallStatus::Queued, now));
+                Err(PlaceError::Ambiguous { message: "HTTP 500".into() })
+            }
+            Script::Reject(code) => Err(PlaceError::Rejected { http_status: 400, code: Some(code), message: "invalid".into() }),
+            Script::RateLimit => Err(PlaceError::RateLimited { code: Some(20429), message: "slow down".into(), retry_after_s: None }),
+            Script::AuthFail => Err(PlaceError::Auth { http_status: 401, code: Some(20003), message: "bad creds".into() }),
+        }
+    }
+
+    async fn fetch_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
+        let c = self.calls.lock().unwrap();
+        let p = c.placed.iter().find(|p| p.0 == call_id.as_str()).ok_or(FetchError::NotFound)?;
+        Ok(snapshot(p))
+    }
+
+    async fn list_calls_to(&self, to: &E164, since: DateTime<Utc>) -> Result<Vec<CallSnapshot>, FetchError> {
+        let c = self.calls.lock().unwrap();
+        Ok(c.placed.iter().filter(|p| p.1 == to.as_str() && p.3 >= since).map(snapshot).collect())
+    }
+}
+
+fn snapshot(p: &(String, String, CallStatus, DateTime<Utc>)) -> CallSnapshot {
+    CallSnapshot {
+        call_id: ProviderCallId::parse(&p.0).unwrap(),
+        to: p.1.clone(),
+        status: p.2,
+        created_at: Some(p.3),
+        start_time: None,
+        end_time: p.2.is_final().then_some(p.3 + Duration::seconds(30)),
+        duration_s: p.2.is_final().then_some(30),
+        answered_by: None,
+    }
+}
+
+struct Rig {
+    engine: Engine,
+    store: Arc<dyn Store>,
+    provider: MockProvider,
+    clock: Arc<ManualClock>,
+}
+
+/// Monday 2026-01-05 10:00 in New York.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 5, 15, 0, 0).unwrap()
+}
+
+async fn rig(phones: &[&str]) -> Rig {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
+    let clock = Arc::new(ManualClock::new(t0()));
+    let provider = MockProvider { calls: Arc::default(), clock: clock.clone() };
+    let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
+    providers.insert(ProviderKind::Twilio, Arc::new(provider.clone()));
+    let settings = CampaignSettings::new(
+        E164::parse("+15005550006", Region::US).unwrap(),
+        AnswerAction::TwimlUrl { url: "https://example.com/twiml".into() },
+    );
+    let c = store.create_campaign("c", &settings, t0()).await.unwrap();
+    let leads: Vec<_> = phones
+        .iter()
+        .map(|p| {
+            (
+                NewLead { phone: E164::parse(p, Region::US).unwrap(), contact: LeadContact { state: Some("NY".into()), ..Default::default() } },
+                LeadPlacement::Active(t0()),
+            )
+        })
+        .collect();
+    store.insert_leads(c.id, &leads, t0()).await.unwrap();
+    let config = EngineConfig { calls_per_second: 1000.0, ..EngineConfig::default() };
+    let engine = Engine::new(store.clone(), providers, clock.clone(), config);
+    Rig { engine, store, provider, clock }
+}
+
+impl Rig {
+    async fn tick(&self, t: DateTime<Utc>) -> Result<outdial_engine::TickReport, outdial_engine::EngineError> {
+        self.clock.set(t);
+        self.engine.tick(t).await
+    }
+    async fn reconcile(&self, t: DateTime<Utc>) -> Result<outdial_engine::ReconcileReport, outdial_engine::EngineError> {
+        self.clock.set(t);
+        self.engine.reconcile(t).await
+    }
+}
+
+fn ev(sid: &str, status: CallStatus, seq: u32, at: DateTime<Utc>) -> (CallEvent, RawEvent) {
+    (
+        CallEvent {
+            call_id: ProviderCallId::parse(sid).unwrap(),
+            status,
+            sequence: Some(seq),
+            at,
+            duration_s: status.is_final().then_some(20),
+            answered_by: None,
+            sip_response_code: None,
+        },
+        RawEvent { source: "test".into(), dedupe_key: format!("{sid}:{seq}"), payload: String::new() },
+    )
+}
+
+async fn lead_of(r: &Rig, phone: &str) -> outdial_store::Lead {
+    r.store.leads_by_phone(&E164::parse(phone, Region::US).unwrap()).await.unwrap().remove(0)
+}
+
+#[tokio::test]
+async fn places_then_redials_busy_by_the_policy() {
+    let r = rig(&["+12125550101"]).await;
+    let rep = r.tick(t0()).await.unwrap();
+    assert_eq!(rep.placed, 1);
+    let req = r.provider.calls.lock().unwrap().requests[0].clone();
+    assert!(req.status_callback.contains("/webhooks/twilio/status?attempt="), "{}", req.status_callback);
+    // Nothing more is dialed while the call is in flight.
+    assert_eq!(r.tick(t0() + Duration::minutes(1)).await.unwrap().placed, 0);
+    let sid = r.provider.placed()[0].0.clone();
+    let (e, raw) = ev(&sid, CallStatus::Busy, 3, t0() + Duration::seconds(10));
+    r.engine.ingest_call_event(None, &e, &raw).await.unwrap();
+    let lead = lead_of(&r, "+12125550101").await;
+    assert_eq!(lead.status, LeadStatus::Active);
+    assert_eq!(lead.disposition.unwrap().as_str(), "BUSY");
+    // Second attempt waits the policy's 2 minutes after the first ended.
+    assert_eq!(lead.next_attempt_at, Some(t0() + Duration::seconds(10) + Duration::minutes(2)));
+    assert_eq!(r.tick(t0() + Duration::minutes(2)).await.unwrap().placed, 0);
+    assert_eq!(r.tick(t0() + Duration::minutes(3)).await.unwrap().placed, 1);
+}
+
+#[tokio::test]
+async fn every_final_status_ends_the_attempt_and_feeds_the_policy() {
+    let phones = ["+12125550101", "+12125550102", "+12125550103", "+12125550104", "+12125550105"];
+    let r = rig(&phones).await;
+    assert_eq!(r.tick(t0()).await.unwrap().placed, 5);
+    let placed = r.provider.placed();
+    let finals = [CallStatus::Completed, CallStatus::Busy, CallStatus::NoAnswer, CallStatus::Failed, CallStatus::Canceled];
+    for (p, status) in placed.iter().zip(finals) {
+        let (e, raw) = ev(&p.0, status, 3, t0() + Duration::seconds(30));
+        r.engine.ingest_call_event(None, &e, &raw).await.unwrap();
+    }
+    for (p, status) in placed.iter().zip(finals) {
+        let lead = lead_of(&r, &p.1).await;
+        let attempts = r.store.lead_attempts(lead.id).await.unwrap();
+        assert_eq!(attempts[0].state, AttemptState::Ended, "{status:?}");
+        assert!(attempts[0].concluded_at.is_some(), "{status:?} not concluded");
+        let expected = if status == CallStatus::Completed { LeadStatus::Done } else { LeadStatus::Active };
+        assert_eq!(lead.status, expected, "{status:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_number_is_terminal_and_rate_limit_retries_later() {
+    let r = rig(&["+12125550101", "+12125550102"]).await;
+    r.provider.script(vec![Script::Reject(21211), Script::RateLimit]);
+    let rep = r.tick(t0()).await.unwrap();
+    assert_eq!((rep.rejected, rep.not_placed), (1, 1));
+    let bad = lead_of(&r, "+12125550101").await;
+    assert_eq!(bad.status, LeadStatus::Done);
+    assert_eq!(bad.disposition.unwrap().as_str(), "BAD_NUMBER");
+    let limited = lead_of(&r, "+12125550102").await;
+    assert_eq!(limited.status, LeadStatus::Active);
+    assert!(limited.next_attempt_at.unwrap() > t0());
+    assert!(r.engine.dialer_running().await.unwrap());
+}
+
+#[tokio::test]
+async fn auth_failure_stops_the_dialer_persistently() {
+    let r = rig(&["+12125550101", "+12125550102"]).await;
+    r.provider.script(vec![Script::AuthFail, Script::AuthFail]);
+    r.tick(t0()).await.unwrap();
+    assert!(!r.engine.dialer_running().await.unwrap());
+    let n = r.provider.calls.lock().unwrap().requests.len();
+    r.tick(t0() + Duration::minutes(10)).await.unwrap();
+    assert_eq!(r.provider.calls.lock().unwrap().requests.len(), n, "dialed while stopped");
+}
+
+#[tokio::test]
+async fn ambiguous_create_blocks_the_number_until_reconciled() {
+    let r = rig(&["+12125550101"]).await;
+    r.provider.script(vec![Script::Ambiguous]);
+    assert_eq!(r.tick(t0()).await.unwrap().ambiguous, 1);
+    let lead = lead_of(&r, "+12125550101").await;
+    let a = &r.store.lead_attempts(lead.id).await.unwrap()[0];
+    assert_eq!(a.state, AttemptState::Unknown);
+    // Never re-posted blindly: ticks place nothing while unknown.
+    for m in 1..5 {
+        assert_eq!(r.tick(t0() + Duration::minutes(m)).await.unwrap().placed, 0);
+    }
+    assert_eq!(r.provider.calls.lock().unwrap().requests.len(), 1);
+    // The reconciler lists the provider's calls and links the real call.
+    let sid = r.provider.placed()[0].0.clone();
+    r.provider.set_status(&sid, CallStatus::NoAnswer);
+    let rep = r.reconcile(t0() + Duration::minutes(5)).await.unwrap();
+    assert_eq!(rep.advanced, 1, "{rep:?}");
+    let a = &r.store.lead_attempts(lead.id).await.unwrap()[0];
+    assert_eq!(a.state, AttemptState::Ended);
+    assert_eq!(a.call_id.as_ref().unwrap().as_str(), sid);
+}
+
+#[tokio::test]
+async fn unknown_with_no_call_at_the_provider_becomes_not_placed() {
+    let r = rig(&["+12125550101"]).await;
+    // The provider says 500 but placed nothing: simulate by removing the call it recorded.
+    r.provider.script(vec![Script::Ambiguous]);
+    r.tick(t0()).await.unwrap();
+    r.provider.calls.lock().unwrap().placed.clear();
+    let rep = r.reconcile(t0() + Duration::minutes(5)).await.unwrap();
+    assert_eq!(rep.not_placed, 1, "{rep:?}");
+    let lead = lead_of(&r, "+12125550101").await;
+    assert_eq!(lead.status, LeadStatus::Active, "lead returns to the due queue");
+}
+
+#[tokio::test]
+async fn lost_final_webhook_is_recovered_by_fetch() {
+    let r = rig(&["+12125550101"]).await;
+    r.tick(t0()).await.unwrap();
+    let sid = r.provider.placed()[0].0.clone();
+    r.provider.set_status(&sid, CallStatus::Completed);
+    // Too early: nothing is asked.
+    assert_eq!(r.reconcile(t0() + Duration::seconds(30)).await.unwrap().examined, 0);
+    let rep = r.reconcile(t0() + Duration::minutes(3)).await.unwrap();
+    assert_eq!((rep.examined, rep.advanced), (1, 1));
+    let lead = lead_of(&r, "+12125550101").await;
+    assert_eq!(lead.status, LeadStatus::Done);
+}
+
+#[tokio::test]
+async fn outside_the_window_is_rescheduled_not_dialed() {
+    let r = rig(&["+12125550101"]).await;
+    // 22:00 in New York.
+    let late = Utc.with_ymd_and_hms(2026, 1, 6, 3, 0, 0).unwrap();
+    let rep = r.tick(late).await.unwrap();
+    assert_eq!((rep.placed, rep.rescheduled), (0, 1));
+    let lead = lead_of(&r, "+12125550101").await;
+    assert_eq!(lead.next_attempt_at, Some(Utc.with_ymd_and_hms(2026, 1, 6, 13, 0, 0).unwrap()));
+    assert!(lead.status_reason.unwrap().contains("outside the calling window"));
+}
