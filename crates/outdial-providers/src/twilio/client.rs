@@ -1,0 +1,657 @@
+//! [`TwilioClient`]: the [`Provider`] over Twilio's 2010-04-01 REST API (Calls resource).
+//!
+//! - create: `POST {api_base}/2010-04-01/Accounts/{AccountSid}/Calls.json` (form body, 201 JSON);
+//! - fetch: `GET {api_base}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`;
+//! - list: `GET {api_base}/2010-04-01/Accounts/{AccountSid}/Calls.json?To=…&StartTime>=…`,
+//!   following `next_page_uri`.
+//!
+//! All requests use HTTP Basic auth (account SID, auth token). Sources: twilio-oai
+//! `spec/json/twilio_api_v2010.json` (operations `CreateCall`, `FetchCall`, `ListCall`) and
+//! <https://www.twilio.com/docs/voice/api/call-resource>. Error bodies are Twilio's
+//! `{code, message, more_info, status}` (twilio-go `client/error.go`); RFC 9457 problem bodies
+//! (`type`, `title`, `detail`, `status`, no `code`) are accepted too and classified by HTTP
+//! status alone.
+//!
+//! How failures of `place_call` are classified (see [`PlaceError`]):
+//!
+//! | what happened | class |
+//! |---|---|
+//! | 2xx with a body holding `sid` | success |
+//! | 2xx whose body cannot be read or holds no `sid` | `Ambiguous` (a call may exist) |
+//! | HTTP 429, or code 20429 on a 4xx | `RateLimited` (with `Retry-After` seconds) |
+//! | HTTP 401/403, or code 20003 on a 4xx | `Auth` |
+//! | HTTP 408 | `Ambiguous` (a gateway timed out; the request may have been forwarded) |
+//! | any other 4xx (21211, 21214, 21217, 21210, 21215, 21216, …) | `Rejected` |
+//! | HTTP 5xx, 1xx or 3xx (redirects are not followed) | `Ambiguous` |
+//! | connection refused, DNS or TLS failure, connect timeout, bad URL | `NotSent` |
+//! | request timeout, connection reset, body read failure after sending | `Ambiguous` |
+
+use std::error::Error as _;
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use outdial_core::{AnswerAction, AnsweredBy, CallStatus, ProviderCallId, E164};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+use tracing::field::Empty;
+use url::Url;
+
+use crate::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
+
+/// Twilio's production REST base URL.
+pub const DEFAULT_API_BASE: &str = "https://api.twilio.com";
+
+/// Default timeout of one REST request (connect through reading the whole body).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The four call progress events requested on every call (`StatusCallbackEvent`, sent as four
+/// repeated form fields).
+pub const STATUS_CALLBACK_EVENTS: [&str; 4] = ["initiated", "ringing", "answered", "completed"];
+
+/// Most list pages followed before [`TwilioClient::list_calls_to`] gives up with
+/// [`FetchError::Protocol`] (at 1,000 calls a page, far beyond any real number's history).
+pub const MAX_LIST_PAGES: usize = 50;
+
+/// Longest provider message kept from an error body that is not Twilio JSON, in characters.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Connection settings for one Twilio account.
+///
+/// `Debug` never prints the auth token (it is a [`SecretString`]).
+#[derive(Clone, Debug)]
+pub struct TwilioConfig {
+    /// REST base URL, scheme and host (and optionally a path prefix), no trailing query:
+    /// [`DEFAULT_API_BASE`] in production, the fake carrier or a mock in tests. A trailing
+    /// `/` is ignored.
+    pub api_base: String,
+    /// Account SID, `AC` + 32 hex digits; the Basic-auth user name.
+    pub account_sid: String,
+    /// Primary auth token; the Basic-auth password.
+    pub auth_token: SecretString,
+    /// Timeout of one REST request, from connecting to reading the whole response body.
+    /// Connecting alone is bounded by half of it (at most 10 s), so a host that cannot be
+    /// reached yields [`PlaceError::NotSent`] rather than `Ambiguous`.
+    pub request_timeout: Duration,
+}
+
+impl TwilioConfig {
+    /// Settings for `account_sid` with [`DEFAULT_API_BASE`] and [`DEFAULT_REQUEST_TIMEOUT`].
+    pub fn new(account_sid: impl Into<String>, auth_token: SecretString) -> Self {
+        Self {
+            api_base: DEFAULT_API_BASE.to_owned(),
+            account_sid: account_sid.into(),
+            auth_token,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// Why a [`TwilioClient`] could not be built from a [`TwilioConfig`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TwilioConfigError {
+    /// The account SID does not match `^AC[0-9a-fA-F]{32}$`.
+    #[error("Twilio account SID '{0}' is not AC followed by 32 hex digits")]
+    InvalidAccountSid(String),
+    /// The API base is not an absolute `http`/`https` URL without query or fragment.
+    #[error("Twilio API base '{api_base}' is not usable: {reason}")]
+    InvalidApiBase {
+        /// The configured value.
+        api_base: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The request timeout is zero.
+    #[error("Twilio request timeout must be greater than zero")]
+    ZeroTimeout,
+    /// The HTTP client could not be built (TLS back-end initialisation).
+    #[error("HTTP client: {0}")]
+    HttpClient(String),
+}
+
+/// True when `sid` matches `^AC[0-9a-fA-F]{32}$` (twilio-oai `AccountSid` pattern).
+pub fn is_valid_account_sid(sid: &str) -> bool {
+    sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The Twilio adapter: places, fetches and lists calls of one account over the REST API.
+///
+/// Cheap to clone (the HTTP connection pool is shared). Never retries a request itself:
+/// retry policy belongs to the engine, which knows whether a retry is safe.
+#[derive(Clone)]
+pub struct TwilioClient {
+    cfg: TwilioConfig,
+    base: Url,
+    http: reqwest::Client,
+}
+
+impl fmt::Debug for TwilioClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwilioClient")
+            .field("api_base", &self.base.as_str())
+            .field("account_sid", &self.cfg.account_sid)
+            .field("request_timeout", &self.cfg.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TwilioClient {
+    /// Validates `cfg` and builds the client (redirects are never followed).
+    ///
+    /// Errors: [`TwilioConfigError::InvalidAccountSid`], [`TwilioConfigError::InvalidApiBase`],
+    /// [`TwilioConfigError::ZeroTimeout`], [`TwilioConfigError::HttpClient`].
+    pub fn new(cfg: TwilioConfig) -> Result<Self, TwilioConfigError> {
+        if !is_valid_account_sid(&cfg.account_sid) {
+            return Err(TwilioConfigError::InvalidAccountSid(cfg.account_sid));
+        }
+        if cfg.request_timeout.is_zero() {
+            return Err(TwilioConfigError::ZeroTimeout);
+        }
+        let bad_base = |reason: &str| TwilioConfigError::InvalidApiBase {
+            api_base: cfg.api_base.clone(),
+            reason: reason.to_owned(),
+        };
+        let base =
+            Url::parse(cfg.api_base.trim_end_matches('/')).map_err(|e| bad_base(&e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(bad_base("scheme must be http or https"));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(bad_base("must not have a query or fragment"));
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(bad_base("must not carry credentials"));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(cfg.request_timeout)
+            .connect_timeout((cfg.request_timeout / 2).min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("outdial/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TwilioConfigError::HttpClient(error_chain(&e)))?;
+        Ok(Self { cfg, base, http })
+    }
+
+    /// The settings this client was built from.
+    pub fn config(&self) -> &TwilioConfig {
+        &self.cfg
+    }
+
+    /// `{api_base}/2010-04-01/Accounts/{sid}/` followed by `tail` (each element one path
+    /// segment, percent-encoded as needed).
+    fn endpoint(&self, tail: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut segs = url
+                .path_segments_mut()
+                .expect("api_base validated as an http(s) URL");
+            segs.pop_if_empty();
+            segs.extend(["2010-04-01", "Accounts", self.cfg.account_sid.as_str()]);
+            segs.extend(tail);
+        }
+        url
+    }
+
+    fn get(&self, url: Url) -> reqwest::RequestBuilder {
+        self.http.get(url).basic_auth(
+            &self.cfg.account_sid,
+            Some(self.cfg.auth_token.expose_secret()),
+        )
+    }
+
+    /// One GET of a list page: the parsed page, or the classified failure.
+    async fn get_page(&self, url: Url) -> Result<CallPage, FetchError> {
+        let (status, body) = self.get_json(url).await?;
+        if status.is_success() {
+            let page: CallPage = serde_json::from_slice(&body)
+                .map_err(|e| FetchError::Protocol(format!("list page is not a call page: {e}")))?;
+            return Ok(page);
+        }
+        match fetch_failure(status, &body) {
+            // A 404 on the list endpoint says nothing about calls: it is a wrong URL or account.
+            FetchError::NotFound => Err(FetchError::Protocol(format!(
+                "list endpoint answered HTTP 404: {}",
+                TwilioErrorBody::parse(&body).describe(status)
+            ))),
+            other => Err(other),
+        }
+    }
+
+    /// Sends a GET and reads the whole body; transport failures become `Unavailable`.
+    async fn get_json(&self, url: Url) -> Result<(StatusCode, Vec<u8>), FetchError> {
+        let resp = self.get(url).send().await.map_err(|e| {
+            let msg = error_chain(&e);
+            tracing::warn!(error = %msg, "Twilio GET failed");
+            FetchError::Unavailable(msg)
+        })?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| {
+            let msg = format!("reading the response body: {}", error_chain(&e));
+            tracing::warn!(error = %msg, %status, "Twilio GET body failed");
+            FetchError::Unavailable(msg)
+        })?;
+        Ok((status, body.to_vec()))
+    }
+}
+
+#[async_trait]
+impl Provider for TwilioClient {
+    #[tracing::instrument(
+        name = "twilio.place_call",
+        skip_all,
+        fields(to = %req.to.as_str(), from = %req.from.as_str(), call_sid = Empty, http_status = Empty)
+    )]
+    async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
+        let url = self.endpoint(&["Calls.json"]);
+        let form = place_form(req);
+        let sent = self
+            .http
+            .post(url)
+            .basic_auth(
+                &self.cfg.account_sid,
+                Some(self.cfg.auth_token.expose_secret()),
+            )
+            .form(&form)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let err = classify_send_error(&e);
+                tracing::warn!(error = %err, "Twilio create call failed in transport");
+                return Err(err);
+            }
+        };
+        let status = resp.status();
+        tracing::Span::current().record("http_status", status.as_u16());
+        let retry_after_s = retry_after_seconds(resp.headers());
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                let err = PlaceError::Ambiguous {
+                    message: format!(
+                        "HTTP {status}, then reading the body failed: {}",
+                        error_chain(&e)
+                    ),
+                };
+                tracing::warn!(error = %err, "Twilio create call outcome unknown");
+                return Err(err);
+            }
+        };
+        if status.is_success() {
+            let placed = parse_created(&body).map_err(|why| PlaceError::Ambiguous {
+                message: format!("HTTP {status} with an unusable body ({why}); a call may exist"),
+            });
+            match &placed {
+                Ok(p) => {
+                    tracing::Span::current().record("call_sid", p.call_id.as_str());
+                    if p.queue_time_ms.is_some_and(|q| q > 0) {
+                        tracing::warn!(
+                            queue_time_ms = p.queue_time_ms,
+                            "Twilio queued the call: account CPS exceeded"
+                        );
+                    }
+                    tracing::info!(status = p.status.as_str(), "Twilio accepted the call");
+                }
+                Err(e) => tracing::warn!(error = %e, "Twilio create call outcome unknown"),
+            }
+            return placed;
+        }
+        let err = classify_place_failure(status, &body, retry_after_s);
+        tracing::warn!(error = %err, "Twilio create call failed");
+        Err(err)
+    }
+
+    #[tracing::instrument(
+        name = "twilio.fetch_call",
+        skip_all,
+        fields(call_sid = %call_id.as_str(), http_status = Empty)
+    )]
+    async fn fetch_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
+        let url = self.endpoint(&["Calls", &format!("{}.json", call_id.as_str())]);
+        let (status, body) = self.get_json(url).await?;
+        tracing::Span::current().record("http_status", status.as_u16());
+        if status.is_success() {
+            let call: CallResource = serde_json::from_slice(&body)
+                .map_err(|e| FetchError::Protocol(format!("not a call resource: {e}")))?;
+            return call.into_snapshot();
+        }
+        let err = fetch_failure(status, &body);
+        if err != FetchError::NotFound {
+            tracing::warn!(error = %err, "Twilio fetch call failed");
+        }
+        Err(err)
+    }
+
+    #[tracing::instrument(
+        name = "twilio.list_calls_to",
+        skip_all,
+        fields(to = %to.as_str(), since = %since.to_rfc3339(), pages = Empty, calls = Empty)
+    )]
+    async fn list_calls_to(
+        &self,
+        to: &E164,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CallSnapshot>, FetchError> {
+        let mut url = self.endpoint(&["Calls.json"]);
+        url.query_pairs_mut()
+            .append_pair("To", to.as_str())
+            .append_pair("StartTime>", &since.format("%Y-%m-%d").to_string())
+            .append_pair("PageSize", "1000");
+        let mut out = Vec::new();
+        let mut pages = 0usize;
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
+            if pages == MAX_LIST_PAGES {
+                return Err(FetchError::Protocol(format!(
+                    "more than {MAX_LIST_PAGES} list pages for one number"
+                )));
+            }
+            pages += 1;
+            let page = self.get_page(url).await?;
+            for call in page.calls {
+                let snap = call.into_snapshot()?;
+                // `StartTime>` filters by day; keep calls created at or after `since`, and
+                // any call whose creation time is unknown (it may be the one sought).
+                if snap.created_at.is_none_or(|c| c >= since) {
+                    out.push(snap);
+                }
+            }
+            next = match page.next_page_uri.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(uri) => Some(self.next_page_url(uri)?),
+            };
+        }
+        let span = tracing::Span::current();
+        span.record("pages", pages);
+        span.record("calls", out.len());
+        Ok(out)
+    }
+}
+
+impl TwilioClient {
+    /// `next_page_uri` is a path (and query) relative to the API base.
+    fn next_page_url(&self, uri: &str) -> Result<Url, FetchError> {
+        if !uri.starts_with('/') || uri.starts_with("//") {
+            return Err(FetchError::Protocol(format!(
+                "next_page_uri '{uri}' is not a path relative to the API base"
+            )));
+        }
+        let joined = format!("{}{}", self.base.as_str().trim_end_matches('/'), uri);
+        Url::parse(&joined).map_err(|e| FetchError::Protocol(format!("next_page_uri '{uri}': {e}")))
+    }
+}
+
+/// The create-call form: `To`, `From`, `Url` or `Twiml`, `StatusCallback`,
+/// `StatusCallbackMethod=POST`, four `StatusCallbackEvent`s, `Timeout`, `TimeLimit`,
+/// optional `MachineDetection`.
+fn place_form(req: &PlaceCall) -> Vec<(&'static str, String)> {
+    let mut form: Vec<(&'static str, String)> = vec![
+        ("To", req.to.as_str().to_owned()),
+        ("From", req.from.as_str().to_owned()),
+    ];
+    match &req.answer {
+        AnswerAction::TwimlUrl { url } => form.push(("Url", url.clone())),
+        AnswerAction::Twiml { twiml } => form.push(("Twiml", twiml.clone())),
+    }
+    form.push(("StatusCallback", req.status_callback.clone()));
+    form.push(("StatusCallbackMethod", "POST".to_owned()));
+    for ev in STATUS_CALLBACK_EVENTS {
+        form.push(("StatusCallbackEvent", ev.to_owned()));
+    }
+    form.push(("Timeout", req.ring_timeout_s.to_string()));
+    form.push(("TimeLimit", req.time_limit_s.to_string()));
+    if let Some(md) = req.machine_detection.as_deref().filter(|m| !m.is_empty()) {
+        form.push(("MachineDetection", md.to_owned()));
+    }
+    form
+}
+
+/// A transport error of the create request: `NotSent` when no connection was made (or the
+/// request could not even be built), `Ambiguous` otherwise.
+fn classify_send_error(e: &reqwest::Error) -> PlaceError {
+    let message = error_chain(e);
+    if e.is_connect() || e.is_builder() {
+        PlaceError::NotSent { message }
+    } else {
+        PlaceError::Ambiguous { message }
+    }
+}
+
+/// Classifies a non-2xx create response (see the module table).
+fn classify_place_failure(
+    status: StatusCode,
+    body: &[u8],
+    retry_after_s: Option<u64>,
+) -> PlaceError {
+    let err = TwilioErrorBody::parse(body);
+    let http = status.as_u16();
+    let code = err.code;
+    let message = err.describe(status);
+    let client_error = status.is_client_error();
+    if http == 429 || (client_error && code == Some(20429)) {
+        PlaceError::RateLimited {
+            code,
+            message,
+            retry_after_s,
+        }
+    } else if status.is_server_error() {
+        PlaceError::Ambiguous {
+            message: format!("HTTP {http}: {message}"),
+        }
+    } else if http == 401 || http == 403 || (client_error && code == Some(20003)) {
+        PlaceError::Auth {
+            http_status: http,
+            code,
+            message,
+        }
+    } else if http == 408 {
+        PlaceError::Ambiguous {
+            message: format!("HTTP 408: {message}"),
+        }
+    } else if client_error {
+        PlaceError::Rejected {
+            http_status: http,
+            code,
+            message,
+        }
+    } else {
+        PlaceError::Ambiguous {
+            message: format!("unexpected HTTP {http}: {message}"),
+        }
+    }
+}
+
+/// Classifies a non-2xx fetch/list response.
+fn fetch_failure(status: StatusCode, body: &[u8]) -> FetchError {
+    let err = TwilioErrorBody::parse(body);
+    let message = err.describe(status);
+    let http = status.as_u16();
+    match (http, err.code) {
+        (404, _) => FetchError::NotFound,
+        (429, _) | (400..=499, Some(20429)) => FetchError::RateLimited(message),
+        (401 | 403, _) | (400..=499, Some(20003)) => FetchError::Auth(message),
+        (500..=599, _) => FetchError::Unavailable(format!("HTTP {http}: {message}")),
+        _ => FetchError::Protocol(format!("HTTP {http}: {message}")),
+    }
+}
+
+/// `Retry-After` as delay-seconds (the HTTP-date form is ignored).
+fn retry_after_seconds(headers: &HeaderMap) -> Option<u64> {
+    headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Display of an error and its sources, `: `-separated.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        source = cause.source();
+    }
+    s
+}
+
+/// Twilio's error body (`{code, message, more_info, status}`), or an RFC 9457 problem
+/// (`{type, title, detail, status}`), or anything else (kept as text).
+#[derive(Debug, Default, PartialEq)]
+struct TwilioErrorBody {
+    code: Option<u32>,
+    message: Option<String>,
+    more_info: Option<String>,
+}
+
+impl TwilioErrorBody {
+    fn parse(body: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => {
+                let str_field = |k: &str| {
+                    map.get(k)
+                        .and_then(Value::as_str)
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                };
+                Self {
+                    code: map
+                        .get("code")
+                        .and_then(u64_of)
+                        .and_then(|c| c.try_into().ok()),
+                    message: str_field("message")
+                        .or_else(|| str_field("detail"))
+                        .or_else(|| str_field("title")),
+                    more_info: str_field("more_info").or_else(|| str_field("type")),
+                }
+            }
+            _ if text.is_empty() => Self::default(),
+            _ => Self {
+                message: Some(text.chars().take(MAX_MESSAGE_CHARS).collect()),
+                ..Self::default()
+            },
+        }
+    }
+
+    /// The message for a `PlaceError`/`FetchError`: the provider's words, else the reason
+    /// phrase of `status`; `more_info` appended when given.
+    fn describe(&self, status: StatusCode) -> String {
+        let base = self
+            .message
+            .clone()
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("no message").to_owned());
+        match &self.more_info {
+            Some(info) => format!("{base} ({info})"),
+            None => base,
+        }
+    }
+}
+
+/// A JSON number or numeric string as `u64`.
+fn u64_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The fields of Twilio's `api.v2010.account.call` that outdial reads. Nearly all nullable.
+#[derive(Debug, Deserialize)]
+struct CallResource {
+    sid: Option<String>,
+    to: Option<String>,
+    status: Option<String>,
+    date_created: Option<String>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    /// String of seconds (`"15"`), empty or null until final.
+    duration: Option<Value>,
+    answered_by: Option<String>,
+    /// String of milliseconds.
+    queue_time: Option<Value>,
+}
+
+/// One page of `GET Calls.json`.
+#[derive(Debug, Deserialize)]
+struct CallPage {
+    calls: Vec<CallResource>,
+    next_page_uri: Option<String>,
+}
+
+/// The 2xx create response: `sid` is required; an absent or unknown `status` is taken as
+/// `queued` (the call exists either way).
+fn parse_created(body: &[u8]) -> Result<PlacedCall, String> {
+    let call: CallResource =
+        serde_json::from_slice(body).map_err(|e| format!("not a call resource: {e}"))?;
+    let sid = call.sid.as_deref().unwrap_or_default();
+    let call_id = ProviderCallId::parse(sid).ok_or_else(|| format!("no usable sid ('{sid}')"))?;
+    let status = match call.status.as_deref().and_then(CallStatus::parse) {
+        Some(s) => s,
+        None => {
+            tracing::warn!(status = ?call.status, "create response has no known status; assuming queued");
+            CallStatus::Queued
+        }
+    };
+    Ok(PlacedCall {
+        call_id,
+        status,
+        queue_time_ms: call.queue_time.as_ref().and_then(u64_of),
+    })
+}
+
+impl CallResource {
+    fn into_snapshot(self) -> Result<CallSnapshot, FetchError> {
+        let sid = self.sid.as_deref().unwrap_or_default();
+        let call_id = ProviderCallId::parse(sid)
+            .ok_or_else(|| FetchError::Protocol(format!("call without a usable sid ('{sid}')")))?;
+        let status_raw = self.status.as_deref().unwrap_or_default();
+        let status = CallStatus::parse(status_raw).ok_or_else(|| {
+            FetchError::Protocol(format!("call {sid}: unknown status '{status_raw}'"))
+        })?;
+        let duration_s =
+            match &self.duration {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if s.trim().is_empty() => None,
+                Some(v) => Some(u64_of(v).and_then(|d| u32::try_from(d).ok()).ok_or_else(
+                    || FetchError::Protocol(format!("call {sid}: bad duration {v}")),
+                )?),
+            };
+        Ok(CallSnapshot {
+            call_id,
+            to: self.to.unwrap_or_default(),
+            status,
+            created_at: parse_twilio_date(self.date_created.as_deref(), sid, "date_created")?,
+            start_time: parse_twilio_date(self.start_time.as_deref(), sid, "start_time")?,
+            end_time: parse_twilio_date(self.end_time.as_deref(), sid, "end_time")?,
+            duration_s,
+            answered_by: self.answered_by.as_deref().and_then(AnsweredBy::parse),
+        })
+    }
+}
+
+/// A nullable Twilio date: RFC 2822 (`Tue, 31 Aug 2010 20:36:28 +0000`), also RFC 3339.
+fn parse_twilio_date(
+    raw: Option<&str>,
+    sid: &str,
+    field: &str,
+) -> Result<Option<DateTime<Utc>>, FetchError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    DateTime::parse_from_rfc2822(s)
+        .or_else(|_| DateTime::parse_from_rfc3339(s))
+        .map(|d| Some(d.with_timezone(&Utc)))
+        .map_err(|_| FetchError::Protocol(format!("call {sid}: {field} '{s}' is not a date")))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,374 @@
+//! Twilio status callbacks: the form body Twilio POSTs to a call's `StatusCallback` URL,
+//! parsed into a [`CallEvent`].
+//!
+//! Fields read (<https://www.twilio.com/docs/voice/api/call-resource>, "Parameters sent to your
+//! StatusCallback URL"): `CallSid`, `AccountSid`, `To`, `From`, `CallStatus` (one of `queued`,
+//! `initiated`, `ringing`, `in-progress`, `completed`, `busy`, `no-answer`, `failed`,
+//! `canceled`), `SequenceNumber` (0-based firing order; arrival order is not guaranteed),
+//! `Timestamp` (RFC 2822), `CallDuration` (seconds, terminal events), `AnsweredBy`
+//! (answering-machine detection) and `SipResponseCode` (terminal events). Everything else
+//! (geo fields, `Duration` in billed minutes, `CallbackSource`, …) is ignored.
+//!
+//! Verify the `X-Twilio-Signature` ([`super::signature::verify_form`]) before parsing.
+
+use chrono::{DateTime, Utc};
+use outdial_core::{AnsweredBy, CallEvent, CallStatus, ProviderCallId};
+
+/// A parsed Twilio status callback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusCallback {
+    /// The event: call id, status, sequence number, time (UTC), duration, AMD result, SIP code.
+    pub event: CallEvent,
+    /// `AccountSid`: the account the call belongs to (`AC` + 32 hex digits as sent; not
+    /// validated here).
+    pub account_sid: String,
+    /// `To`: the called number as Twilio reports it (empty when absent).
+    pub to: String,
+    /// `From`: the caller id as Twilio reports it (empty when absent).
+    pub from: String,
+}
+
+/// Why a status callback body could not be parsed. Each variant names the form field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// The body could not be decoded as `application/x-www-form-urlencoded` (only from
+    /// [`parse_status_callback_body`]; decoding is lossy, so invalid UTF-8 does not fail here).
+    #[error("body is not a valid form: {0}")]
+    Form(String),
+    /// A required field (`CallSid`, `CallStatus`, `AccountSid`) is absent or empty.
+    #[error("missing field {0}")]
+    Missing(&'static str),
+    /// `CallStatus` is not one of Twilio's nine values.
+    #[error("unknown CallStatus '{0}'")]
+    UnknownStatus(String),
+    /// A field is present but malformed (`CallSid` not a usable id, `SequenceNumber`,
+    /// `CallDuration` or `SipResponseCode` not a non-negative integer in range).
+    #[error("malformed field {field}: '{value}'")]
+    Malformed {
+        /// The form field name.
+        field: &'static str,
+        /// The value received.
+        value: String,
+    },
+}
+
+/// Parses a status callback from its decoded form pairs (as from
+/// `serde_urlencoded::from_bytes::<Vec<(String, String)>>`).
+///
+/// `received_at` stamps the event when `Timestamp` is absent or not RFC 2822. When a field
+/// occurs more than once, its first value is used. Optional fields that are present but
+/// empty count as absent.
+///
+/// Errors: [`WebhookError::Missing`] for an absent or empty `CallSid`, `CallStatus` or
+/// `AccountSid`; [`WebhookError::UnknownStatus`] for a `CallStatus` outside the nine values;
+/// [`WebhookError::Malformed`] for a non-numeric (or out of range) `SequenceNumber`
+/// (`u32`), `CallDuration` (`u32` seconds) or `SipResponseCode` (`u16`), or an unusable
+/// `CallSid`.
+pub fn parse_status_callback(
+    params: &[(String, String)],
+    received_at: DateTime<Utc>,
+) -> Result<StatusCallback, WebhookError> {
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+
+    let sid_raw = non_empty("CallSid").ok_or(WebhookError::Missing("CallSid"))?;
+    let call_id = ProviderCallId::parse(sid_raw).ok_or_else(|| WebhookError::Malformed {
+        field: "CallSid",
+        value: sid_raw.to_owned(),
+    })?;
+    let status_raw = non_empty("CallStatus").ok_or(WebhookError::Missing("CallStatus"))?;
+    let status = CallStatus::parse(status_raw.trim())
+        .ok_or_else(|| WebhookError::UnknownStatus(status_raw.to_owned()))?;
+    let account_sid = non_empty("AccountSid")
+        .ok_or(WebhookError::Missing("AccountSid"))?
+        .to_owned();
+
+    let sequence = parse_num::<u32>(non_empty("SequenceNumber"), "SequenceNumber")?;
+    let duration_s = parse_num::<u32>(non_empty("CallDuration"), "CallDuration")?;
+    let sip_response_code = parse_num::<u16>(non_empty("SipResponseCode"), "SipResponseCode")?;
+    let at = non_empty("Timestamp")
+        .and_then(|t| DateTime::parse_from_rfc2822(t.trim()).ok())
+        .map_or(received_at, |t| t.with_timezone(&Utc));
+    let answered_by = get("AnsweredBy").and_then(|v| AnsweredBy::parse(v.trim()));
+
+    Ok(StatusCallback {
+        event: CallEvent {
+            call_id,
+            status,
+            sequence,
+            at,
+            duration_s,
+            answered_by,
+            sip_response_code,
+        },
+        account_sid,
+        to: get("To").unwrap_or_default().to_owned(),
+        from: get("From").unwrap_or_default().to_owned(),
+    })
+}
+
+/// Parses a status callback from the raw `application/x-www-form-urlencoded` body.
+///
+/// Errors: [`WebhookError::Form`] when the body does not decode, else as
+/// [`parse_status_callback`].
+pub fn parse_status_callback_body(
+    body: &[u8],
+    received_at: DateTime<Utc>,
+) -> Result<StatusCallback, WebhookError> {
+    let params: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|e| WebhookError::Form(e.to_string()))?;
+    parse_status_callback(&params, received_at)
+}
+
+fn parse_num<T: std::str::FromStr>(
+    raw: Option<&str>,
+    field: &'static str,
+) -> Result<Option<T>, WebhookError> {
+    raw.map(|v| {
+        v.trim().parse::<T>().map_err(|_| WebhookError::Malformed {
+            field,
+            value: v.to_owned(),
+        })
+    })
+    .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// Reference §2a: a captured `completed` callback (third-party fixture).
+    const SAMPLE: &str = "Called=%2B551135892112&ToState=SP&CallerCountry=US&Direction=outbound-api&Timestamp=Sun%2C%2025%20Mar%202018%2009%3A53%3A19%20%2B0000&CallbackSource=call-progress-events&CallerState=NY&ToZip=&SequenceNumber=3&To=%2B551135892112&CallSid=CAbe982f58915a2def4cf7aaa1f1766236&ToCountry=BR&CallerZip=10004&CalledZip=&ApiVersion=2010-04-01&CallStatus=completed&CalledCity=S%C3%A3o%20Paulo&Duration=1&From=%2B16466063895&CallDuration=49&AccountSid=AC47ebdee5f6d2049fe18cf3ca151ff3a7&CalledCountry=BR&CallerCity=NEW%20YORK&ToCity=S%C3%A3o%20Paulo&FromCountry=US&Caller=%2B16466063895&FromCity=NEW%20YORK&CalledState=SP&FromZip=10004&AnsweredBy=human&FromState=NY";
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap()
+    }
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn minimal(status: &str) -> Vec<(String, String)> {
+        p(&[
+            ("CallSid", "CA0123456789abcdef0123456789abcdef"),
+            ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+            ("CallStatus", status),
+            ("To", "+14155550100"),
+            ("From", "+14155550199"),
+        ])
+    }
+
+    #[test]
+    fn parses_reference_sample_payload() {
+        let cb = parse_status_callback_body(SAMPLE.as_bytes(), now()).unwrap();
+        assert_eq!(cb.account_sid, "AC47ebdee5f6d2049fe18cf3ca151ff3a7");
+        assert_eq!(cb.to, "+551135892112");
+        assert_eq!(cb.from, "+16466063895");
+        let e = cb.event;
+        assert_eq!(e.call_id.as_str(), "CAbe982f58915a2def4cf7aaa1f1766236");
+        assert_eq!(e.status, CallStatus::Completed);
+        assert_eq!(e.sequence, Some(3));
+        assert_eq!(e.at, Utc.with_ymd_and_hms(2018, 3, 25, 9, 53, 19).unwrap());
+        // CallDuration (seconds), not Duration (billed minutes).
+        assert_eq!(e.duration_s, Some(49));
+        assert_eq!(e.answered_by, Some(AnsweredBy::Human));
+        assert_eq!(e.sip_response_code, None);
+    }
+
+    #[test]
+    fn all_nine_statuses_parse() {
+        for s in CallStatus::ALL {
+            let cb = parse_status_callback(&minimal(s.as_str()), now()).unwrap();
+            assert_eq!(cb.event.status, s);
+        }
+        let cb = parse_status_callback(&minimal("initiated"), now()).unwrap();
+        assert_eq!(cb.event.status, CallStatus::Initiated);
+    }
+
+    #[test]
+    fn minimal_body_uses_received_at_and_leaves_optionals_empty() {
+        let cb = parse_status_callback(&minimal("ringing"), now()).unwrap();
+        assert_eq!(cb.event.at, now());
+        assert_eq!(cb.event.sequence, None);
+        assert_eq!(cb.event.duration_s, None);
+        assert_eq!(cb.event.answered_by, None);
+        assert_eq!(cb.event.sip_response_code, None);
+        assert_eq!(cb.to, "+14155550100");
+        assert_eq!(cb.from, "+14155550199");
+    }
+
+    #[test]
+    fn terminal_fields_parse() {
+        let mut params = minimal("no-answer");
+        params.extend(p(&[
+            ("SequenceNumber", "2"),
+            ("CallDuration", "0"),
+            ("SipResponseCode", "487"),
+            ("Timestamp", "Tue, 31 Aug 2010 20:36:28 +0000"),
+            ("AnsweredBy", "machine_end_beep"),
+        ]));
+        let e = parse_status_callback(&params, now()).unwrap().event;
+        assert_eq!(e.status, CallStatus::NoAnswer);
+        assert_eq!(e.sequence, Some(2));
+        assert_eq!(e.duration_s, Some(0));
+        assert_eq!(e.sip_response_code, Some(487));
+        assert_eq!(e.answered_by, Some(AnsweredBy::MachineEndBeep));
+        assert_eq!(e.at, Utc.with_ymd_and_hms(2010, 8, 31, 20, 36, 28).unwrap());
+    }
+
+    #[test]
+    fn timestamp_with_offset_is_converted_to_utc() {
+        let mut params = minimal("ringing");
+        params.push(("Timestamp".into(), "Tue, 31 Aug 2010 22:36:28 +0200".into()));
+        let e = parse_status_callback(&params, now()).unwrap().event;
+        assert_eq!(e.at, Utc.with_ymd_and_hms(2010, 8, 31, 20, 36, 28).unwrap());
+    }
+
+    #[test]
+    fn unparsable_or_empty_timestamp_falls_back_to_received_at() {
+        for ts in ["yesterday", "", "2010-08-31T20:36:28Z"] {
+            let mut params = minimal("ringing");
+            params.push(("Timestamp".into(), ts.into()));
+            let e = parse_status_callback(&params, now()).unwrap().event;
+            assert_eq!(e.at, now(), "{ts}");
+        }
+    }
+
+    #[test]
+    fn empty_optional_fields_count_as_absent() {
+        let mut params = minimal("completed");
+        params.extend(p(&[
+            ("SequenceNumber", ""),
+            ("CallDuration", ""),
+            ("SipResponseCode", ""),
+            ("AnsweredBy", ""),
+        ]));
+        let e = parse_status_callback(&params, now()).unwrap().event;
+        assert_eq!(e.sequence, None);
+        assert_eq!(e.duration_s, None);
+        assert_eq!(e.sip_response_code, None);
+        assert_eq!(e.answered_by, None);
+    }
+
+    #[test]
+    fn missing_call_sid() {
+        let params: Vec<_> = minimal("ringing")
+            .into_iter()
+            .filter(|(k, _)| k != "CallSid")
+            .collect();
+        let err = parse_status_callback(&params, now()).unwrap_err();
+        assert_eq!(err, WebhookError::Missing("CallSid"));
+        assert!(err.to_string().contains("CallSid"));
+        let mut empty = params.clone();
+        empty.push(("CallSid".into(), "  ".into()));
+        assert_eq!(
+            parse_status_callback(&empty, now()).unwrap_err(),
+            WebhookError::Missing("CallSid")
+        );
+    }
+
+    #[test]
+    fn control_characters_in_call_sid_are_malformed() {
+        let mut params: Vec<_> = minimal("ringing")
+            .into_iter()
+            .filter(|(k, _)| k != "CallSid")
+            .collect();
+        params.push(("CallSid".into(), "CA12\n34".into()));
+        assert!(matches!(
+            parse_status_callback(&params, now()).unwrap_err(),
+            WebhookError::Malformed {
+                field: "CallSid",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn missing_call_status_and_account_sid() {
+        let no_status: Vec<_> = minimal("ringing")
+            .into_iter()
+            .filter(|(k, _)| k != "CallStatus")
+            .collect();
+        assert_eq!(
+            parse_status_callback(&no_status, now()).unwrap_err(),
+            WebhookError::Missing("CallStatus")
+        );
+        let no_account: Vec<_> = minimal("ringing")
+            .into_iter()
+            .filter(|(k, _)| k != "AccountSid")
+            .collect();
+        assert_eq!(
+            parse_status_callback(&no_account, now()).unwrap_err(),
+            WebhookError::Missing("AccountSid")
+        );
+    }
+
+    #[test]
+    fn unknown_call_status() {
+        for bad in ["answered", "COMPLETED", "in_progress"] {
+            let err = parse_status_callback(&minimal(bad), now()).unwrap_err();
+            assert_eq!(err, WebhookError::UnknownStatus(bad.into()));
+            assert!(err.to_string().contains("CallStatus"));
+        }
+    }
+
+    #[test]
+    fn malformed_numbers_name_their_field() {
+        for (field, value) in [
+            ("SequenceNumber", "three"),
+            ("SequenceNumber", "-1"),
+            ("SequenceNumber", "1.5"),
+            ("CallDuration", "49s"),
+            ("CallDuration", "99999999999"),
+            ("SipResponseCode", "70000"),
+            ("SipResponseCode", "abc"),
+        ] {
+            let mut params = minimal("completed");
+            params.push((field.into(), value.into()));
+            let err = parse_status_callback(&params, now()).unwrap_err();
+            assert_eq!(
+                err,
+                WebhookError::Malformed {
+                    field: match field {
+                        "SequenceNumber" => "SequenceNumber",
+                        "CallDuration" => "CallDuration",
+                        _ => "SipResponseCode",
+                    },
+                    value: value.into()
+                }
+            );
+            assert!(err.to_string().contains(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn first_value_of_a_repeated_field_wins() {
+        let mut params = minimal("ringing");
+        params.push(("CallStatus".into(), "completed".into()));
+        let e = parse_status_callback(&params, now()).unwrap().event;
+        assert_eq!(e.status, CallStatus::Ringing);
+    }
+
+    #[test]
+    fn unknown_answered_by_maps_to_unknown() {
+        let mut params = minimal("in-progress");
+        params.push(("AnsweredBy".into(), "something_new".into()));
+        let e = parse_status_callback(&params, now()).unwrap().event;
+        assert_eq!(e.answered_by, Some(AnsweredBy::Unknown));
+    }
+
+    #[test]
+    fn body_with_invalid_utf8_decodes_lossily_then_fails_on_fields() {
+        let err = parse_status_callback_body(b"CallSid=%FF%FE", now()).unwrap_err();
+        assert_eq!(err, WebhookError::Missing("CallStatus"));
+    }
+}
