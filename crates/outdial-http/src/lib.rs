@@ -1,0 +1,286 @@
+//! # outdial-http
+//!
+//! The axum router: thin handlers over the engine.
+//! - `POST /webhooks/twilio/status?attempt={id}`: Twilio status callbacks. The
+//!   `X-Twilio-Signature` header is checked against the configured public URL (never the
+//!   `Host` header) before anything is parsed or stored: unsigned or forged → 403, malformed
+//!   → 400, each with one log line; a valid callback is applied and answered 200 at once.
+//! - `/api/v1/…`: the admin API, behind `Authorization: Bearer <api key>` (401 otherwise).
+//! - `GET /healthz`: liveness, no authentication.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use outdial_core::{AttemptId, LeadId};
+use outdial_engine::{Engine, EngineError, DIALER_REASON_SETTING};
+use outdial_providers::twilio::{signature, webhook};
+use outdial_store::{Attempt, EventRecord, Lead, RawEvent, StatusCounts, StoreError};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Shared state of the router.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Twilio auth token used to verify `X-Twilio-Signature`.
+    pub twilio_auth_token: SecretString,
+    /// Public base URL as Twilio reaches this server (no trailing slash); signatures are
+    /// computed over it plus the request's path and query.
+    pub public_url: String,
+    /// Accepted admin API keys.
+    pub api_keys: Arc<Vec<SecretString>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("public_url", &self.public_url)
+            .field("api_keys", &format_args!("[{} redacted]", self.api_keys.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/webhooks/twilio/status", post(twilio_status))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/dialer/start", post(dialer_start))
+        .route("/api/v1/dialer/stop", post(dialer_stop))
+        .route("/api/v1/leads/{id}", get(lead_detail))
+        .with_state(state)
+}
+
+/// An API error: a status and a message safe to show; the cause is logged once, here.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Store(StoreError::NotFound(what)) => ApiError::new(StatusCode::NOT_FOUND, format!("not found: {what}")),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        EngineError::Store(e).into()
+    }
+}
+
+/// Extractor: the request carries `Authorization: Bearer <key>` with a configured key.
+#[derive(Debug)]
+pub struct ApiKey;
+
+impl FromRequestParts<AppState> for ApiKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let given = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(given) = given else {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer API key"));
+        };
+        let ok = state.api_keys.iter().any(|k| {
+            let k = k.expose_secret().as_bytes();
+            k.len() == given.len() && subtle::ConstantTimeEq::ct_eq(k, given.as_bytes()).into()
+        });
+        if ok {
+            Ok(ApiKey)
+        } else {
+            tracing::warn!(path = %parts.uri.path(), "API request with an unknown key");
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown API key"))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusQuery {
+    attempt: Option<String>,
+}
+
+/// `POST /webhooks/twilio/status?attempt={id}`.
+async fn twilio_status(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<StatusQuery>,
+    body: Bytes,
+) -> Response {
+    let Some(sig) = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()) else {
+        tracing::warn!(path = %uri, "Twilio webhook without X-Twilio-Signature rejected");
+        return (StatusCode::FORBIDDEN, "missing signature").into_response();
+    };
+    let params: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "Twilio webhook with a malformed form body rejected");
+            return (StatusCode::BAD_REQUEST, "malformed form body").into_response();
+        }
+    };
+    let path_and_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+    let url = format!("{}{}", state.public_url, path_and_query);
+    if !signature::verify_form(state.twilio_auth_token.expose_secret(), &url, &params, sig) {
+        tracing::warn!(%url, "Twilio webhook with an invalid signature rejected");
+        return (StatusCode::FORBIDDEN, "invalid signature").into_response();
+    }
+    let hint = match q.attempt.as_deref().map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(id)) => Some(AttemptId(id)),
+        Some(Err(_)) => {
+            tracing::warn!(%url, "Twilio webhook with a malformed attempt id rejected");
+            return (StatusCode::BAD_REQUEST, "malformed attempt id").into_response();
+        }
+    };
+    let now = state.engine.clock().now();
+    let parsed = match webhook::parse_status_callback(&params, now) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "Twilio webhook with malformed fields rejected");
+            return (StatusCode::BAD_REQUEST, format!("malformed callback: {e}")).into_response();
+        }
+    };
+    let event = parsed.event;
+    let raw = RawEvent {
+        source: "twilio-webhook".into(),
+        dedupe_key: format!(
+            "twilio:{}:{}:{}",
+            event.call_id,
+            event.sequence.map_or("-".to_string(), |s| s.to_string()),
+            event.status.as_str()
+        ),
+        payload: String::from_utf8_lossy(&body).into_owned(),
+    };
+    match state.engine.ingest_call_event(hint, &event, &raw).await {
+        Ok(outcome) => {
+            tracing::debug!(?outcome, "Twilio status callback applied");
+            StatusCode::OK.into_response()
+        }
+        Err(e) => {
+            // A store failure: answer 5xx so Twilio retries (its default is one retry).
+            tracing::error!(error = %e, "Twilio status callback could not be stored");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
+        }
+    }
+}
+
+/// Body of `GET /api/v1/status`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatusResponse {
+    /// `running` or `stopped`.
+    pub dialer: String,
+    /// Why the dialer was last started or stopped.
+    pub dialer_reason: Option<String>,
+    /// Clock time of the answer, UTC.
+    pub now: DateTime<Utc>,
+    /// Active leads due now.
+    pub leads_due: u64,
+    /// Attempts in flight.
+    pub attempts_in_flight: u64,
+    /// Attempts reserved since 00:00 UTC of `now`.
+    pub calls_today: u64,
+    /// Every count.
+    pub counts: serde_json::Value,
+}
+
+async fn status(_key: ApiKey, State(state): State<AppState>) -> Result<Json<StatusResponse>, ApiError> {
+    let now = state.engine.clock().now();
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).expect("valid").and_utc();
+    let counts: StatusCounts = state.engine.store().status_counts(now, midnight).await?;
+    let running = state.engine.dialer_running().await?;
+    Ok(Json(StatusResponse {
+        dialer: if running { "running" } else { "stopped" }.into(),
+        dialer_reason: state.engine.store().setting(DIALER_REASON_SETTING).await?,
+        now,
+        leads_due: counts.leads_due,
+        attempts_in_flight: counts.attempts_in_flight,
+        calls_today: counts.attempts_since,
+        counts: serde_json::to_value(&counts).unwrap_or_default(),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ReasonBody {
+    reason: Option<String>,
+}
+
+async fn dialer_start(_key: ApiKey, State(state): State<AppState>, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    set_dialer(&state, true, &body).await
+}
+
+async fn dialer_stop(_key: ApiKey, State(state): State<AppState>, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    set_dialer(&state, false, &body).await
+}
+
+async fn set_dialer(state: &AppState, running: bool, body: &[u8]) -> Result<Json<serde_json::Value>, ApiError> {
+    let reason = if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice::<ReasonBody>(body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body must be JSON like {{\"reason\": \"…\"}}: {e}")))?
+            .reason
+    };
+    let reason = reason.unwrap_or_else(|| format!("{} through the API", if running { "started" } else { "stopped" }));
+    state.engine.set_dialer_running(running, &reason, "api").await?;
+    Ok(Json(serde_json::json!({ "dialer": if running { "running" } else { "stopped" }, "reason": reason })))
+}
+
+/// Body of `GET /api/v1/leads/{id}`.
+#[derive(Debug, Serialize)]
+pub struct LeadDetail {
+    /// The lead.
+    pub lead: Lead,
+    /// Its attempts, oldest first.
+    pub attempts: Vec<Attempt>,
+    /// Its event timeline, oldest first.
+    pub events: Vec<EventRecord>,
+}
+
+async fn lead_detail(_key: ApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<LeadDetail>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("lead id must be a number, got '{id}'")))?;
+    let store = state.engine.store();
+    let lead = store
+        .lead(LeadId(id))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no lead {id}")))?;
+    let attempts = store.lead_attempts(lead.id).await?;
+    let events = store.lead_events(lead.id).await?;
+    Ok(Json(LeadDetail { lead, attempts, events }))
+}
