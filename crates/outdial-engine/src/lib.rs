@@ -18,7 +18,9 @@ use outdial_core::disposition::auto_disposition;
 use outdial_core::schedule::{candidate_zones, decide_after_attempt, LeadDecision, LeadRules};
 use outdial_core::{AttemptId, AttemptState, CallEvent, CampaignId, Disposition, ProviderKind};
 use outdial_providers::{FetchError, PlaceCall, PlaceError, Provider};
-use outdial_store::{Attempt, Campaign, EventOutcome, Lead, Placement, RawEvent, Store, StoreError};
+use outdial_store::{
+    Attempt, Campaign, EventOutcome, Lead, Placement, RawEvent, Store, StoreError,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -55,6 +57,10 @@ pub struct EngineConfig {
     /// Age after which an `unknown` or stale `reserved` attempt with no call found at the
     /// provider is declared not placed, seconds.
     pub unknown_resolve_after_s: i64,
+    /// A call is placed only if the rules also allow it this many seconds later, so that
+    /// request latency or a short provider queue cannot push the call past a window's
+    /// close. Default 120.
+    pub window_margin_s: i64,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +73,7 @@ impl Default for EngineConfig {
             not_placed_retry_s: 60,
             reconcile_after_s: 120,
             unknown_resolve_after_s: 60,
+            window_margin_s: 120,
         }
     }
 }
@@ -161,8 +168,12 @@ fn not_placed_code(e: &PlaceError) -> String {
     match e {
         PlaceError::RateLimited { code, .. } => code.map_or("429".into(), |c| c.to_string()),
         PlaceError::NotSent { .. } => "not-sent".into(),
-        PlaceError::Auth { code, http_status, .. } => code.map_or(http_status.to_string(), |c| c.to_string()),
-        PlaceError::Rejected { code, http_status, .. } => code.map_or(http_status.to_string(), |c| c.to_string()),
+        PlaceError::Auth {
+            code, http_status, ..
+        } => code.map_or(http_status.to_string(), |c| c.to_string()),
+        PlaceError::Rejected {
+            code, http_status, ..
+        } => code.map_or(http_status.to_string(), |c| c.to_string()),
         PlaceError::Ambiguous { .. } => "ambiguous".into(),
     }
 }
@@ -207,7 +218,10 @@ impl Engine {
             return Ok(c.clone());
         }
         let c = self.store.campaign(id).await?;
-        self.campaigns.lock().expect("campaign cache").insert(id, c.clone());
+        self.campaigns
+            .lock()
+            .expect("campaign cache")
+            .insert(id, c.clone());
         Ok(c)
     }
 
@@ -222,12 +236,24 @@ impl Engine {
     }
 
     /// Starts or stops dialing, persistently, with a reason recorded in the event log.
-    pub async fn set_dialer_running(&self, running: bool, reason: &str, source: &str) -> Result<(), EngineError> {
+    pub async fn set_dialer_running(
+        &self,
+        running: bool,
+        reason: &str,
+        source: &str,
+    ) -> Result<(), EngineError> {
         let now = self.clock.now();
         self.store
-            .set_setting(DIALER_SETTING, if running { "running" } else { "stopped" }, source, now)
+            .set_setting(
+                DIALER_SETTING,
+                if running { "running" } else { "stopped" },
+                source,
+                now,
+            )
             .await?;
-        self.store.set_setting(DIALER_REASON_SETTING, reason, source, now).await?;
+        self.store
+            .set_setting(DIALER_REASON_SETTING, reason, source, now)
+            .await?;
         if running {
             tracing::info!(reason, source, "dialer started");
         } else {
@@ -280,7 +306,10 @@ impl Engine {
             let history = self.store.lead_attempt_times(lead.id).await?;
             let rules = Self::rules_for(&campaign, &zones, &history);
             // Rules at claim time: a blocked lead is moved, not dialed.
-            if self.hold_if_blocked(&lead, &rules, now, &mut report).await?.is_some() {
+            if self
+                .hold_if_blocked(&lead, &rules, now, &mut report)
+                .await?
+            {
                 continue;
             }
             let slot = self.pacer.lock().expect("pacer").reserve(now);
@@ -290,7 +319,10 @@ impl Engine {
             }
             // Dial-time check: the same rules again at the instant of dialing (invariant 6).
             let dial_now = self.clock.now();
-            if self.hold_if_blocked(&lead, &rules, dial_now, &mut report).await?.is_some() {
+            if self
+                .hold_if_blocked(&lead, &rules, dial_now, &mut report)
+                .await?
+            {
                 continue;
             }
             let Some(attempt) = self.store.reserve_attempt(lead.id, dial_now).await? else {
@@ -327,7 +359,10 @@ impl Engine {
         for handle in placements {
             let (attempt, res) = handle.await.expect("placement task panicked");
             let outcome = self.record_placement(&attempt, res).await;
-            self.placing.lock().expect("placing set").remove(&attempt.id);
+            self.placing
+                .lock()
+                .expect("placing set")
+                .remove(&attempt.id);
             match outcome? {
                 PlacementKind::Placed => report.placed += 1,
                 PlacementKind::Rejected => report.rejected += 1,
@@ -339,31 +374,43 @@ impl Engine {
         Ok(report)
     }
 
-    /// Reschedules (or parks) `lead` if a rule blocks it at `at`. Returns `Some(())` when
-    /// the lead was held.
+    /// Reschedules (or parks) `lead` if a rule blocks it at `at` or `window_margin_s` later.
+    /// Returns `true` when the lead was held.
     async fn hold_if_blocked(
         &self,
         lead: &Lead,
         rules: &LeadRules<'_>,
         at: DateTime<Utc>,
         report: &mut TickReport,
-    ) -> Result<Option<()>, EngineError> {
-        let blocks = rules.blocks_at(at);
-        if blocks.is_empty() {
-            return Ok(None);
-        }
-        let reason = blocks.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ");
-        match rules.next_allowed(at) {
+    ) -> Result<bool, EngineError> {
+        let probes = [at, at + Duration::seconds(self.config.window_margin_s)];
+        let Some((probe, blocks)) = probes
+            .into_iter()
+            .map(|p| (p, rules.blocks_at(p)))
+            .find(|(_, b)| !b.is_empty())
+        else {
+            return Ok(false);
+        };
+        let reason = blocks
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        match rules.next_allowed(probe) {
             Ok(next) => {
-                self.store.reschedule_lead(lead.id, next, &reason, at).await?;
+                self.store
+                    .reschedule_lead(lead.id, next.max(at), &reason, at)
+                    .await?;
                 report.rescheduled += 1;
             }
             Err(block) => {
-                self.store.park_lead(lead.id, &block.to_string(), at).await?;
+                self.store
+                    .park_lead(lead.id, &block.to_string(), at)
+                    .await?;
                 report.parked += 1;
             }
         }
-        Ok(Some(()))
+        Ok(true)
     }
 
     #[tracing::instrument(skip_all, fields(attempt = %attempt.id, lead = %attempt.lead_id))]
@@ -376,7 +423,10 @@ impl Engine {
         match res {
             Ok(placed) => {
                 if let Some(q) = placed.queue_time_ms.filter(|q| *q > 0) {
-                    tracing::warn!(queue_time_ms = q, "provider queued the call: calls per second above the account's limit");
+                    tracing::warn!(
+                        queue_time_ms = q,
+                        "provider queued the call: calls per second above the account's limit"
+                    );
                 }
                 self.store
                     .mark_placed(
@@ -390,9 +440,15 @@ impl Engine {
                     .await?;
                 Ok(PlacementKind::Placed)
             }
-            Err(PlaceError::Rejected { code: Some(code), message, .. }) if BAD_NUMBER_CODES.contains(&code) => {
+            Err(PlaceError::Rejected {
+                code: Some(code),
+                message,
+                ..
+            }) if BAD_NUMBER_CODES.contains(&code) => {
                 tracing::info!(code, %message, "provider rejected the number");
-                self.store.mark_rejected(attempt.id, &code.to_string(), &message, now).await?;
+                self.store
+                    .mark_rejected(attempt.id, &code.to_string(), &message, now)
+                    .await?;
                 Ok(PlacementKind::Rejected)
             }
             Err(PlaceError::Ambiguous { message }) => {
@@ -402,7 +458,9 @@ impl Engine {
             }
             Err(e) => {
                 let code = not_placed_code(&e);
-                self.store.mark_not_placed(attempt.id, &code, &e.to_string(), now).await?;
+                self.store
+                    .mark_not_placed(attempt.id, &code, &e.to_string(), now)
+                    .await?;
                 match &e {
                     PlaceError::RateLimited { .. } | PlaceError::NotSent { .. } => {
                         tracing::warn!(error = %e, "call not placed; the lead is retried later");
@@ -411,8 +469,12 @@ impl Engine {
                         // Credentials or configuration refused: every further call would fail
                         // the same way, so dialing stops until an operator acts.
                         tracing::error!(error = %e, "provider refused the request; stopping the dialer");
-                        self.set_dialer_running(false, &format!("provider refused a call: {e}"), "engine")
-                            .await?;
+                        self.set_dialer_running(
+                            false,
+                            &format!("provider refused a call: {e}"),
+                            "engine",
+                        )
+                        .await?;
                     }
                 }
                 Ok(PlacementKind::NotPlaced)
@@ -459,16 +521,20 @@ impl Engine {
         let rules = Self::rules_for(&campaign, &zones, &history);
         let (disposition, decision) = match attempt.state {
             AttemptState::Ended => {
-                let status = attempt.call_status.unwrap_or(outdial_core::CallStatus::Failed);
+                let status = attempt
+                    .call_status
+                    .unwrap_or(outdial_core::CallStatus::Failed);
                 let d = auto_disposition(status, attempt.answered_by)
                     .unwrap_or_else(|| Disposition::normalise("FAILED").expect("valid code"));
                 let ended = attempt.ended_at.unwrap_or(now);
-                let decision = decide_after_attempt(&campaign.settings.dispositions, &rules, &d, ended, None);
+                let decision =
+                    decide_after_attempt(&campaign.settings.dispositions, &rules, &d, ended, None);
                 (d, decision)
             }
             AttemptState::Rejected => {
                 let d = Disposition::bad_number();
-                let decision = decide_after_attempt(&campaign.settings.dispositions, &rules, &d, now, None);
+                let decision =
+                    decide_after_attempt(&campaign.settings.dispositions, &rules, &d, now, None);
                 (d, decision)
             }
             _ => {
@@ -476,13 +542,18 @@ impl Engine {
                 let earliest = now + Duration::seconds(self.config.not_placed_retry_s);
                 let decision = match rules.next_allowed(earliest) {
                     Ok(at) => LeadDecision::Redial { at },
-                    Err(b) => LeadDecision::Park { reason: b.to_string() },
+                    Err(b) => LeadDecision::Park {
+                        reason: b.to_string(),
+                    },
                 };
                 (d, decision)
             }
         };
         tracing::debug!(disposition = %disposition, ?decision, "attempt concluded");
-        Ok(self.store.conclude_attempt(id, &disposition, &decision, now).await?)
+        Ok(self
+            .store
+            .conclude_attempt(id, &disposition, &decision, now)
+            .await?)
     }
 
     /// Applies a verified, parsed provider event. `attempt_hint` is the attempt id carried
@@ -496,13 +567,18 @@ impl Engine {
         raw: &RawEvent,
     ) -> Result<EventOutcome, EngineError> {
         let now = self.clock.now();
-        let outcome = self.store.apply_call_event(attempt_hint, event, raw, now).await?;
+        let outcome = self
+            .store
+            .apply_call_event(attempt_hint, event, raw, now)
+            .await?;
         match &outcome {
             EventOutcome::Applied { attempt, .. } if attempt.state.is_final() => {
                 self.conclude(attempt.id, now).await?;
             }
             EventOutcome::UnknownCall => {
-                tracing::warn!("event for a call outdial has no attempt for; recorded, nothing changed");
+                tracing::warn!(
+                    "event for a call outdial has no attempt for; recorded, nothing changed"
+                );
             }
             _ => {}
         }
@@ -517,9 +593,17 @@ impl Engine {
     pub async fn reconcile(&self, now: DateTime<Utc>) -> Result<ReconcileReport, EngineError> {
         let mut report = ReconcileReport::default();
         let age = Duration::seconds(self.config.reconcile_after_s);
-        let candidates = self.store.attempts_to_reconcile(now - age, now - age, 100).await?;
+        let candidates = self
+            .store
+            .attempts_to_reconcile(now - age, now - age, 100)
+            .await?;
         for attempt in candidates {
-            if self.placing.lock().expect("placing set").contains(&attempt.id) {
+            if self
+                .placing
+                .lock()
+                .expect("placing set")
+                .contains(&attempt.id)
+            {
                 continue;
             }
             report.examined += 1;
@@ -528,7 +612,10 @@ impl Engine {
                 continue;
             };
             let res = match &attempt.call_id {
-                Some(call_id) => self.reconcile_by_id(&*provider, &attempt, call_id, now).await,
+                Some(call_id) => {
+                    self.reconcile_by_id(&*provider, &attempt, call_id, now)
+                        .await
+                }
                 None => self.reconcile_by_list(&*provider, &attempt, now).await,
             };
             match res {
@@ -560,10 +647,14 @@ impl Engine {
                 "{{\"call_id\":\"{}\",\"status\":\"{}\",\"duration_s\":{}}}",
                 snap.call_id,
                 snap.status.as_str(),
-                snap.duration_s.map_or("null".to_string(), |d| d.to_string())
+                snap.duration_s
+                    .map_or("null".to_string(), |d| d.to_string())
             ),
         };
-        let outcome = self.store.apply_call_event(Some(attempt.id), &event, &raw, now).await?;
+        let outcome = self
+            .store
+            .apply_call_event(Some(attempt.id), &event, &raw, now)
+            .await?;
         Ok(match outcome {
             EventOutcome::Applied { .. } => Resolution::Advanced,
             _ => Resolution::Unchanged,
@@ -602,18 +693,32 @@ impl Engine {
             if snap.created_at.is_some_and(|c| c < since) {
                 continue;
             }
-            let owned = self.store.apply_call_event(Some(attempt.id), &snap.to_event(now), &RawEvent {
-                source: "reconciler".into(),
-                dedupe_key: format!("reconcile:{}:{}", snap.call_id, snap.status.as_str()),
-                payload: format!("{{\"call_id\":\"{}\",\"status\":\"{}\",\"matched_by\":\"list\"}}", snap.call_id, snap.status.as_str()),
-            }, now).await?;
+            let owned = self
+                .store
+                .apply_call_event(
+                    Some(attempt.id),
+                    &snap.to_event(now),
+                    &RawEvent {
+                        source: "reconciler".into(),
+                        dedupe_key: format!("reconcile:{}:{}", snap.call_id, snap.status.as_str()),
+                        payload: format!(
+                            "{{\"call_id\":\"{}\",\"status\":\"{}\",\"matched_by\":\"list\"}}",
+                            snap.call_id,
+                            snap.status.as_str()
+                        ),
+                    },
+                    now,
+                )
+                .await?;
             match owned {
-                EventOutcome::Applied { attempt: a, .. } if a.id == attempt.id => return Ok(Resolution::Advanced),
-                EventOutcome::Stale { attempt_id } | EventOutcome::Applied { attempt: Attempt { id: attempt_id, .. }, .. }
-                    if attempt_id == attempt.id =>
-                {
-                    return Ok(Resolution::Unchanged)
+                EventOutcome::Applied { attempt: a, .. } if a.id == attempt.id => {
+                    return Ok(Resolution::Advanced)
                 }
+                EventOutcome::Stale { attempt_id }
+                | EventOutcome::Applied {
+                    attempt: Attempt { id: attempt_id, .. },
+                    ..
+                } if attempt_id == attempt.id => return Ok(Resolution::Unchanged),
                 _ => continue,
             }
         }
@@ -621,7 +726,12 @@ impl Engine {
         if age >= Duration::seconds(self.config.unknown_resolve_after_s) {
             let ok = self
                 .store
-                .mark_not_placed(attempt.id, "no-call-found", "the provider lists no call to this number since the reservation", now)
+                .mark_not_placed(
+                    attempt.id,
+                    "no-call-found",
+                    "the provider lists no call to this number since the reservation",
+                    now,
+                )
                 .await?;
             if ok {
                 return Ok(Resolution::NotPlaced);
@@ -632,7 +742,11 @@ impl Engine {
 
     /// Runs tick and reconcile forever on the clock, every `interval` of real time, until
     /// `shutdown` resolves. Errors are logged, never fatal: the next step retries.
-    pub async fn run(self: Arc<Self>, interval: std::time::Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(
+        self: Arc<Self>,
+        interval: std::time::Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         let mut last_reconcile: Option<DateTime<Utc>> = None;
         loop {
             if *shutdown.borrow() {
@@ -686,4 +800,3 @@ impl From<StoreError> for ReconcileFailure {
         ReconcileFailure::Store(EngineError::Store(e))
     }
 }
-

@@ -42,7 +42,10 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("public_url", &self.public_url)
-            .field("api_keys", &format_args!("[{} redacted]", self.api_keys.len()))
+            .field(
+                "api_keys",
+                &format_args!("[{} redacted]", self.api_keys.len()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -77,14 +80,20 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
     }
 }
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::Store(StoreError::NotFound(what)) => ApiError::new(StatusCode::NOT_FOUND, format!("not found: {what}")),
+            EngineError::Store(StoreError::NotFound(what)) => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("not found: {what}"))
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -106,7 +115,10 @@ pub struct ApiKey;
 impl FromRequestParts<AppState> for ApiKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let given = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -114,7 +126,10 @@ impl FromRequestParts<AppState> for ApiKey {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let Some(given) = given else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer API key"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing bearer API key",
+            ));
         };
         let ok = state.api_keys.iter().any(|k| {
             let k = k.expose_secret().as_bytes();
@@ -142,7 +157,10 @@ async fn twilio_status(
     Query(q): Query<StatusQuery>,
     body: Bytes,
 ) -> Response {
-    let Some(sig) = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()) else {
+    let Some(sig) = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+    else {
         tracing::warn!(path = %uri, "Twilio webhook without X-Twilio-Signature rejected");
         return (StatusCode::FORBIDDEN, "missing signature").into_response();
     };
@@ -218,9 +236,16 @@ pub struct StatusResponse {
     pub counts: serde_json::Value,
 }
 
-async fn status(_key: ApiKey, State(state): State<AppState>) -> Result<Json<StatusResponse>, ApiError> {
+async fn status(
+    _key: ApiKey,
+    State(state): State<AppState>,
+) -> Result<Json<StatusResponse>, ApiError> {
     let now = state.engine.clock().now();
-    let midnight = now.date_naive().and_hms_opt(0, 0, 0).expect("valid").and_utc();
+    let midnight = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("valid")
+        .and_utc();
     let counts: StatusCounts = state.engine.store().status_counts(now, midnight).await?;
     let running = state.engine.dialer_running().await?;
     Ok(Json(StatusResponse {
@@ -239,25 +264,52 @@ struct ReasonBody {
     reason: Option<String>,
 }
 
-async fn dialer_start(_key: ApiKey, State(state): State<AppState>, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn dialer_start(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
     set_dialer(&state, true, &body).await
 }
 
-async fn dialer_stop(_key: ApiKey, State(state): State<AppState>, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn dialer_stop(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
     set_dialer(&state, false, &body).await
 }
 
-async fn set_dialer(state: &AppState, running: bool, body: &[u8]) -> Result<Json<serde_json::Value>, ApiError> {
+async fn set_dialer(
+    state: &AppState,
+    running: bool,
+    body: &[u8],
+) -> Result<Json<serde_json::Value>, ApiError> {
     let reason = if body.is_empty() {
         None
     } else {
         serde_json::from_slice::<ReasonBody>(body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body must be JSON like {{\"reason\": \"…\"}}: {e}")))?
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("body must be JSON like {{\"reason\": \"…\"}}: {e}"),
+                )
+            })?
             .reason
     };
-    let reason = reason.unwrap_or_else(|| format!("{} through the API", if running { "started" } else { "stopped" }));
-    state.engine.set_dialer_running(running, &reason, "api").await?;
-    Ok(Json(serde_json::json!({ "dialer": if running { "running" } else { "stopped" }, "reason": reason })))
+    let reason = reason.unwrap_or_else(|| {
+        format!(
+            "{} through the API",
+            if running { "started" } else { "stopped" }
+        )
+    });
+    state
+        .engine
+        .set_dialer_running(running, &reason, "api")
+        .await?;
+    Ok(Json(
+        serde_json::json!({ "dialer": if running { "running" } else { "stopped" }, "reason": reason }),
+    ))
 }
 
 /// Body of `GET /api/v1/leads/{id}`.
@@ -271,10 +323,17 @@ pub struct LeadDetail {
     pub events: Vec<EventRecord>,
 }
 
-async fn lead_detail(_key: ApiKey, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<LeadDetail>, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("lead id must be a number, got '{id}'")))?;
+async fn lead_detail(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<LeadDetail>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("lead id must be a number, got '{id}'"),
+        )
+    })?;
     let store = state.engine.store();
     let lead = store
         .lead(LeadId(id))
@@ -282,5 +341,9 @@ async fn lead_detail(_key: ApiKey, State(state): State<AppState>, Path(id): Path
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no lead {id}")))?;
     let attempts = store.lead_attempts(lead.id).await?;
     let events = store.lead_events(lead.id).await?;
-    Ok(Json(LeadDetail { lead, attempts, events }))
+    Ok(Json(LeadDetail {
+        lead,
+        attempts,
+        events,
+    }))
 }

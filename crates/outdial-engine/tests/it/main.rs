@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_clock::{Clock, ManualClock};
 use outdial_core::{
-    AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, LeadStatus, NewLead,
-    ProviderCallId, ProviderKind, Region, E164,
+    AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, LeadStatus,
+    NewLead, ProviderCallId, ProviderKind, Region, E164,
 };
 use outdial_engine::{Engine, EngineConfig};
 use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
@@ -59,33 +59,69 @@ impl Provider for MockProvider {
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
         let mut c = self.calls.lock().unwrap();
         c.requests.push(req.clone());
-        let script = if c.next.is_empty() { Script::Accept } else { c.next.remove(0) };
+        let script = if c.next.is_empty() {
+            Script::Accept
+        } else {
+            c.next.remove(0)
+        };
         let sid = format!("CA{:032}", c.placed.len() + 1);
         let now = self.clock.now();
         match script {
             Script::Accept => {
-                c.placed.push((sid.clone(), req.to.to_string(), CallStatus::Queued, now));
-                Ok(PlacedCall { call_id: ProviderCallId::parse(&sid).unwrap(), status: CallStatus::Queued, queue_time_ms: None })
+                c.placed
+                    .push((sid.clone(), req.to.to_string(), CallStatus::Queued, now));
+                Ok(PlacedCall {
+                    call_id: ProviderCallId::parse(&sid).unwrap(),
+                    status: CallStatus::Queued,
+                    queue_time_ms: None,
+                })
             }
             Script::Ambiguous => {
-                c.placed.push((sid, req.to.to_string(), CallStatus::Queued, now));
-                Err(PlaceError::Ambiguous { message: "HTTP 500".into() })
+                c.placed
+                    .push((sid, req.to.to_string(), CallStatus::Queued, now));
+                Err(PlaceError::Ambiguous {
+                    message: "HTTP 500".into(),
+                })
             }
-            Script::Reject(code) => Err(PlaceError::Rejected { http_status: 400, code: Some(code), message: "invalid".into() }),
-            Script::RateLimit => Err(PlaceError::RateLimited { code: Some(20429), message: "slow down".into(), retry_after_s: None }),
-            Script::AuthFail => Err(PlaceError::Auth { http_status: 401, code: Some(20003), message: "bad creds".into() }),
+            Script::Reject(code) => Err(PlaceError::Rejected {
+                http_status: 400,
+                code: Some(code),
+                message: "invalid".into(),
+            }),
+            Script::RateLimit => Err(PlaceError::RateLimited {
+                code: Some(20429),
+                message: "slow down".into(),
+                retry_after_s: None,
+            }),
+            Script::AuthFail => Err(PlaceError::Auth {
+                http_status: 401,
+                code: Some(20003),
+                message: "bad creds".into(),
+            }),
         }
     }
 
     async fn fetch_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
         let c = self.calls.lock().unwrap();
-        let p = c.placed.iter().find(|p| p.0 == call_id.as_str()).ok_or(FetchError::NotFound)?;
+        let p = c
+            .placed
+            .iter()
+            .find(|p| p.0 == call_id.as_str())
+            .ok_or(FetchError::NotFound)?;
         Ok(snapshot(p))
     }
 
-    async fn list_calls_to(&self, to: &E164, since: DateTime<Utc>) -> Result<Vec<CallSnapshot>, FetchError> {
+    async fn list_calls_to(
+        &self,
+        to: &E164,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CallSnapshot>, FetchError> {
         let c = self.calls.lock().unwrap();
-        Ok(c.placed.iter().filter(|p| p.1 == to.as_str() && p.3 >= since).map(snapshot).collect())
+        Ok(c.placed
+            .iter()
+            .filter(|p| p.1 == to.as_str() && p.3 >= since)
+            .map(snapshot)
+            .collect())
     }
 }
 
@@ -117,35 +153,60 @@ fn t0() -> DateTime<Utc> {
 async fn rig(phones: &[&str]) -> Rig {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
     let clock = Arc::new(ManualClock::new(t0()));
-    let provider = MockProvider { calls: Arc::default(), clock: clock.clone() };
+    let provider = MockProvider {
+        calls: Arc::default(),
+        clock: clock.clone(),
+    };
     let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
     providers.insert(ProviderKind::Twilio, Arc::new(provider.clone()));
     let settings = CampaignSettings::new(
         E164::parse("+15005550006", Region::US).unwrap(),
-        AnswerAction::TwimlUrl { url: "https://example.com/twiml".into() },
+        AnswerAction::TwimlUrl {
+            url: "https://example.com/twiml".into(),
+        },
     );
     let c = store.create_campaign("c", &settings, t0()).await.unwrap();
     let leads: Vec<_> = phones
         .iter()
         .map(|p| {
             (
-                NewLead { phone: E164::parse(p, Region::US).unwrap(), contact: LeadContact { state: Some("NY".into()), ..Default::default() } },
+                NewLead {
+                    phone: E164::parse(p, Region::US).unwrap(),
+                    contact: LeadContact {
+                        state: Some("NY".into()),
+                        ..Default::default()
+                    },
+                },
                 LeadPlacement::Active(t0()),
             )
         })
         .collect();
     store.insert_leads(c.id, &leads, t0()).await.unwrap();
-    let config = EngineConfig { calls_per_second: 1000.0, ..EngineConfig::default() };
+    let config = EngineConfig {
+        calls_per_second: 1000.0,
+        ..EngineConfig::default()
+    };
     let engine = Engine::new(store.clone(), providers, clock.clone(), config);
-    Rig { engine, store, provider, clock }
+    Rig {
+        engine,
+        store,
+        provider,
+        clock,
+    }
 }
 
 impl Rig {
-    async fn tick(&self, t: DateTime<Utc>) -> Result<outdial_engine::TickReport, outdial_engine::EngineError> {
+    async fn tick(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<outdial_engine::TickReport, outdial_engine::EngineError> {
         self.clock.set(t);
         self.engine.tick(t).await
     }
-    async fn reconcile(&self, t: DateTime<Utc>) -> Result<outdial_engine::ReconcileReport, outdial_engine::EngineError> {
+    async fn reconcile(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<outdial_engine::ReconcileReport, outdial_engine::EngineError> {
         self.clock.set(t);
         self.engine.reconcile(t).await
     }
@@ -162,12 +223,20 @@ fn ev(sid: &str, status: CallStatus, seq: u32, at: DateTime<Utc>) -> (CallEvent,
             answered_by: None,
             sip_response_code: None,
         },
-        RawEvent { source: "test".into(), dedupe_key: format!("{sid}:{seq}"), payload: String::new() },
+        RawEvent {
+            source: "test".into(),
+            dedupe_key: format!("{sid}:{seq}"),
+            payload: String::new(),
+        },
     )
 }
 
 async fn lead_of(r: &Rig, phone: &str) -> outdial_store::Lead {
-    r.store.leads_by_phone(&E164::parse(phone, Region::US).unwrap()).await.unwrap().remove(0)
+    r.store
+        .leads_by_phone(&E164::parse(phone, Region::US).unwrap())
+        .await
+        .unwrap()
+        .remove(0)
 }
 
 #[tokio::test]
@@ -176,7 +245,12 @@ async fn places_then_redials_busy_by_the_policy() {
     let rep = r.tick(t0()).await.unwrap();
     assert_eq!(rep.placed, 1);
     let req = r.provider.calls.lock().unwrap().requests[0].clone();
-    assert!(req.status_callback.contains("/webhooks/twilio/status?attempt="), "{}", req.status_callback);
+    assert!(
+        req.status_callback
+            .contains("/webhooks/twilio/status?attempt="),
+        "{}",
+        req.status_callback
+    );
     // Nothing more is dialed while the call is in flight.
     assert_eq!(r.tick(t0() + Duration::minutes(1)).await.unwrap().placed, 0);
     let sid = r.provider.placed()[0].0.clone();
@@ -186,18 +260,33 @@ async fn places_then_redials_busy_by_the_policy() {
     assert_eq!(lead.status, LeadStatus::Active);
     assert_eq!(lead.disposition.unwrap().as_str(), "BUSY");
     // Second attempt waits the policy's 2 minutes after the first ended.
-    assert_eq!(lead.next_attempt_at, Some(t0() + Duration::seconds(10) + Duration::minutes(2)));
+    assert_eq!(
+        lead.next_attempt_at,
+        Some(t0() + Duration::seconds(10) + Duration::minutes(2))
+    );
     assert_eq!(r.tick(t0() + Duration::minutes(2)).await.unwrap().placed, 0);
     assert_eq!(r.tick(t0() + Duration::minutes(3)).await.unwrap().placed, 1);
 }
 
 #[tokio::test]
 async fn every_final_status_ends_the_attempt_and_feeds_the_policy() {
-    let phones = ["+12125550101", "+12125550102", "+12125550103", "+12125550104", "+12125550105"];
+    let phones = [
+        "+12125550101",
+        "+12125550102",
+        "+12125550103",
+        "+12125550104",
+        "+12125550105",
+    ];
     let r = rig(&phones).await;
     assert_eq!(r.tick(t0()).await.unwrap().placed, 5);
     let placed = r.provider.placed();
-    let finals = [CallStatus::Completed, CallStatus::Busy, CallStatus::NoAnswer, CallStatus::Failed, CallStatus::Canceled];
+    let finals = [
+        CallStatus::Completed,
+        CallStatus::Busy,
+        CallStatus::NoAnswer,
+        CallStatus::Failed,
+        CallStatus::Canceled,
+    ];
     for (p, status) in placed.iter().zip(finals) {
         let (e, raw) = ev(&p.0, status, 3, t0() + Duration::seconds(30));
         r.engine.ingest_call_event(None, &e, &raw).await.unwrap();
@@ -206,8 +295,15 @@ async fn every_final_status_ends_the_attempt_and_feeds_the_policy() {
         let lead = lead_of(&r, &p.1).await;
         let attempts = r.store.lead_attempts(lead.id).await.unwrap();
         assert_eq!(attempts[0].state, AttemptState::Ended, "{status:?}");
-        assert!(attempts[0].concluded_at.is_some(), "{status:?} not concluded");
-        let expected = if status == CallStatus::Completed { LeadStatus::Done } else { LeadStatus::Active };
+        assert!(
+            attempts[0].concluded_at.is_some(),
+            "{status:?} not concluded"
+        );
+        let expected = if status == CallStatus::Completed {
+            LeadStatus::Done
+        } else {
+            LeadStatus::Active
+        };
         assert_eq!(lead.status, expected, "{status:?}");
     }
 }
@@ -215,7 +311,8 @@ async fn every_final_status_ends_the_attempt_and_feeds_the_policy() {
 #[tokio::test]
 async fn bad_number_is_terminal_and_rate_limit_retries_later() {
     let r = rig(&["+12125550101", "+12125550102"]).await;
-    r.provider.script(vec![Script::Reject(21211), Script::RateLimit]);
+    r.provider
+        .script(vec![Script::Reject(21211), Script::RateLimit]);
     let rep = r.tick(t0()).await.unwrap();
     assert_eq!((rep.rejected, rep.not_placed), (1, 1));
     let bad = lead_of(&r, "+12125550101").await;
@@ -235,7 +332,11 @@ async fn auth_failure_stops_the_dialer_persistently() {
     assert!(!r.engine.dialer_running().await.unwrap());
     let n = r.provider.calls.lock().unwrap().requests.len();
     r.tick(t0() + Duration::minutes(10)).await.unwrap();
-    assert_eq!(r.provider.calls.lock().unwrap().requests.len(), n, "dialed while stopped");
+    assert_eq!(
+        r.provider.calls.lock().unwrap().requests.len(),
+        n,
+        "dialed while stopped"
+    );
 }
 
 #[tokio::test]
@@ -271,7 +372,11 @@ async fn unknown_with_no_call_at_the_provider_becomes_not_placed() {
     let rep = r.reconcile(t0() + Duration::minutes(5)).await.unwrap();
     assert_eq!(rep.not_placed, 1, "{rep:?}");
     let lead = lead_of(&r, "+12125550101").await;
-    assert_eq!(lead.status, LeadStatus::Active, "lead returns to the due queue");
+    assert_eq!(
+        lead.status,
+        LeadStatus::Active,
+        "lead returns to the due queue"
+    );
 }
 
 #[tokio::test]
@@ -281,7 +386,13 @@ async fn lost_final_webhook_is_recovered_by_fetch() {
     let sid = r.provider.placed()[0].0.clone();
     r.provider.set_status(&sid, CallStatus::Completed);
     // Too early: nothing is asked.
-    assert_eq!(r.reconcile(t0() + Duration::seconds(30)).await.unwrap().examined, 0);
+    assert_eq!(
+        r.reconcile(t0() + Duration::seconds(30))
+            .await
+            .unwrap()
+            .examined,
+        0
+    );
     let rep = r.reconcile(t0() + Duration::minutes(3)).await.unwrap();
     assert_eq!((rep.examined, rep.advanced), (1, 1));
     let lead = lead_of(&r, "+12125550101").await;
@@ -296,6 +407,12 @@ async fn outside_the_window_is_rescheduled_not_dialed() {
     let rep = r.tick(late).await.unwrap();
     assert_eq!((rep.placed, rep.rescheduled), (0, 1));
     let lead = lead_of(&r, "+12125550101").await;
-    assert_eq!(lead.next_attempt_at, Some(Utc.with_ymd_and_hms(2026, 1, 6, 13, 0, 0).unwrap()));
-    assert!(lead.status_reason.unwrap().contains("outside the calling window"));
+    assert_eq!(
+        lead.next_attempt_at,
+        Some(Utc.with_ymd_and_hms(2026, 1, 6, 13, 0, 0).unwrap())
+    );
+    assert!(lead
+        .status_reason
+        .unwrap()
+        .contains("outside the calling window"));
 }

@@ -1,0 +1,354 @@
+//! Router tests without a socket (`oneshot`): webhook signatures, malformed input, API keys.
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{DateTime, TimeZone, Utc};
+use http_body_util::BodyExt;
+use outdial_clock::ManualClock;
+use outdial_core::{
+    AnswerAction, AttemptState, CampaignSettings, LeadContact, NewLead, ProviderCallId,
+    ProviderKind, Region, E164,
+};
+use outdial_engine::{Engine, EngineConfig};
+use outdial_http::{router, AppState};
+use outdial_providers::twilio::signature::compute_signature;
+use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
+use outdial_store::{LeadPlacement, Placement, Store};
+use outdial_store_sqlite::SqliteStore;
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const TOKEN: &str = "test-auth-token";
+const PUBLIC: &str = "https://dialer.example.com";
+const KEY: &str = "admin-key-0123456789";
+
+#[derive(Debug)]
+struct NoProvider;
+
+#[async_trait]
+impl Provider for NoProvider {
+    async fn place_call(&self, _: &PlaceCall) -> Result<PlacedCall, PlaceError> {
+        Err(PlaceError::NotSent {
+            message: "test".into(),
+        })
+    }
+    async fn fetch_call(&self, _: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
+        Err(FetchError::NotFound)
+    }
+    async fn list_calls_to(
+        &self,
+        _: &E164,
+        _: DateTime<Utc>,
+    ) -> Result<Vec<CallSnapshot>, FetchError> {
+        Ok(vec![])
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 5, 15, 0, 0).unwrap()
+}
+
+/// A router over a store holding one lead with one placed attempt (call `CA1`).
+async fn app() -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
+    let settings = CampaignSettings::new(
+        E164::parse("+15005550006", Region::US).unwrap(),
+        AnswerAction::Twiml {
+            twiml: "<Response/>".into(),
+        },
+    );
+    let c = store.create_campaign("c", &settings, t0()).await.unwrap();
+    let lead = NewLead {
+        phone: E164::parse("+12125550101", Region::US).unwrap(),
+        contact: LeadContact::default(),
+    };
+    store
+        .insert_leads(c.id, &[(lead.clone(), LeadPlacement::Active(t0()))], t0())
+        .await
+        .unwrap();
+    let l = store.leads_by_phone(&lead.phone).await.unwrap().remove(0);
+    let a = store.reserve_attempt(l.id, t0()).await.unwrap().unwrap();
+    store
+        .mark_placed(
+            a.id,
+            &Placement {
+                call_id: ProviderCallId::parse("CA1").unwrap(),
+                status: outdial_core::CallStatus::Queued,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
+    providers.insert(ProviderKind::Twilio, Arc::new(NoProvider));
+    let engine = Arc::new(Engine::new(
+        store.clone(),
+        providers,
+        Arc::new(ManualClock::new(t0())),
+        EngineConfig::default(),
+    ));
+    let state = AppState {
+        engine,
+        twilio_auth_token: SecretString::from(TOKEN.to_string()),
+        public_url: PUBLIC.into(),
+        api_keys: Arc::new(vec![SecretString::from(KEY.to_string())]),
+    };
+    (router(state), store, a.id)
+}
+
+fn form(params: &[(&str, &str)]) -> (Vec<(String, String)>, String) {
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let body = serde_urlencoded::to_string(&owned).unwrap();
+    (owned, body)
+}
+
+fn completed(seq: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("CallSid", "CA1".into()),
+        ("AccountSid", "AC0123456789abcdef0123456789abcdef".into()),
+        ("CallStatus", "completed".into()),
+        ("SequenceNumber", seq.into()),
+        ("CallDuration", "42".into()),
+        ("AnsweredBy", "machine_start".into()),
+        ("SipResponseCode", "200".into()),
+        ("To", "+12125550101".into()),
+        ("From", "+15005550006".into()),
+    ]
+}
+
+async fn post(
+    app: &axum::Router,
+    path_q: &str,
+    body: String,
+    sig: Option<String>,
+) -> (StatusCode, String) {
+    let mut req = Request::post(path_q).header("content-type", "application/x-www-form-urlencoded");
+    if let Some(s) = sig {
+        req = req.header("x-twilio-signature", s);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+async fn attempt_state(store: &Arc<dyn Store>, id: outdial_core::AttemptId) -> AttemptState {
+    store.attempt(id).await.unwrap().unwrap().state
+}
+
+#[tokio::test]
+async fn signed_callback_is_applied_once() {
+    let (app, store, id) = app().await;
+    let path = format!("/webhooks/twilio/status?attempt={id}");
+    let p = completed("3");
+    let refs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (params, body) = form(&refs);
+    let sig = compute_signature(TOKEN, &format!("{PUBLIC}{path}"), &params);
+    let (status, _) = post(&app, &path, body.clone(), Some(sig.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let a = store.attempt(id).await.unwrap().unwrap();
+    assert_eq!(a.state, AttemptState::Ended);
+    assert_eq!(a.duration_s, Some(42));
+    assert_eq!(a.sip_response_code, Some(200));
+    // A machine answer becomes VOICEMAIL.
+    assert_eq!(a.disposition.unwrap().as_str(), "VOICEMAIL");
+    // The duplicate is accepted (2xx, so Twilio stops retrying) and changes nothing.
+    let before = store.lead_events(a.lead_id).await.unwrap().len();
+    let (status, _) = post(&app, &path, body, Some(sig)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(store.lead_events(a.lead_id).await.unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn forged_unsigned_and_tampered_callbacks_are_rejected_and_change_nothing() {
+    let (app, store, id) = app().await;
+    let path = format!("/webhooks/twilio/status?attempt={id}");
+    let p = completed("3");
+    let refs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (params, body) = form(&refs);
+    let good = compute_signature(TOKEN, &format!("{PUBLIC}{path}"), &params);
+    let before = store
+        .lead_events(store.attempt(id).await.unwrap().unwrap().lead_id)
+        .await
+        .unwrap()
+        .len();
+
+    // Unsigned.
+    assert_eq!(
+        post(&app, &path, body.clone(), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Forged: signed with another token.
+    let forged = compute_signature("not-the-token", &format!("{PUBLIC}{path}"), &params);
+    assert_eq!(
+        post(&app, &path, body.clone(), Some(forged)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Tampered body: the signature was for CallDuration=42.
+    let tampered = body.replace("CallDuration=42", "CallDuration=4200");
+    assert_eq!(
+        post(&app, &path, tampered, Some(good.clone())).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Tampered URL: another attempt id.
+    let other = "/webhooks/twilio/status?attempt=999";
+    assert_eq!(
+        post(&app, other, body.clone(), Some(good.clone())).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Signed for another host (Host header is not trusted).
+    let wrong_host = compute_signature(TOKEN, &format!("https://evil.example.com{path}"), &params);
+    assert_eq!(
+        post(&app, &path, body, Some(wrong_host)).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    assert_eq!(attempt_state(&store, id).await, AttemptState::Placed);
+    let after = store
+        .lead_events(store.attempt(id).await.unwrap().unwrap().lead_id)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a rejected webhook wrote an event");
+}
+
+#[tokio::test]
+async fn malformed_callbacks_get_400() {
+    let (app, store, id) = app().await;
+    let path = format!("/webhooks/twilio/status?attempt={id}");
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("CallStatus", "completed"), ("AccountSid", "AC1")], // no CallSid
+        vec![
+            ("CallSid", "CA1"),
+            ("CallStatus", "exploded"),
+            ("AccountSid", "AC1"),
+        ], // unknown status
+        vec![
+            ("CallSid", "CA1"),
+            ("CallStatus", "completed"),
+            ("AccountSid", "AC1"),
+            ("SequenceNumber", "x"),
+        ],
+    ];
+    for c in cases {
+        let (params, body) = form(&c);
+        let sig = compute_signature(TOKEN, &format!("{PUBLIC}{path}"), &params);
+        let (status, text) = post(&app, &path, body, Some(sig)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{c:?}: {text}");
+    }
+    // A signed body that is not a form at all.
+    let bad_path = "/webhooks/twilio/status?attempt=abc";
+    let (params, body) = form(
+        &completed("1")
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let sig = compute_signature(TOKEN, &format!("{PUBLIC}{bad_path}"), &params);
+    assert_eq!(
+        post(&app, bad_path, body, Some(sig)).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(attempt_state(&store, id).await, AttemptState::Placed);
+}
+
+#[tokio::test]
+async fn admin_api_needs_a_key_and_answers_status_and_leads() {
+    let (app, store, id) = app().await;
+    let get = |path: &str, key: Option<&str>| {
+        let mut r = Request::get(path);
+        if let Some(k) = key {
+            r = r.header("authorization", format!("Bearer {k}"));
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    assert_eq!(
+        app.clone()
+            .oneshot(get("/api/v1/status", None))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(get("/api/v1/status", Some("wrong-key-0123456789")))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let resp = app
+        .clone()
+        .oneshot(get("/api/v1/status", Some(KEY)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: serde_json::Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v["dialer"], "running");
+    assert_eq!(v["attempts_in_flight"], 1);
+
+    let stop = Request::post("/api/v1/dialer/stop")
+        .header("authorization", format!("Bearer {KEY}"))
+        .body(Body::from("{\"reason\":\"lunch\"}"))
+        .unwrap();
+    assert_eq!(
+        app.clone().oneshot(stop).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let v: serde_json::Value = serde_json::from_slice(
+        &app.clone()
+            .oneshot(get("/api/v1/status", Some(KEY)))
+            .await
+            .unwrap()
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        (v["dialer"].as_str(), v["dialer_reason"].as_str()),
+        (Some("stopped"), Some("lunch"))
+    );
+
+    let lead_id = store.attempt(id).await.unwrap().unwrap().lead_id;
+    let resp = app
+        .clone()
+        .oneshot(get(&format!("/api/v1/leads/{lead_id}"), Some(KEY)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: serde_json::Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v["attempts"].as_array().unwrap().len(), 1);
+    assert!(v["events"].as_array().unwrap().len() >= 2);
+    assert_eq!(
+        app.clone()
+            .oneshot(get("/api/v1/leads/999", Some(KEY)))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(get("/api/v1/leads/x", Some(KEY)))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+}
