@@ -1,0 +1,337 @@
+//! Call simulation: deterministic randomness, each call's timeline, and its status at an instant.
+//!
+//! A call's whole future is decided when it is created ([`CallPlan`]); its status at any
+//! simulated instant is a pure function of the plan and that instant, so fetch, list, the
+//! ledger and the callbacks can never disagree.
+
+use crate::config::OutcomeMix;
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// What a random stream is used for; part of the stream's key so streams are independent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stream {
+    /// A placed call's SID, outcome and timings.
+    Outcome,
+    /// A placed call's status-callback faults.
+    CallbackFaults,
+    /// A create request's faults (429, 5xx, ambiguous).
+    RequestFaults,
+}
+
+/// A random generator keyed by `(seed, stream, to, n)`: independent of arrival order and of
+/// everything else happening on the carrier.
+pub(crate) fn rng_for(seed: u64, stream: Stream, to: &str, n: u64) -> ChaCha8Rng {
+    // FNV-1a 64: stable across Rust versions and platforms (unlike std's DefaultHasher).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(&seed.to_le_bytes());
+    eat(&[stream as u8, 0xff]);
+    eat(to.as_bytes());
+    eat(&[0xff]);
+    eat(&n.to_le_bytes());
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&h.to_le_bytes());
+    seed_bytes[8..16].copy_from_slice(&seed.to_le_bytes());
+    seed_bytes[16..24].copy_from_slice(&n.to_le_bytes());
+    seed_bytes[24] = stream as u8;
+    ChaCha8Rng::from_seed(seed_bytes)
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum FinalStatus {
+    Completed,
+    Busy,
+    NoAnswer,
+    Failed,
+}
+
+impl FinalStatus {
+    /// Twilio's spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FinalStatus::Completed => "completed",
+            FinalStatus::Busy => "busy",
+            FinalStatus::NoAnswer => "no-answer",
+            FinalStatus::Failed => "failed",
+        }
+    }
+
+    /// `SipResponseCode` of the final callback.
+    pub(crate) fn sip_code(self) -> u16 {
+        match self {
+            FinalStatus::Completed => 200,
+            FinalStatus::Busy => 486,
+            FinalStatus::NoAnswer => 487,
+            FinalStatus::Failed => 500,
+        }
+    }
+}
+
+/// Per-number overrides from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Forced {
+    None,
+    Busy,
+    NeverEnds,
+}
+
+/// What the create request asked for that shapes the timeline.
+#[derive(Debug, Clone)]
+pub(crate) struct PlanInput<'a> {
+    /// When the call leaves the CPS queue (simulated).
+    pub dial_at: DateTime<Utc>,
+    /// Ring timeout, seconds (`Timeout`).
+    pub timeout_s: u32,
+    /// Longest call, seconds (`TimeLimit`).
+    pub time_limit_s: u32,
+    /// `MachineDetection` value if AMD applies (not overridden by `SendDigits`).
+    pub machine_detection: Option<&'a str>,
+    pub forced: Forced,
+}
+
+/// A call's timeline, decided at creation. All instants are simulated UTC.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CallPlan {
+    pub initiated_at: DateTime<Utc>,
+    pub ringing_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// `None` only for calls that never end.
+    pub ended_at: Option<DateTime<Utc>>,
+    pub final_status: Option<FinalStatus>,
+    /// `answered_by` value, when machine detection was requested and the call was answered.
+    pub answered_by: Option<&'static str>,
+    /// Seconds between answer and end (0 when not answered).
+    pub duration_s: u64,
+}
+
+/// The SID of a call: `CA` + 32 lowercase hex, drawn from the call's outcome stream.
+pub(crate) fn draw_sid(rng: &mut ChaCha8Rng) -> String {
+    let a: u128 = rng.gen();
+    format!("CA{a:032x}")
+}
+
+/// Draws a call's timeline. Every random value is drawn in a fixed order whatever the
+/// outcome, so the outcome stream stays aligned.
+pub(crate) fn plan_call(rng: &mut ChaCha8Rng, mix: &OutcomeMix, input: &PlanInput<'_>) -> CallPlan {
+    let initiated_ms: i64 = rng.gen_range(50..=500);
+    let ring_delay_ms: i64 = rng.gen_range(1_000..=3_000);
+    let roll: u64 = rng.gen_range(0..mix.total_weight().max(1));
+    let ring_ms: i64 =
+        i64::from(rng.gen_range(mix.ring_time_s.clone())) * 1000 + rng.gen_range(0..1000);
+    let talk_s: u64 = u64::from(rng.gen_range(mix.answered_duration_s.clone()));
+    let busy_after_ms: i64 = rng.gen_range(2_000..=5_000);
+    let fail_after_ms: i64 = rng.gen_range(1_000..=3_000);
+
+    let outcome = {
+        let weights = [
+            mix.answered_human,
+            mix.answered_machine,
+            mix.busy,
+            mix.no_answer,
+            mix.failed,
+        ];
+        let mut acc = 0u64;
+        let mut pick = 0usize;
+        for (i, w) in weights.iter().enumerate() {
+            acc += u64::from(*w);
+            if roll < acc {
+                pick = i;
+                break;
+            }
+        }
+        match input.forced {
+            Forced::Busy => 2,
+            Forced::NeverEnds if pick >= 2 => 0,
+            _ => pick,
+        }
+    };
+
+    let initiated_at = input.dial_at + Duration::milliseconds(initiated_ms);
+    let ringing_at = initiated_at + Duration::milliseconds(ring_delay_ms);
+    let timeout = Duration::seconds(i64::from(input.timeout_s));
+    let no_answer_at = std::cmp::max(initiated_at + timeout, ringing_at + Duration::seconds(1));
+    let mut plan = CallPlan {
+        initiated_at,
+        ringing_at: Some(ringing_at),
+        answered_at: None,
+        ended_at: None,
+        final_status: None,
+        answered_by: None,
+        duration_s: 0,
+    };
+    match outcome {
+        0 | 1 => {
+            let answered_at = ringing_at + Duration::milliseconds(ring_ms);
+            if answered_at >= initiated_at + timeout && input.forced != Forced::NeverEnds {
+                plan.ended_at = Some(no_answer_at);
+                plan.final_status = Some(FinalStatus::NoAnswer);
+                return plan;
+            }
+            plan.answered_at = Some(answered_at);
+            plan.answered_by = input.machine_detection.map(|md| match (outcome, md) {
+                (0, _) => "human",
+                (_, "DetectMessageEnd") => "machine_end_beep",
+                _ => "machine_start",
+            });
+            if input.forced == Forced::NeverEnds {
+                return plan;
+            }
+            let talk = talk_s.min(u64::from(input.time_limit_s));
+            plan.duration_s = talk;
+            plan.ended_at = Some(answered_at + Duration::seconds(talk as i64));
+            plan.final_status = Some(FinalStatus::Completed);
+        }
+        2 => {
+            plan.ended_at = Some(ringing_at + Duration::milliseconds(busy_after_ms));
+            plan.final_status = Some(FinalStatus::Busy);
+        }
+        3 => {
+            plan.ended_at = Some(no_answer_at);
+            plan.final_status = Some(FinalStatus::NoAnswer);
+        }
+        _ => {
+            plan.ringing_at = None;
+            plan.ended_at = Some(initiated_at + Duration::milliseconds(fail_after_ms));
+            plan.final_status = Some(FinalStatus::Failed);
+        }
+    }
+    plan
+}
+
+/// Where a call stands at an instant.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Snapshot {
+    /// REST `status`: `queued` (also while `initiated`: not in Twilio's REST enum), `ringing`,
+    /// `in-progress`, or the final status.
+    pub status: &'static str,
+    pub start_time: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub final_status: Option<FinalStatus>,
+    /// Latest event at or before the instant (or creation).
+    pub updated: DateTime<Utc>,
+}
+
+impl CallPlan {
+    /// The call's state at simulated instant `now`; `created_at` is the creation instant.
+    pub(crate) fn at(&self, created_at: DateTime<Utc>, now: DateTime<Utc>) -> Snapshot {
+        let past = |t: Option<DateTime<Utc>>| t.filter(|t| *t <= now);
+        let start_time = past(Some(self.initiated_at));
+        let ringing = past(self.ringing_at);
+        let answered = past(self.answered_at);
+        let ended = past(self.ended_at);
+        let status = if ended.is_some() {
+            self.final_status
+                .map(FinalStatus::as_str)
+                .unwrap_or("completed")
+        } else if answered.is_some() {
+            "in-progress"
+        } else if ringing.is_some() {
+            "ringing"
+        } else {
+            "queued"
+        };
+        let updated = [start_time, ringing, answered, ended]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(created_at)
+            .max(created_at);
+        Snapshot {
+            status,
+            start_time,
+            answered_at: answered,
+            end_time: ended,
+            final_status: ended.and(self.final_status),
+            updated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-05T15:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn input(forced: Forced) -> PlanInput<'static> {
+        PlanInput {
+            dial_at: t0(),
+            timeout_s: 60,
+            time_limit_s: 14_400,
+            machine_detection: Some("Enable"),
+            forced,
+        }
+    }
+
+    #[test]
+    fn same_key_same_plan() {
+        let mix = OutcomeMix::default();
+        for n in 0..50 {
+            let a = plan_call(
+                &mut rng_for(9, Stream::Outcome, "+15551230000", n),
+                &mix,
+                &input(Forced::None),
+            );
+            let b = plan_call(
+                &mut rng_for(9, Stream::Outcome, "+15551230000", n),
+                &mix,
+                &input(Forced::None),
+            );
+            assert_eq!(a, b);
+        }
+        let s1 = draw_sid(&mut rng_for(1, Stream::Outcome, "+1", 0));
+        let s2 = draw_sid(&mut rng_for(1, Stream::Outcome, "+1", 1));
+        assert_ne!(s1, s2);
+        assert_eq!(s1.len(), 34);
+    }
+
+    #[test]
+    fn forced_outcomes_and_timeline_order() {
+        let mix = OutcomeMix::default();
+        for n in 0..30 {
+            let busy = plan_call(
+                &mut rng_for(3, Stream::Outcome, "+1", n),
+                &mix,
+                &input(Forced::Busy),
+            );
+            assert_eq!(busy.final_status, Some(FinalStatus::Busy));
+            let never = plan_call(
+                &mut rng_for(3, Stream::Outcome, "+1", n),
+                &mix,
+                &input(Forced::NeverEnds),
+            );
+            assert!(never.answered_at.is_some() && never.ended_at.is_none());
+            let p = plan_call(
+                &mut rng_for(3, Stream::Outcome, "+1", n),
+                &mix,
+                &input(Forced::None),
+            );
+            let end = p.ended_at.unwrap();
+            assert!(p.initiated_at < end);
+            if let Some(r) = p.ringing_at {
+                assert!(p.initiated_at < r && r < end);
+            }
+            if let Some(a) = p.answered_at {
+                assert!(a <= end);
+                assert!(p.answered_by.is_some());
+                assert_eq!((end - a).num_seconds() as u64, p.duration_s);
+            }
+            let snap = p.at(t0(), end);
+            assert_eq!(snap.status, p.final_status.unwrap().as_str());
+            assert_eq!(p.at(t0(), t0()).status, "queued");
+        }
+    }
+}
