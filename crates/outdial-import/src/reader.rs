@@ -1,0 +1,363 @@
+//! [`LeadReader`]: one lead (or one row error) at a time, in constant memory.
+
+use std::cell::Cell;
+use std::io::{self, Read};
+use std::iter::FusedIterator;
+
+use chrono_tz::Tz;
+use outdial_core::{LeadContact, NewLead, PhoneError, Region, E164};
+
+use crate::error::{ImportError, RowError};
+use crate::format::{Field, Format, Layout};
+use crate::records::Records;
+
+/// One row that became a lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRow {
+    /// 1-based line number in the file where the row starts, counting the header line.
+    pub row: u64,
+    /// The lead, its number validated and in E.164 form.
+    pub lead: NewLead,
+}
+
+/// The most bytes [`LeadReader::detect`] reads to find the end of the first line.
+pub const MAX_PEEK_BYTES: usize = 64 * 1024;
+
+/// A reader whose first bytes were read ahead by [`LeadReader::detect`] and are given
+/// back before the rest.
+#[derive(Debug)]
+pub struct Peeked<R> {
+    inner: io::Chain<io::Cursor<Vec<u8>>, R>,
+}
+
+impl<R: Read> Read for Peeked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+/// Reads a lead list row by row: an [`Iterator`] of [`ParsedRow`] or [`RowError`].
+///
+/// A bad row (empty or invalid phone number, unknown time zone name, too few VICIdial
+/// fields, invalid UTF-8 in a field that is used) yields one [`RowError`] and the reader
+/// goes on with the next row. Rows whose every field is blank are skipped, like blank
+/// lines. Nothing is collected: memory stays constant whatever the file's size (one row's
+/// bytes at a time, plus the csv crate's fixed buffer).
+///
+/// Field values are trimmed; an empty value is `None`; `state` is upper-cased. In the
+/// VICIdial layouts, quoting is off (a `"` is an ordinary character) and one pair of
+/// surrounding double quotes is removed from a value. Duplicate numbers are not detected
+/// here: the store decides what a duplicate is.
+///
+/// If the underlying reader fails mid-file, the iterator yields one last [`RowError`]
+/// without a field and ends; [`LeadReader::stopped_early`] then returns `true`.
+#[derive(Debug)]
+pub struct LeadReader<R: Read> {
+    records: Records<R>,
+    layout: Layout,
+    format: Format,
+    default_region: Region,
+    source_name: String,
+    done: bool,
+    stopped_early: bool,
+    /// The last country calling code looked up, and the region it maps to.
+    code_cache: Cell<Option<(u16, Option<Region>)>>,
+}
+
+impl<R: Read> LeadReader<R> {
+    /// A reader of `reader` in the given `format`. Numbers written without `+` and without
+    /// a VICIdial `phone_code` are read as numbers of `default_region`. `source_name` (a
+    /// file name) is quoted in file-level errors.
+    ///
+    /// For [`Format::Csv`] this reads the header row now. Errors: [`ImportError::NoHeader`]
+    /// for an empty file, [`ImportError::MissingPhoneColumn`] when no header names the
+    /// phone, [`ImportError::Io`] when the header cannot be read.
+    pub fn new(
+        reader: R,
+        format: Format,
+        default_region: Region,
+        source_name: &str,
+    ) -> Result<LeadReader<R>, ImportError> {
+        let mut records = Records::new(reader, format.delimiter(), format == Format::Csv);
+        let layout = if format.has_header() {
+            let found = records.read().map_err(|error| ImportError::Io {
+                source_name: source_name.to_owned(),
+                error,
+            })?;
+            if found.is_none() {
+                return Err(ImportError::NoHeader {
+                    source_name: source_name.to_owned(),
+                });
+            }
+            let headers: Vec<String> = records
+                .iter()
+                .map(|cell| {
+                    String::from_utf8_lossy(cell)
+                        .trim_start_matches('\u{feff}')
+                        .trim()
+                        .to_owned()
+                })
+                .collect();
+            Layout::from_headers(&headers).ok_or_else(|| ImportError::MissingPhoneColumn {
+                source_name: source_name.to_owned(),
+                headers,
+            })?
+        } else {
+            Layout::vicidial()
+        };
+        Ok(LeadReader {
+            records,
+            layout,
+            format,
+            default_region,
+            source_name: source_name.to_owned(),
+            done: false,
+            stopped_early: false,
+            code_cache: Cell::new(None),
+        })
+    }
+
+    /// The format being read.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The source name given at construction.
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// CSV header cells that name no known field (their columns are ignored), in file
+    /// order. Always empty for the VICIdial layouts.
+    pub fn unrecognised_columns(&self) -> Vec<&str> {
+        if !self.format.has_header() {
+            return Vec::new();
+        }
+        self.layout
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(col, _)| !self.layout.columns.iter().any(|c| c.contains(col)))
+            .map(|(_, name)| name.as_str())
+            .collect()
+    }
+
+    /// Whether reading ended on an I/O error before the end of the file (the last item
+    /// yielded was that error).
+    pub fn stopped_early(&self) -> bool {
+        self.stopped_early
+    }
+
+    fn parse_current(&self, row: u64) -> Result<NewLead, RowError> {
+        let found = self.records.len();
+        if found < self.layout.min_fields {
+            let sep = match self.format {
+                Format::VicidialPipe => "pipe-separated",
+                _ => "tab-separated",
+            };
+            return Err(RowError::row(
+                row,
+                format!(
+                    "expected at least {} {sep} fields (VICIdial list layout, vendor_lead_code \
+                     through phone_number), found {found}",
+                    self.layout.min_fields
+                ),
+            ));
+        }
+
+        let Some((phone_col, raw_phone)) = self.value(row, Field::Phone)? else {
+            let col = self.layout.columns[Field::Phone.index()][0];
+            return Err(RowError::field(
+                row,
+                self.layout.name(col),
+                None,
+                "phone number is empty",
+            ));
+        };
+        let phone_code = self.value(row, Field::PhoneCode)?;
+        let phone = self.parse_phone(row, phone_col, raw_phone, phone_code)?;
+
+        let time_zone = match self.value(row, Field::TimeZone)? {
+            None => None,
+            Some((col, name)) => Some(name.parse::<Tz>().map_err(|_| {
+                RowError::field(
+                    row,
+                    self.layout.name(col),
+                    Some(name),
+                    "not an IANA time zone name (for example America/New_York)",
+                )
+            })?),
+        };
+        let text = |this: &Self, field| -> Result<Option<String>, RowError> {
+            Ok(this.value(row, field)?.map(|(_, v)| v.to_owned()))
+        };
+        let contact = LeadContact {
+            external_id: text(self, Field::ExternalId)?,
+            first_name: text(self, Field::FirstName)?,
+            last_name: text(self, Field::LastName)?,
+            city: text(self, Field::City)?,
+            state: text(self, Field::State)?.map(|s| s.to_uppercase()),
+            postal_code: text(self, Field::PostalCode)?,
+            email: text(self, Field::Email)?,
+            time_zone,
+            comments: text(self, Field::Comments)?,
+        };
+        Ok(NewLead { phone, contact })
+    }
+
+    /// The first non-empty value among the field's columns, trimmed, with its column.
+    fn value(&self, row: u64, field: Field) -> Result<Option<(usize, &str)>, RowError> {
+        for &col in &self.layout.columns[field.index()] {
+            let Some(bytes) = self.records.get(col) else {
+                continue;
+            };
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                RowError::field(
+                    row,
+                    self.layout.name(col),
+                    Some(&String::from_utf8_lossy(bytes)),
+                    "not valid UTF-8 (save the list as UTF-8)",
+                )
+            })?;
+            let mut text = text.trim_start_matches('\u{feff}').trim();
+            if self.format != Format::Csv && text.len() >= 2 {
+                if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                    text = inner.trim();
+                }
+            }
+            if !text.is_empty() {
+                return Ok(Some((col, text)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn parse_phone(
+        &self,
+        row: u64,
+        phone_col: usize,
+        raw: &str,
+        phone_code: Option<(usize, &str)>,
+    ) -> Result<E164, RowError> {
+        let region = match phone_code {
+            Some((code_col, code)) if !raw.starts_with('+') => {
+                let digits = code.trim_start_matches('+').trim();
+                let parsed = (digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| digits.parse::<u16>().ok())
+                    .flatten()
+                    .filter(|&c| c > 0);
+                let Some(code) = parsed else {
+                    return Err(RowError::field(
+                        row,
+                        self.layout.name(code_col),
+                        Some(code),
+                        "not a country calling code (1 to 3 digits, such as 1 or 44)",
+                    ));
+                };
+                match self.region_for_code(code) {
+                    Some(region) => Ok(region),
+                    // A code with no single region (such as 800, international freephone):
+                    // write the number in full.
+                    None => Err(format!("+{code}{raw}")),
+                }
+            }
+            _ => Ok(self.default_region),
+        };
+        let result = match &region {
+            Ok(region) => E164::parse(raw, *region),
+            Err(full) => E164::parse(full, self.default_region),
+        };
+        result.map_err(|e| {
+            let reason = match e {
+                PhoneError::Empty => "phone number is empty".to_owned(),
+                PhoneError::Unparseable { reason, .. } => format!("not a valid number ({reason})"),
+                PhoneError::Invalid { e164, .. } => format!("not a valid number (read as {e164})"),
+            };
+            RowError::field(row, self.layout.name(phone_col), Some(raw), reason)
+        })
+    }
+
+    /// The main region for a country calling code (`US` for 1, `GB` for 44), cached.
+    fn region_for_code(&self, code: u16) -> Option<Region> {
+        if let Some((cached, region)) = self.code_cache.get() {
+            if cached == code {
+                return region;
+            }
+        }
+        let region = phonenumber::metadata::DATABASE
+            .region(&code)
+            .and_then(|ids| ids.first().and_then(|id| id.parse::<Region>().ok()));
+        self.code_cache.set(Some((code, region)));
+        region
+    }
+}
+
+impl<R: Read> LeadReader<Peeked<R>> {
+    /// Reads the first line (at most [`MAX_PEEK_BYTES`]), picks the format with
+    /// [`Format::detect`], and returns a reader of the whole input in that format. See
+    /// [`LeadReader::new`] for the other arguments and the errors.
+    pub fn detect(
+        mut reader: R,
+        default_region: Region,
+        source_name: &str,
+    ) -> Result<LeadReader<Peeked<R>>, ImportError> {
+        let mut head = Vec::new();
+        let mut chunk = [0u8; 8 * 1024];
+        while head.len() < MAX_PEEK_BYTES && !head.contains(&b'\n') {
+            let want = chunk.len().min(MAX_PEEK_BYTES - head.len());
+            match reader.read(&mut chunk[..want]) {
+                Ok(0) => break,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    return Err(ImportError::Io {
+                        source_name: source_name.to_owned(),
+                        error,
+                    })
+                }
+            }
+        }
+        let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+        let format = Format::detect(&String::from_utf8_lossy(&head[..line_end]));
+        let peeked = Peeked {
+            inner: io::Cursor::new(head).chain(reader),
+        };
+        LeadReader::new(peeked, format, default_region, source_name)
+    }
+}
+
+impl<R: Read> Iterator for LeadReader<R> {
+    type Item = Result<ParsedRow, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            match self.records.read() {
+                Ok(None) => self.done = true,
+                Ok(Some(row)) => {
+                    if self
+                        .records
+                        .iter()
+                        .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
+                    {
+                        continue;
+                    }
+                    return Some(self.parse_current(row).map(|lead| ParsedRow { row, lead }));
+                }
+                Err(e) => {
+                    self.done = true;
+                    self.stopped_early = true;
+                    return Some(Err(RowError::row(
+                        self.records.line(),
+                        format!(
+                            "cannot read {} further: {e}; the rest of the file was not imported",
+                            self.source_name
+                        ),
+                    )));
+                }
+            }
+        }
+        None
+    }
+}
+
+impl<R: Read> FusedIterator for LeadReader<R> {}
