@@ -287,8 +287,10 @@ impl Engine {
     /// dialer runs). Placement requests are awaited before returning.
     #[tracing::instrument(skip_all, fields(now = %now))]
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
-        let mut report = TickReport::default();
-        report.concluded = self.conclude_pending(now).await?;
+        let mut report = TickReport {
+            concluded: self.conclude_pending(now).await?,
+            ..TickReport::default()
+        };
         if !self.dialer_running().await? {
             return Ok(report);
         }
@@ -714,11 +716,9 @@ impl Engine {
                 EventOutcome::Applied { attempt: a, .. } if a.id == attempt.id => {
                     return Ok(Resolution::Advanced)
                 }
-                EventOutcome::Stale { attempt_id }
-                | EventOutcome::Applied {
-                    attempt: Attempt { id: attempt_id, .. },
-                    ..
-                } if attempt_id == attempt.id => return Ok(Resolution::Unchanged),
+                EventOutcome::Stale { attempt_id } if attempt_id == attempt.id => {
+                    return Ok(Resolution::Unchanged)
+                }
                 _ => continue,
             }
         }

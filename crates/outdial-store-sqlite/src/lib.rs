@@ -908,7 +908,7 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(backend)?;
         Ok(EventOutcome::Applied {
             from: att.state,
-            attempt: updated,
+            attempt: Box::new(updated),
         })
     }
 
@@ -1009,10 +1009,12 @@ impl Store for SqliteStore {
     }
 
     async fn in_flight_count(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM attempts WHERE state IN {IN_FLIGHT}"))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM attempts WHERE state IN {IN_FLIGHT}"
+        ))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(n as u64)
     }
 

@@ -17,8 +17,11 @@ use std::sync::Arc;
 /// A boxed future of one case.
 pub type CaseFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// One case: runs against a fresh store.
+pub type Case = fn(Arc<dyn Store>) -> CaseFuture;
+
 /// Every case, by name.
-pub fn cases() -> Vec<(&'static str, fn(Arc<dyn Store>) -> CaseFuture)> {
+pub fn cases() -> Vec<(&'static str, Case)> {
     vec![
         ("campaign_round_trip", |s| Box::pin(campaign_round_trip(s))),
         ("leads_unique_per_campaign", |s| {

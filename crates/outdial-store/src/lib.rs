@@ -179,7 +179,7 @@ pub enum EventOutcome {
         /// State before.
         from: AttemptState,
         /// The attempt after the change.
-        attempt: Attempt,
+        attempt: Box<Attempt>,
     },
     /// The same event was seen before; nothing changed.
     Duplicate,

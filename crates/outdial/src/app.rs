@@ -1,0 +1,172 @@
+//! Wiring shared by the commands: telemetry, clock, store, providers, engine, HTTP server.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use outdial_clock::{Clock, ScaledClock, SystemClock};
+use outdial_core::ProviderKind;
+use outdial_engine::{Engine, EngineConfig};
+use outdial_providers::twilio::{TwilioClient, TwilioConfig};
+use outdial_providers::Provider;
+use outdial_store::Store;
+use outdial_store_sqlite::{OpenMode, SqliteStore};
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::Config;
+
+/// Installs the tracing subscriber. `RUST_LOG` wins over `default_filter`.
+pub fn init_tracing(json: bool, default_filter: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Clock flags shared by `serve`, `carrier` and `demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClockArgs {
+    /// Run on a simulated clock that reads this instant (RFC 3339) at start.
+    #[arg(long, value_parser = parse_rfc3339)]
+    pub clock_start: Option<DateTime<Utc>>,
+    /// Simulated seconds per real second (with --clock-start).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Real instant (Unix milliseconds) at which the simulated clock read --clock-start;
+    /// processes given the same three values agree on the time. Default: now.
+    #[arg(long)]
+    pub clock_anchor: Option<i64>,
+}
+
+/// Parses an RFC 3339 instant into UTC.
+pub fn parse_rfc3339(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| format!("'{s}' is not an RFC 3339 instant such as 2026-01-05T13:00:00Z: {e}"))
+}
+
+impl ClockArgs {
+    /// The clock these flags describe: the system clock without --clock-start.
+    pub fn clock(&self) -> anyhow::Result<Arc<dyn Clock>> {
+        match self.clock_start {
+            None => Ok(Arc::new(SystemClock)),
+            Some(start) => {
+                let anchor = self
+                    .clock_anchor
+                    .unwrap_or_else(outdial_clock::real_unix_ms);
+                let c = ScaledClock::new(start, anchor, self.speed).map_err(anyhow::Error::msg)?;
+                Ok(Arc::new(c))
+            }
+        }
+    }
+}
+
+/// Opens the SQLite store named by the configuration.
+pub async fn open_store(path: &Path, mode: OpenMode) -> anyhow::Result<Arc<SqliteStore>> {
+    let store = SqliteStore::open(path, mode)
+        .await
+        .with_context(|| format!("opening database {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// The Twilio provider for a configuration.
+pub fn twilio_provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
+    let client = TwilioClient::new(TwilioConfig {
+        api_base: cfg.twilio.api_base.clone(),
+        account_sid: cfg.twilio.account_sid.clone(),
+        auth_token: cfg.twilio.auth_token.clone(),
+        request_timeout: std::time::Duration::from_secs(cfg.twilio.request_timeout_s),
+    })
+    .map_err(|e| anyhow::anyhow!("twilio: {e}"))?;
+    Ok(Arc::new(client))
+}
+
+/// Builds the engine.
+pub fn engine(
+    cfg: &Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<Engine>> {
+    let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
+    providers.insert(ProviderKind::Twilio, twilio_provider(cfg)?);
+    let engine_config = EngineConfig {
+        public_url: cfg.public_url.clone(),
+        calls_per_second: cfg.dialer.calls_per_second,
+        max_concurrent: cfg.dialer.max_concurrent,
+        reconcile_after_s: cfg.dialer.reconcile_after_s,
+        ..EngineConfig::default()
+    };
+    Ok(Arc::new(Engine::new(
+        store,
+        providers,
+        clock,
+        engine_config,
+    )))
+}
+
+/// A running HTTP server and dialer loop.
+pub struct Running {
+    /// Address the server listens on.
+    pub addr: SocketAddr,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+    dialer: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the dialer loop and the server, waiting for both.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.dialer.await;
+        let _ = self.server.await;
+    }
+}
+
+/// Binds the listener first (so the public URL can name the real port), then starts the
+/// server and the dialer loop.
+pub async fn start(
+    listener: tokio::net::TcpListener,
+    engine: Arc<Engine>,
+    twilio_auth_token: SecretString,
+    public_url: String,
+    api_keys: Vec<SecretString>,
+    tick: std::time::Duration,
+) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    let state = outdial_http::AppState {
+        engine: engine.clone(),
+        twilio_auth_token,
+        public_url,
+        api_keys: Arc::new(api_keys),
+    };
+    let router = outdial_http::router(state);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut server_rx = rx.clone();
+    let server = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = server_rx.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    let dialer = tokio::spawn(engine.run(tick, rx));
+    Ok(Running {
+        addr,
+        shutdown: tx,
+        server,
+        dialer,
+    })
+}

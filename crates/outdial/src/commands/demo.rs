@@ -1,0 +1,281 @@
+//! `outdial demo`: the whole loop on one machine. A new SQLite file, the in-process fake
+//! carrier, the shipped sample lead list (VICIdial layout), a demo campaign with short
+//! intervals, the real Twilio adapter over loopback HTTP, on a fast clock. Prints progress,
+//! then a summary and the ledger checks, and exits 0 when every check holds.
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Duration, Utc};
+use outdial_carrier::{CarrierConfig, FaultSpec};
+use outdial_clock::{Clock, ScaledClock};
+use outdial_core::schedule::{CallingWindow, RedialPolicy};
+use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
+use outdial_store::Store;
+use outdial_store_sqlite::OpenMode;
+use secrecy::SecretString;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::checks;
+use crate::config::Config;
+
+/// The sample lead list shipped with outdial (VICIdial standard list-load layout).
+pub const SAMPLE_LEADS: &str = include_str!("../../../../samples/leads-vicidial.txt");
+
+const DEMO_ACCOUNT_SID: &str = "ACd0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
+const DEMO_AUTH_TOKEN: &str = "demo-auth-token";
+const DEMO_API_KEY: &str = "demo-api-key-0123456789";
+
+/// Arguments of `outdial demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Lead file (default: the shipped sample in the VICIdial layout).
+    #[arg(long)]
+    pub leads: Option<PathBuf>,
+    /// New SQLite file to create (must not exist). Default: a new file in the temp folder.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Carrier faults, e.g. `lose=0.3,duplicate=0.2,reorder=0.2,delay=5s,ambiguous=0.05`.
+    #[arg(
+        long,
+        default_value = "lose=0.1,duplicate=0.1,reorder=0.1,delay=3s,ambiguous=0.02"
+    )]
+    pub faults: String,
+    /// Seed of the carrier's outcomes and faults.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Simulated start instant (default Monday 2026-01-05 08:00 in New York).
+    #[arg(long, value_parser = crate::app::parse_rfc3339, default_value = "2026-01-05T13:00:00Z")]
+    pub clock_start: DateTime<Utc>,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 3000.0)]
+    pub speed: f64,
+    /// Simulated time to run (humantime: `2days`, `36h`); the demo ends sooner when every
+    /// lead is done.
+    #[arg(long, default_value = "2days", value_parser = humantime::parse_duration)]
+    pub run_for: std::time::Duration,
+    /// Write the carrier's ledger of placed calls here (CSV).
+    #[arg(long)]
+    pub carrier_ledger: Option<PathBuf>,
+    /// Write the attempt log here (CSV).
+    #[arg(long)]
+    pub attempts_csv: Option<PathBuf>,
+}
+
+/// The demo campaign: short progressive intervals, federal hours, New York as fallback zone.
+pub fn demo_campaign() -> CampaignSettings {
+    let mut s = CampaignSettings::new(
+        E164::parse("+15005550006", Region::US).expect("valid caller id"),
+        AnswerAction::Twiml {
+            twiml: "<Response><Say>Hello from outdial.</Say></Response>".into(),
+        },
+    );
+    s.redial = RedialPolicy {
+        intervals_min: vec![0, 1, 2, 5, 10, 20, 30],
+        max_per_local_day: 8,
+        max_total: None,
+    };
+    s.calling_window = CallingWindow::default();
+    s.ring_timeout_s = 25;
+    s.machine_detection = Some("Enable".into());
+    s.fallback_time_zone = Some(chrono_tz::America::New_York);
+    s
+}
+
+/// Runs the demo.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    crate::app::init_tracing(false, "error");
+    let faults: FaultSpec = args
+        .faults
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
+    let run_for = Duration::from_std(args.run_for).context("--run-for is too long")?;
+    let work = tempdir()?;
+    let db = match &args.db {
+        Some(p) if p.exists() => bail!("--db {} exists; the demo needs a new file", p.display()),
+        Some(p) => p.clone(),
+        None => work.join("outdial-demo.db"),
+    };
+    let leads_path = match &args.leads {
+        Some(p) => p.clone(),
+        None => {
+            let p = work.join("leads-vicidial.txt");
+            std::fs::write(&p, SAMPLE_LEADS)?;
+            p
+        }
+    };
+    let clock: Arc<dyn Clock> = Arc::new(
+        ScaledClock::starting_now(args.clock_start, args.speed).map_err(anyhow::Error::msg)?,
+    );
+    let store = crate::app::open_store(&db, OpenMode::CreateIfMissing).await?;
+    let campaign = store
+        .create_campaign("demo", &demo_campaign(), clock.now())
+        .await?;
+
+    let mut rejected_rows = Vec::new();
+    let imported = crate::import::import_file(
+        &*store,
+        &campaign,
+        &leads_path,
+        Region::US,
+        false,
+        clock.now(),
+        &mut rejected_rows,
+    )
+    .await?;
+    let special = checks::first_valid_numbers(&leads_path, 2)?;
+    println!("outdial demo");
+    println!("  database      {}", db.display());
+    println!(
+        "  leads         {} ({} rows: {} imported, {} duplicates, {} rejected)",
+        leads_path.display(),
+        imported.rows,
+        imported.inserted,
+        imported.duplicates,
+        imported.rejected
+    );
+    for line in String::from_utf8_lossy(&rejected_rows).lines() {
+        println!("    rejected    {line}");
+    }
+    println!(
+        "  clock         {} at {}x for {}",
+        args.clock_start.to_rfc3339(),
+        args.speed,
+        humantime::format_duration(args.run_for)
+    );
+    println!(
+        "  faults        {}",
+        if args.faults.is_empty() {
+            "none"
+        } else {
+            &args.faults
+        }
+    );
+    if let [busy, endless] = special.as_slice() {
+        println!("  always busy   {busy}");
+        println!("  never ends    {endless}");
+    }
+
+    let carrier = outdial_carrier::start(
+        CarrierConfig {
+            account_sid: DEMO_ACCOUNT_SID.into(),
+            auth_token: DEMO_AUTH_TOKEN.into(),
+            seed: args.seed,
+            faults,
+            always_busy: special.first().cloned().into_iter().collect(),
+            never_ends: special.get(1).cloned().into_iter().collect(),
+            ..CarrierConfig::default()
+        },
+        clock.clone(),
+        "127.0.0.1:0".parse().expect("valid"),
+    )
+    .await
+    .context("starting the fake carrier")?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let public_url = format!("http://{}", listener.local_addr()?);
+    let mut cfg = Config {
+        public_url: public_url.clone(),
+        ..Config::default()
+    };
+    cfg.twilio.api_base = carrier.base_url();
+    cfg.twilio.account_sid = DEMO_ACCOUNT_SID.into();
+    cfg.twilio.auth_token = SecretString::from(DEMO_AUTH_TOKEN.to_string());
+    cfg.twilio.request_timeout_s = 10;
+    cfg.dialer.calls_per_second = 5.0;
+    cfg.dialer.max_concurrent = 20;
+    let engine = crate::app::engine(&cfg, store.clone(), clock.clone())?;
+    let running = crate::app::start(
+        listener,
+        engine,
+        cfg.twilio.auth_token.clone(),
+        public_url.clone(),
+        vec![SecretString::from(DEMO_API_KEY.to_string())],
+        std::time::Duration::from_millis(100),
+    )
+    .await?;
+    println!(
+        "  outdial       {public_url} (Twilio adapter → fake carrier at {})",
+        carrier.base_url()
+    );
+    println!();
+
+    let end = args.clock_start + run_for;
+    let mut last_print = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let now = clock.now();
+        let counts = store.status_counts(now, args.clock_start).await?;
+        let open = counts.leads_by_status.get("active").copied().unwrap_or(0)
+            + counts.leads_by_status.get("dialing").copied().unwrap_or(0);
+        if last_print.elapsed() >= std::time::Duration::from_secs(3) || now >= end || open == 0 {
+            last_print = std::time::Instant::now();
+            println!(
+                "[{}] attempts {:>5}  in flight {:>3}  leads active {:>4} dialing {:>3} done {:>4} paused {:>3}  carrier calls {:>5}",
+                now.format("%a %Y-%m-%d %H:%M UTC"),
+                counts.attempts_since,
+                counts.attempts_in_flight,
+                counts.leads_by_status.get("active").copied().unwrap_or(0),
+                counts.leads_by_status.get("dialing").copied().unwrap_or(0),
+                counts.leads_by_status.get("done").copied().unwrap_or(0),
+                counts.leads_by_status.get("paused").copied().unwrap_or(0),
+                carrier.ledger().len(),
+            );
+        }
+        if now >= end || open == 0 {
+            break;
+        }
+    }
+    running.stop().await;
+    let now = clock.now();
+    let ledger = carrier.ledger();
+    let counts = store.status_counts(now, args.clock_start).await?;
+    println!();
+    println!("summary at {}", now.format("%Y-%m-%d %H:%M UTC"));
+    println!("  attempts by final call status:");
+    for (k, v) in &counts.attempts_by_call_status {
+        println!("    {k:<14} {v}");
+    }
+    println!("  attempts by state:");
+    for (k, v) in &counts.attempts_by_state {
+        println!("    {k:<14} {v}");
+    }
+    println!("  attempts by disposition:");
+    for (k, v) in &counts.attempts_by_disposition {
+        println!("    {k:<14} {v}");
+    }
+    println!("  leads:");
+    for (k, v) in &counts.leads_by_status {
+        println!("    {k:<14} {v}");
+    }
+    let stats = carrier.stats();
+    println!("  carrier: {} calls placed; {:?}", ledger.len(), stats);
+
+    let report = checks::check_all(&*store, &ledger, now).await?;
+    println!("  checks:");
+    for line in report.lines() {
+        println!("    {line}");
+    }
+    if let Some(path) = &args.carrier_ledger {
+        carrier
+            .write_ledger_csv(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("  carrier ledger written to {}", path.display());
+    }
+    if let Some(path) = &args.attempts_csv {
+        let mut f = std::fs::File::create(path)?;
+        let n = crate::commands::export::write_attempts_csv(&*store, &mut f).await?;
+        println!("  {n} attempts written to {}", path.display());
+    }
+    carrier.shutdown().await;
+    store.close().await;
+    if !report.ok() {
+        bail!("invariant checks failed (see above)");
+    }
+    Ok(())
+}
+
+fn tempdir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("outdial-demo-{}", outdial_clock::real_unix_ms()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}

@@ -1,0 +1,90 @@
+//! `outdial serve`: the HTTP server (webhooks, admin API) and the dialer loop.
+
+use anyhow::Context;
+use outdial_store_sqlite::OpenMode;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::app::ClockArgs;
+use crate::config::Config;
+
+/// Arguments of `outdial serve`; each overrides the configuration.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Database file.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Listen address.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Public base URL the provider reaches this server at.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Create the database file if it does not exist (otherwise a missing file is an error).
+    #[arg(long)]
+    pub create: bool,
+    /// Clock flags (tests and demos).
+    #[command(flatten)]
+    pub clock: ClockArgs,
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub async fn run(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
+    let mut cfg = Config::load(config)?;
+    if let Some(db) = &args.db {
+        cfg.database = db.display().to_string();
+    }
+    if let Some(l) = args.listen {
+        cfg.listen = l;
+    }
+    if let Some(u) = &args.public_url {
+        cfg.public_url = u.clone();
+    }
+    cfg.validate_for_serve()?;
+    crate::app::init_tracing(cfg.log_format == "json", "info");
+    let clock = args.clock.clock()?;
+    let mode = if args.create {
+        OpenMode::CreateIfMissing
+    } else {
+        OpenMode::MustExist
+    };
+    let store = crate::app::open_store(&cfg.database_path(), mode).await?;
+    let engine = crate::app::engine(&cfg, store.clone(), clock)?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let running = crate::app::start(
+        listener,
+        engine,
+        cfg.twilio.auth_token.clone(),
+        cfg.public_url.clone(),
+        cfg.api_keys.clone(),
+        std::time::Duration::from_millis(cfg.dialer.tick_ms),
+    )
+    .await?;
+    tracing::info!(addr = %running.addr, public_url = %cfg.public_url, "outdial serving");
+    println!("outdial listening on {}", running.addr);
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

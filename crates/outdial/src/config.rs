@@ -1,0 +1,271 @@
+//! Configuration: every setting declared once with its default, layered as defaults, then
+//! a TOML file, then `OUTDIAL_*` environment variables (the environment wins; nested keys use
+//! `__`, e.g. `OUTDIAL_TWILIO__ACCOUNT_SID`). Secrets can come from files
+//! (`OUTDIAL_TWILIO__AUTH_TOKEN_FILE`, `OUTDIAL_API_KEYS_FILE`) and are redacted in `Debug`.
+//! [`Config::validate`] stops start-up with a readable message naming the setting.
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use outdial_core::Region;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// SQLite database file (`outdial.db`) or URL (`sqlite://outdial.db`).
+    pub database: String,
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Public base URL the provider uses to reach this server (no trailing slash). Webhook
+    /// signatures are checked against it.
+    pub public_url: String,
+    /// Region for numbers written without a country code (ISO 3166-1 alpha-2).
+    pub default_region: String,
+    /// Admin API keys (`Authorization: Bearer …`). At least one is required by `serve`.
+    #[serde(serialize_with = "redact_keys")]
+    pub api_keys: Vec<SecretString>,
+    /// File holding more API keys, one per line.
+    pub api_keys_file: Option<PathBuf>,
+    /// Twilio account.
+    pub twilio: TwilioSettings,
+    /// Dialer pacing.
+    pub dialer: DialerSettings,
+    /// `text` or `json` logs.
+    pub log_format: String,
+}
+
+/// Twilio account settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioSettings {
+    /// REST API base URL; point it at the fake carrier in tests.
+    pub api_base: String,
+    /// Account SID (`AC` + 32 hex digits).
+    pub account_sid: String,
+    /// Auth token (secret).
+    #[serde(serialize_with = "redact")]
+    pub auth_token: SecretString,
+    /// File holding the auth token (wins over `auth_token`).
+    pub auth_token_file: Option<PathBuf>,
+    /// Timeout of one REST request, seconds.
+    pub request_timeout_s: u64,
+}
+
+/// Pacing and loop settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialerSettings {
+    /// Calls per second, across campaigns (Twilio's default account CPS is 1).
+    pub calls_per_second: f64,
+    /// Most attempts in flight at once.
+    pub max_concurrent: u32,
+    /// Real milliseconds between scheduler ticks.
+    pub tick_ms: u64,
+    /// Seconds after which the reconciler asks the provider about an in-flight attempt.
+    pub reconcile_after_s: i64,
+}
+
+fn redact<S: serde::Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if v.expose_secret().is_empty() {
+        ""
+    } else {
+        "[redacted]"
+    })
+}
+
+fn redact_keys<S: serde::Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(v.len()))?;
+    for _ in v {
+        seq.serialize_element("[redacted]")?;
+    }
+    seq.end()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: "outdial.db".into(),
+            listen: "127.0.0.1:8080".parse().expect("valid"),
+            public_url: "http://127.0.0.1:8080".into(),
+            default_region: "US".into(),
+            api_keys: Vec::new(),
+            api_keys_file: None,
+            twilio: TwilioSettings {
+                api_base: "https://api.twilio.com".into(),
+                account_sid: String::new(),
+                auth_token: SecretString::from(String::new()),
+                auth_token_file: None,
+                request_timeout_s: 15,
+            },
+            dialer: DialerSettings {
+                calls_per_second: 1.0,
+                max_concurrent: 10,
+                tick_ms: 200,
+                reconcile_after_s: 120,
+            },
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given; it must exist), then the environment.
+    /// Errors name the file and the key that could not be read.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                bail!("configuration file {} does not exist", f.display());
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("OUTDIAL_").split("__").ignore(&["CONFIG"]));
+        let mut cfg: Config = fig.extract().map_err(|e| {
+            let src = file.map_or("environment".to_string(), |f| f.display().to_string());
+            anyhow::anyhow!("invalid configuration ({src}): {e}")
+        })?;
+        if let Some(path) = &cfg.twilio.auth_token_file {
+            let token = std::fs::read_to_string(path)
+                .with_context(|| format!("twilio.auth_token_file {}", path.display()))?;
+            cfg.twilio.auth_token = SecretString::from(token.trim().to_owned());
+        }
+        if let Some(path) = &cfg.api_keys_file {
+            let keys = std::fs::read_to_string(path)
+                .with_context(|| format!("api_keys_file {}", path.display()))?;
+            cfg.api_keys.extend(
+                keys.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| SecretString::from(l.to_owned())),
+            );
+        }
+        Ok(cfg)
+    }
+
+    /// The default region, parsed.
+    pub fn region(&self) -> anyhow::Result<Region> {
+        self.default_region
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("default_region: {e}"))
+    }
+
+    /// The database file path.
+    pub fn database_path(&self) -> PathBuf {
+        let s = self
+            .database
+            .strip_prefix("sqlite://")
+            .unwrap_or(&self.database);
+        PathBuf::from(s)
+    }
+
+    /// Checks what `serve` needs. Errors name the setting and say what is expected.
+    pub fn validate_for_serve(&self) -> anyhow::Result<()> {
+        self.region()?;
+        if self.database.starts_with("postgres://") || self.database.starts_with("postgresql://") {
+            bail!(
+                "database: PostgreSQL is not supported by this build yet; use a SQLite file path"
+            );
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+            || self.public_url.ends_with('/')
+        {
+            bail!(
+                "public_url must be an absolute http(s) URL without a trailing slash, got '{}'",
+                self.public_url
+            );
+        }
+        if self.api_keys.is_empty() {
+            bail!("api_keys: at least one admin API key is required (set OUTDIAL_API_KEYS or api_keys_file)");
+        }
+        if self.api_keys.iter().any(|k| k.expose_secret().len() < 16) {
+            bail!("api_keys: every key must be at least 16 characters");
+        }
+        let sid = &self.twilio.account_sid;
+        if !(sid.len() == 34
+            && sid.starts_with("AC")
+            && sid[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            bail!("twilio.account_sid must be AC followed by 32 hex digits, got '{sid}'");
+        }
+        if self.twilio.auth_token.expose_secret().is_empty() {
+            bail!("twilio.auth_token is empty (set OUTDIAL_TWILIO__AUTH_TOKEN or twilio.auth_token_file)");
+        }
+        if !(self.dialer.calls_per_second > 0.0 && self.dialer.calls_per_second.is_finite()) {
+            bail!(
+                "dialer.calls_per_second must be a positive number, got {}",
+                self.dialer.calls_per_second
+            );
+        }
+        if self.dialer.max_concurrent == 0 {
+            bail!("dialer.max_concurrent must be at least 1");
+        }
+        if self.log_format != "text" && self.log_format != "json" {
+            bail!("log_format must be text or json, got '{}'", self.log_format);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "o.toml",
+                r#"
+                database = "file.db"
+                api_keys = ["0123456789abcdef0123"]
+                [twilio]
+                account_sid = "AC0123456789abcdef0123456789abcdef"
+                auth_token = "secret-token"
+                [dialer]
+                calls_per_second = 2.0
+                "#,
+            )?;
+            jail.set_env("OUTDIAL_DATABASE", "env.db");
+            let c = Config::load(Some(Path::new("o.toml"))).expect("loads");
+            assert_eq!(c.database, "env.db");
+            assert_eq!(c.dialer.calls_per_second, 2.0);
+            assert_eq!(c.dialer.max_concurrent, 10);
+            c.validate_for_serve().expect("valid");
+            let dbg = format!("{c:?}");
+            assert!(!dbg.contains("secret-token"), "secret in Debug: {dbg}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_config_names_the_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("o.toml", "dialer = { calls_per_second = \"fast\" }")?;
+            let err = Config::load(Some(Path::new("o.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("calls_per_second"), "{err}");
+            jail.create_file("p.toml", "databse = \"x\"")?;
+            let err = Config::load(Some(Path::new("p.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("databse"), "{err}");
+            let mut c = Config {
+                api_keys: vec![SecretString::from("0123456789abcdef0123".to_string())],
+                ..Config::default()
+            };
+            c.twilio.account_sid = "ACnope".into();
+            let err = c.validate_for_serve().unwrap_err().to_string();
+            assert!(err.contains("twilio.account_sid"), "{err}");
+            Ok(())
+        });
+        assert!(Config::load(Some(Path::new("/nonexistent/o.toml"))).is_err());
+    }
+}

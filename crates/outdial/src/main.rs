@@ -1,0 +1,71 @@
+//! `outdial`: the command-line entry point. See `outdial --help`.
+
+use outdial::commands;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// outdial — an outbound-call orchestrator for Twilio (and Bland.ai).
+#[derive(Debug, Parser)]
+#[command(name = "outdial", version, about)]
+struct Cli {
+    /// Configuration file (TOML). Environment variables `OUTDIAL_*` override it.
+    #[arg(long, global = true, env = "OUTDIAL_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (webhooks, admin API) and the dialer.
+    Serve(commands::serve::ServeArgs),
+    /// Import a lead list (CSV with a header, or VICIdial's list-load layout) into a campaign.
+    Import(commands::import::ImportArgs),
+    /// Manage campaigns.
+    #[command(subcommand)]
+    Campaign(commands::campaign::CampaignCommand),
+    /// Export records.
+    #[command(subcommand)]
+    Export(commands::export::ExportCommand),
+    /// Run the fake Twilio-compatible carrier (for tests and demos).
+    Carrier(commands::carrier::CarrierArgs),
+    /// Run the whole loop on a new SQLite file against the in-process fake carrier.
+    Demo(commands::demo::DemoArgs),
+    /// Check the configuration and print it with secrets redacted.
+    #[command(subcommand)]
+    Config(commands::config_cmd::ConfigCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let config = cli.config.as_deref();
+        match cli.command {
+            Command::Serve(a) => commands::serve::run(config, a).await,
+            Command::Import(a) => commands::import::run(config, a).await,
+            Command::Campaign(c) => commands::campaign::run(config, c).await,
+            Command::Export(c) => commands::export::run(config, c).await,
+            Command::Carrier(a) => commands::carrier::run(a).await,
+            Command::Demo(a) => commands::demo::run(a).await,
+            Command::Config(c) => commands::config_cmd::run(config, c),
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Command-line behaviour: bad input gets a clear message and loses nothing else.
+
+use std::io::Write;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_outdial"))
+}
+
+#[test]
+fn import_reports_bad_rows_and_keeps_good_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.db");
+    let st = bin()
+        .args([
+            "campaign",
+            "create",
+            "c",
+            "--caller-id",
+            "+14155550100",
+            "--twiml",
+            "<Response/>",
+            "--db",
+        ])
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let csv = dir.path().join("leads.csv");
+    let mut f = std::fs::File::create(&csv).unwrap();
+    writeln!(f, "phone,first_name,state,timezone").unwrap();
+    writeln!(f, "(212) 555-0101,Ann,NY,").unwrap();
+    writeln!(f, "12,Bob,NY,").unwrap();
+    writeln!(f, "212-555-0102,Cy,NY,Mars/Olympus").unwrap();
+    writeln!(f, "+1 212 555 0101,Ann again,NY,").unwrap();
+    writeln!(f, ",Nobody,NY,").unwrap();
+    writeln!(f, "4155550103,Dee,CA,America/Los_Angeles").unwrap();
+    drop(f);
+
+    let dry = bin()
+        .arg("import")
+        .arg(&csv)
+        .args(["--campaign", "c", "--dry-run", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(dry.status.success());
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("dry run"));
+
+    let out = bin()
+        .arg("import")
+        .arg(&csv)
+        .args(["--campaign", "c", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("6 rows read, 2 imported, 1 duplicates skipped, 3 rejected"),
+        "{stdout}"
+    );
+    // Each bad row is named with its file, row number and field.
+    let name = csv.display().to_string();
+    for row in [3, 4, 6] {
+        assert!(
+            stderr.contains(&format!("{name}:row {row}")),
+            "row {row} not reported:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("Mars/Olympus"), "{stderr}");
+
+    // Import into a missing campaign: a clear error, nothing written.
+    let out = bin()
+        .arg("import")
+        .arg(&csv)
+        .args(["--campaign", "nope", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no campaign named 'nope'"));
+}
+
+#[test]
+fn serve_refuses_a_bad_configuration_with_a_readable_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("o.toml");
+    std::fs::write(&cfg, "[dialer]\ncalls_per_second = \"fast\"\n").unwrap();
+    let out = bin()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("calls_per_second"), "{err}");
+
+    // A mistyped database path is refused, not created.
+    let out = bin()
+        .args(["serve", "--db"])
+        .arg(dir.path().join("typo.db"))
+        .env("OUTDIAL_API_KEYS", "[\"0123456789abcdef0123\"]")
+        .env(
+            "OUTDIAL_TWILIO__ACCOUNT_SID",
+            "AC0123456789abcdef0123456789abcdef",
+        )
+        .env("OUTDIAL_TWILIO__AUTH_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(!dir.path().join("typo.db").exists());
+}
+
+#[test]
+fn export_attempts_writes_the_header_on_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.db");
+    assert!(bin()
+        .args([
+            "campaign",
+            "create",
+            "c",
+            "--caller-id",
+            "+14155550100",
+            "--twiml",
+            "<Response/>",
+            "--db"
+        ])
+        .arg(&db)
+        .status()
+        .unwrap()
+        .success());
+    let out = bin()
+        .args(["export", "attempts", "--format", "csv", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("attempt_id,lead_id,campaign_id,phone,"),
+        "{text}"
+    );
+}
