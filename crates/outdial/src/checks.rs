@@ -1,7 +1,7 @@
 //! Invariant checks of a finished run, against the carrier's ledger (ground truth: the calls
 //! really placed) and the store. Used by `outdial demo` and by the end-to-end tests.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use outdial_carrier::LedgerEntry;
 use outdial_core::schedule::candidate_zones;
@@ -151,12 +151,8 @@ pub fn daily_cap_violations(
     (out, max)
 }
 
-/// Every check of a finished run. `now` is the clock time at the end.
-pub async fn check_all(
-    store: &dyn Store,
-    ledger: &[LedgerEntry],
-    now: DateTime<Utc>,
-) -> anyhow::Result<CheckReport> {
+/// Every check of a finished run.
+pub async fn check_all(store: &dyn Store, ledger: &[LedgerEntry]) -> anyhow::Result<CheckReport> {
     let mut report = CheckReport::default();
     let leads = all_leads(store).await?;
     let attempts = all_attempts(store).await?;
@@ -304,7 +300,6 @@ pub async fn check_all(
         let _ = write!(summary, "{k} {v} ");
     }
     report.push("no lead lost", &lost, summary.trim_end().to_string());
-    let _ = now;
     Ok(report)
 }
 

@@ -245,6 +245,20 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "example.toml",
+                include_str!("../../../outdial.example.toml"),
+            )?;
+            let c = Config::load(Some(Path::new("example.toml"))).expect("example loads");
+            assert_eq!(c.dialer.calls_per_second, 1.0);
+            assert_eq!(c.twilio.account_sid, "AC00000000000000000000000000000000");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn bad_config_names_the_setting() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("o.toml", "dialer = { calls_per_second = \"fast\" }")?;

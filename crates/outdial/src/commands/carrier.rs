@@ -35,6 +35,9 @@ pub struct CarrierArgs {
     /// Numbers (E.164) whose calls are answered and never end.
     #[arg(long)]
     pub never_ends: Vec<String>,
+    /// Numbers (E.164) the carrier refuses with error 21211.
+    #[arg(long)]
+    pub invalid: Vec<String>,
     /// Write the ledger of placed calls here (CSV) on shutdown.
     #[arg(long)]
     pub ledger: Option<PathBuf>,
@@ -57,6 +60,7 @@ pub async fn run(args: CarrierArgs) -> anyhow::Result<()> {
         faults,
         always_busy: args.always_busy.clone(),
         never_ends: args.never_ends.clone(),
+        invalid: args.invalid.clone(),
         ..CarrierConfig::default()
     };
     let clock = args.clock.clock()?;

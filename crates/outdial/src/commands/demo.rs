@@ -186,7 +186,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let engine = crate::app::engine(&cfg, store.clone(), clock.clone())?;
     let running = crate::app::start(
         listener,
-        engine,
+        engine.clone(),
         cfg.twilio.auth_token.clone(),
         public_url.clone(),
         vec![SecretString::from(DEMO_API_KEY.to_string())],
@@ -225,6 +225,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             break;
         }
     }
+    // Stop dialing, then let webhooks and the reconciler finish what is in flight (up to 15
+    // real seconds): every attempt should end final or provably in flight.
+    engine
+        .set_dialer_running(false, "demo finished", "demo")
+        .await?;
+    let drain_until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::time::Instant::now() < drain_until {
+        let c = store.status_counts(clock.now(), args.clock_start).await?;
+        let unresolved = ["reserved", "unknown"]
+            .iter()
+            .any(|s| c.attempts_by_state.contains_key(*s));
+        if !unresolved && c.attempts_in_flight <= carrier.stats().calls_in_flight {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     running.stop().await;
     let now = clock.now();
     let ledger = carrier.ledger();
@@ -250,7 +266,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let stats = carrier.stats();
     println!("  carrier: {} calls placed; {:?}", ledger.len(), stats);
 
-    let report = checks::check_all(&*store, &ledger, now).await?;
+    let report = checks::check_all(&*store, &ledger).await?;
     println!("  checks:");
     for line in report.lines() {
         println!("    {line}");
