@@ -20,6 +20,7 @@ pub mod campaign;
 pub mod disposition;
 pub mod ids;
 pub mod lead;
+pub mod nanp;
 pub mod phone;
 pub mod schedule;
 
