@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::disposition::DispositionCatalog;
 use crate::phone::E164;
-use crate::schedule::{CallingWindow, RedialPolicy};
+use crate::schedule::{CallingWindow, NumberCaps, RedialPolicy};
+use chrono::NaiveDate;
 
 /// Which provider places a campaign's calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,6 +67,15 @@ pub struct CampaignSettings {
     /// Dispositions and aliases.
     #[serde(default)]
     pub dispositions: DispositionCatalog,
+    /// Caps on each phone number across campaigns.
+    #[serde(default)]
+    pub caps: NumberCaps,
+    /// Local dates on which the campaign places no calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blackout_dates: Vec<NaiveDate>,
+    /// Place no calls on US federal holidays (actual or observed date, 5 U.S.C. 6103).
+    #[serde(default)]
+    pub no_calls_on_federal_holidays: bool,
 }
 
 fn default_provider() -> ProviderKind {
@@ -92,6 +102,9 @@ impl CampaignSettings {
             redial: RedialPolicy::default(),
             fallback_time_zone: None,
             dispositions: DispositionCatalog::default(),
+            caps: NumberCaps::default(),
+            blackout_dates: Vec::new(),
+            no_calls_on_federal_holidays: false,
         }
     }
 

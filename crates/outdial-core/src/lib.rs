@@ -17,6 +17,7 @@
 
 pub mod call;
 pub mod campaign;
+pub mod compliance;
 pub mod disposition;
 pub mod ids;
 pub mod lead;
