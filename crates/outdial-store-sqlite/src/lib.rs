@@ -16,13 +16,14 @@ use outdial_core::{
     Disposition, LeadContact, LeadId, LeadStatus, NewLead, ProviderCallId, E164,
 };
 use outdial_store::{
-    to_micros, Attempt, Campaign, EventOutcome, EventRecord, InsertReport, Lead, LeadPlacement,
-    Placement, RawEvent, StatusCounts, Store, StoreError, StoreResult,
+    to_micros, Attempt, Campaign, DncEntry, DncScope, EventOutcome, EventRecord, InsertReport,
+    Lead, LeadPlacement, Placement, RawEvent, StatusCounts, Store, StoreError, StoreResult,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,6 +32,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Attempt states that block a number (kept in step with the partial unique index).
 const IN_FLIGHT: &str = "('reserved', 'placed', 'ringing', 'in-progress', 'unknown')";
+
+/// DNC rows per multi-row `INSERT` (5 bound values each; SQLite allows 32,766 per statement).
+const DNC_ROWS_PER_INSERT: usize = 500;
 
 /// How to open the database file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +231,18 @@ fn event_from_row(r: &SqliteRow) -> StoreResult<EventRecord> {
         kind: r.try_get("kind").map_err(backend)?,
         source: r.try_get("source").map_err(backend)?,
         detail: r.try_get("detail").map_err(backend)?,
+    })
+}
+
+fn dnc_from_row(r: &SqliteRow) -> StoreResult<DncEntry> {
+    let scope: String = r.try_get("scope").map_err(backend)?;
+    Ok(DncEntry {
+        phone: phone_col(r)?,
+        scope: DncScope::parse(&scope)
+            .ok_or_else(|| StoreError::Corrupt(format!("dnc scope '{scope}'")))?,
+        source: r.try_get("source").map_err(backend)?,
+        reason: r.try_get("reason").map_err(backend)?,
+        added_at: parse_ts(&r.try_get::<String, _>("added_at").map_err(backend)?)?,
     })
 }
 
@@ -588,6 +604,25 @@ impl Store for SqliteStore {
              ORDER BY reserved_at",
         )
         .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(|s| parse_ts(s)).collect()
+    }
+
+    async fn phone_attempt_times(
+        &self,
+        phone: &E164,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        // Served by the index attempts_phone_reserved (phone, reserved_at).
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT reserved_at FROM attempts
+             WHERE phone = ? AND reserved_at >= ? AND state NOT IN ('rejected', 'not-placed')
+             ORDER BY reserved_at",
+        )
+        .bind(phone.as_str())
+        .bind(ts(since))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
@@ -1040,6 +1075,138 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn dnc_add(&self, entries: &[DncEntry], now: DateTime<Utc>) -> StoreResult<u64> {
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut added = 0u64;
+        for chunk in entries.chunks(DNC_ROWS_PER_INSERT) {
+            let values = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO dnc (scope, phone, source, reason, added_at) VALUES {values}
+                 ON CONFLICT (scope, phone) DO NOTHING"
+            );
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(e.scope.as_key())
+                    .bind(e.phone.as_str())
+                    .bind(e.source.as_str())
+                    .bind(e.reason.as_deref())
+                    .bind(ts(e.added_at));
+            }
+            added += q.execute(&mut *tx).await.map_err(backend)?.rows_affected();
+        }
+        if added > 0 {
+            let detail = if let [e] = entries {
+                serde_json::json!({
+                    "phone": e.phone.as_str(), "scope": e.scope.as_key(), "source": e.source,
+                    "reason": e.reason, "added_at": ts(e.added_at),
+                })
+            } else {
+                let scopes: BTreeSet<String> = entries.iter().map(|e| e.scope.as_key()).collect();
+                let sources: BTreeSet<&str> = entries.iter().map(|e| e.source.as_str()).collect();
+                serde_json::json!({
+                    "batch": entries.len(), "added": added, "scopes": scopes, "sources": sources,
+                    "first": entries[0].phone.as_str(),
+                    "last": entries[entries.len() - 1].phone.as_str(),
+                })
+            };
+            let source = match entries {
+                [e] => e.source.as_str(),
+                _ if entries.iter().all(|e| e.source == entries[0].source) => {
+                    entries[0].source.as_str()
+                }
+                _ => "batch",
+            };
+            insert_event(
+                &mut tx,
+                now,
+                None,
+                None,
+                "dnc.added",
+                source,
+                None,
+                &detail.to_string(),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(added)
+    }
+
+    async fn dnc_remove(
+        &self,
+        phone: &E164,
+        scope: &DncScope,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(row) = sqlx::query(
+            "DELETE FROM dnc WHERE scope = ? AND phone = ?
+             RETURNING scope, phone, source, reason, added_at",
+        )
+        .bind(scope.as_key())
+        .bind(phone.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(false);
+        };
+        let removed = dnc_from_row(&row)?;
+        let detail = serde_json::json!({
+            "phone": removed.phone.as_str(), "scope": removed.scope.as_key(),
+            "source": removed.source, "reason": removed.reason,
+            "added_at": ts(removed.added_at),
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            None,
+            None,
+            "dnc.removed",
+            "operator",
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn dnc_check(
+        &self,
+        phone: &E164,
+        campaign: Option<CampaignId>,
+    ) -> StoreResult<Vec<DncEntry>> {
+        // Up to three primary-key probes; a NULL third key matches nothing.
+        sqlx::query(
+            "SELECT scope, phone, source, reason, added_at FROM dnc
+             WHERE phone = ? AND scope IN ('internal', 'national', ?)
+             ORDER BY scope",
+        )
+        .bind(phone.as_str())
+        .bind(campaign.map(|c| DncScope::Campaign(c).as_key()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(dnc_from_row)
+        .collect()
+    }
+
+    async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT scope, COUNT(*) FROM dnc GROUP BY scope")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(k, v)| (k, v as u64)).collect())
+    }
+
     async fn record_event(
         &self,
         lead_id: Option<LeadId>,
@@ -1165,5 +1332,97 @@ impl Store for SqliteStore {
         insert_event(&mut tx, now, None, None, "setting", source, None, &detail).await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use outdial_core::Region;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-02T15:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn entry(phone: &str, scope: DncScope) -> DncEntry {
+        DncEntry {
+            phone: E164::parse(phone, Region::US).unwrap(),
+            scope,
+            source: "import:list.txt".into(),
+            reason: None,
+            added_at: t0(),
+        }
+    }
+
+    async fn events(s: &SqliteStore, kind: &str) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT source, detail FROM events WHERE kind = ? ORDER BY id")
+            .bind(kind)
+            .fetch_all(&s.pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn dnc_changes_are_in_the_event_log() {
+        let s = SqliteStore::in_memory().await.unwrap();
+        let mut one = entry("+12125550101", DncScope::Internal);
+        one.source = "operator".into();
+        one.reason = Some("asked".into());
+        assert_eq!(s.dnc_add(&[one.clone()], t0()).await.unwrap(), 1);
+        // A repeat adds nothing and records nothing.
+        assert_eq!(s.dnc_add(&[one.clone()], t0()).await.unwrap(), 0);
+        let ev = events(&s, "dnc.added").await;
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].0, "operator");
+        assert!(ev[0].1.contains("+12125550101") && ev[0].1.contains("asked"));
+
+        // A batch (larger than one INSERT statement) gets one summary event.
+        let batch: Vec<DncEntry> = (0..1200)
+            .map(|i| entry(&format!("+1212555{:04}", 2000 + i), DncScope::National))
+            .collect();
+        assert_eq!(s.dnc_add(&batch, t0()).await.unwrap(), 1200);
+        let ev = events(&s, "dnc.added").await;
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[1].0, "import:list.txt");
+        let detail: serde_json::Value = serde_json::from_str(&ev[1].1).unwrap();
+        assert_eq!(detail["batch"], 1200);
+        assert_eq!(detail["added"], 1200);
+
+        assert!(s
+            .dnc_remove(&one.phone, &DncScope::Internal, t0())
+            .await
+            .unwrap());
+        let ev = events(&s, "dnc.removed").await;
+        assert_eq!(ev.len(), 1);
+        assert!(ev[0].1.contains("asked"), "removed entry's details kept");
+    }
+
+    #[tokio::test]
+    async fn dnc_and_history_lookups_use_indexes() {
+        let s = SqliteStore::in_memory().await.unwrap();
+        let plan = |sql: &'static str| {
+            let pool = s.pool.clone();
+            async move {
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
+                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+            }
+        };
+        let p = plan(
+            "SELECT * FROM dnc WHERE phone = '+1' AND scope IN ('internal', 'national', 'campaign:1')",
+        )
+        .await;
+        assert!(p.contains("PRIMARY KEY"), "{p}");
+        let p = plan(
+            "SELECT reserved_at FROM attempts WHERE phone = '+1' AND reserved_at >= 'x'
+             AND state NOT IN ('rejected', 'not-placed') ORDER BY reserved_at",
+        )
+        .await;
+        assert!(p.contains("attempts_phone_reserved"), "{p}");
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Each case panics with a message naming the broken rule.
 
-use crate::{EventOutcome, LeadPlacement, Placement, RawEvent, Store};
+use crate::{DncEntry, DncScope, EventOutcome, LeadPlacement, Placement, RawEvent, Store};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_core::schedule::LeadDecision;
 use outdial_core::{
@@ -48,6 +48,16 @@ pub fn cases() -> Vec<(&'static str, Case)> {
             Box::pin(concurrent_reservations(s))
         }),
         ("settings_persist", |s| Box::pin(settings_persist(s))),
+        ("dnc_add_is_idempotent", |s| Box::pin(dnc_add_idempotent(s))),
+        ("dnc_scopes_apply_to_their_campaigns", |s| {
+            Box::pin(dnc_scopes(s))
+        }),
+        ("dnc_remove_takes_one_list_entry", |s| {
+            Box::pin(dnc_remove(s))
+        }),
+        ("phone_attempt_times_across_campaigns", |s| {
+            Box::pin(phone_attempt_times_across_campaigns(s))
+        }),
     ]
 }
 
@@ -508,4 +518,252 @@ async fn settings_persist(store: Arc<dyn Store>) {
         store.setting("dialer").await.unwrap().as_deref(),
         Some("stopped")
     );
+}
+
+fn phone(p: &str) -> E164 {
+    E164::parse(p, Region::US).unwrap()
+}
+
+fn dnc(p: &str, scope: DncScope, source: &str) -> DncEntry {
+    DncEntry {
+        phone: phone(p),
+        scope,
+        source: source.into(),
+        reason: None,
+        added_at: t0(),
+    }
+}
+
+fn scopes(entries: &[DncEntry]) -> Vec<DncScope> {
+    let mut s: Vec<DncScope> = entries.iter().map(|e| e.scope).collect();
+    s.sort();
+    s
+}
+
+async fn dnc_add_idempotent(store: Arc<dyn Store>) {
+    let c = store.create_campaign("a", &settings(), t0()).await.unwrap();
+    let at = t0() + Duration::microseconds(123_456) + Duration::nanoseconds(789);
+    let first = DncEntry {
+        reason: Some("asked not to be called".into()),
+        added_at: at,
+        ..dnc("+12125550101", DncScope::Internal, "operator")
+    };
+    let batch = vec![
+        first.clone(),
+        dnc("+12125550101", DncScope::Campaign(c.id), "disposition"),
+        dnc("+12125550102", DncScope::National, "import:dnc.txt"),
+    ];
+    assert_eq!(store.dnc_add(&batch, t0()).await.unwrap(), 3);
+    assert_eq!(
+        store.dnc_add(&batch, t0()).await.unwrap(),
+        0,
+        "a repeated add counted as new"
+    );
+    // Duplicates within one batch count once; an already listed entry keeps its original
+    // source, reason and time.
+    let again = vec![
+        dnc("+12125550103", DncScope::Internal, "import:x"),
+        dnc("(212) 555-0103", DncScope::Internal, "import:x"),
+        dnc("+12125550101", DncScope::Internal, "import:x"),
+    ];
+    assert_eq!(store.dnc_add(&again, t0()).await.unwrap(), 1);
+    assert_eq!(store.dnc_add(&[], t0()).await.unwrap(), 0);
+    let got = store.dnc_check(&phone("+12125550101"), None).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0],
+        DncEntry {
+            added_at: crate::to_micros(at),
+            ..first
+        },
+        "entry fields did not round-trip (or a re-add overwrote them)"
+    );
+    let counts = store.dnc_count().await.unwrap();
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("internal".to_owned(), 2),
+        ("national".to_owned(), 1),
+        (format!("campaign:{}", c.id), 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(counts, expected);
+}
+
+async fn dnc_scopes(store: Arc<dyn Store>) {
+    let a = store.create_campaign("a", &settings(), t0()).await.unwrap();
+    let b = store.create_campaign("b", &settings(), t0()).await.unwrap();
+    let internal = "+12125550101";
+    let only_a = "+12125550102";
+    let national = "+12125550103";
+    let both = "+12125550104";
+    let clean = "+12125550105";
+    store
+        .dnc_add(
+            &[
+                dnc(internal, DncScope::Internal, "operator"),
+                dnc(only_a, DncScope::Campaign(a.id), "disposition"),
+                dnc(national, DncScope::National, "import:n.txt"),
+                dnc(both, DncScope::National, "import:n.txt"),
+                dnc(both, DncScope::Campaign(b.id), "operator"),
+                dnc(both, DncScope::Internal, "operator"),
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    let check = |p: &'static str, c: Option<outdial_core::CampaignId>| {
+        let store = store.clone();
+        async move { scopes(&store.dnc_check(&phone(p), c).await.unwrap()) }
+    };
+    for c in [Some(a.id), Some(b.id), None] {
+        assert_eq!(
+            check(internal, c).await,
+            vec![DncScope::Internal],
+            "internal list must block every campaign ({c:?})"
+        );
+        assert_eq!(
+            check(national, c).await,
+            vec![DncScope::National],
+            "national list must block every campaign ({c:?})"
+        );
+        assert!(check(clean, c).await.is_empty(), "unlisted number blocked");
+    }
+    assert_eq!(
+        check(only_a, Some(a.id)).await,
+        vec![DncScope::Campaign(a.id)]
+    );
+    assert!(
+        check(only_a, Some(b.id)).await.is_empty(),
+        "campaign a's list blocked campaign b"
+    );
+    assert!(
+        check(only_a, None).await.is_empty(),
+        "a campaign list applied without a campaign"
+    );
+    assert_eq!(
+        check(both, Some(b.id)).await,
+        vec![
+            DncScope::Internal,
+            DncScope::National,
+            DncScope::Campaign(b.id)
+        ],
+        "every matching list is reported"
+    );
+    assert_eq!(
+        check(both, Some(a.id)).await,
+        vec![DncScope::Internal, DncScope::National]
+    );
+}
+
+async fn dnc_remove(store: Arc<dyn Store>) {
+    let a = store.create_campaign("a", &settings(), t0()).await.unwrap();
+    let p = phone("+12125550101");
+    store
+        .dnc_add(
+            &[
+                dnc("+12125550101", DncScope::Internal, "operator"),
+                dnc("+12125550101", DncScope::Campaign(a.id), "operator"),
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .dnc_remove(&p, &DncScope::National, t0())
+            .await
+            .unwrap(),
+        "removed from a list the number is not on"
+    );
+    assert!(store
+        .dnc_remove(&p, &DncScope::Internal, t0())
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .dnc_remove(&p, &DncScope::Internal, t0())
+            .await
+            .unwrap(),
+        "removed twice"
+    );
+    assert!(store.dnc_check(&p, None).await.unwrap().is_empty());
+    assert_eq!(
+        scopes(&store.dnc_check(&p, Some(a.id)).await.unwrap()),
+        vec![DncScope::Campaign(a.id)],
+        "removing one list's entry touched another list"
+    );
+    assert!(store
+        .dnc_remove(&p, &DncScope::Campaign(a.id), t0())
+        .await
+        .unwrap());
+    assert!(store.dnc_check(&p, Some(a.id)).await.unwrap().is_empty());
+    assert!(store.dnc_count().await.unwrap().is_empty());
+    // Re-adding after a removal works and counts as new.
+    assert_eq!(
+        store
+            .dnc_add(&[dnc("+12125550101", DncScope::Internal, "operator")], t0())
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn phone_attempt_times_across_campaigns(store: Arc<dyn Store>) {
+    let p = "+12125550101";
+    let a = seed(&*store, "a", &[p, "+12125550199"]).await;
+    let b = seed(&*store, "b", &[p]).await;
+    let c = seed(&*store, "c", &[p]).await;
+    let d = seed(&*store, "d", &[p]).await;
+    let h = |n: i64| t0() + Duration::hours(n);
+    // Reserved out of time order (ids do not follow reservation times), one at a time
+    // (one attempt in flight per number).
+    // c at +2h: rejected, not counted.
+    let at = store.reserve_attempt(c[0].id, h(2)).await.unwrap().unwrap();
+    assert!(store
+        .mark_rejected(at.id, "21211", "bad", h(2))
+        .await
+        .unwrap());
+    // d at +3h: ended busy, counted.
+    let at = store.reserve_attempt(d[0].id, h(3)).await.unwrap().unwrap();
+    store
+        .apply_call_event(
+            Some(at.id),
+            &ev("CA1", CallStatus::Busy, 0),
+            &raw("d"),
+            h(3),
+        )
+        .await
+        .unwrap();
+    // b at +1h: unknown, then proven not placed, not counted.
+    let at = store.reserve_attempt(b[0].id, h(1)).await.unwrap().unwrap();
+    assert!(store.mark_unknown(at.id, "timeout", h(1)).await.unwrap());
+    assert!(store
+        .mark_not_placed(at.id, "none", "no call", h(1))
+        .await
+        .unwrap());
+    // Another number, in a's campaign: never counted for p.
+    let other = store.reserve_attempt(a[1].id, h(1)).await.unwrap().unwrap();
+    assert!(store.mark_unknown(other.id, "timeout", h(1)).await.unwrap());
+    // a at t0: unknown (in doubt), counted.
+    let at = store.reserve_attempt(a[0].id, t0()).await.unwrap().unwrap();
+    assert!(store.mark_unknown(at.id, "timeout", t0()).await.unwrap());
+
+    let times = |since: DateTime<Utc>| {
+        let store = store.clone();
+        async move { store.phone_attempt_times(&phone(p), since).await.unwrap() }
+    };
+    assert_eq!(
+        times(t0() - Duration::days(1)).await,
+        vec![t0(), h(3)],
+        "attempts in every campaign, but not rejected or not-placed, earliest first"
+    );
+    assert_eq!(times(t0()).await, vec![t0(), h(3)], "since is inclusive");
+    assert_eq!(times(t0() + Duration::microseconds(1)).await, vec![h(3)]);
+    assert_eq!(times(h(3)).await, vec![h(3)]);
+    assert!(times(h(3) + Duration::seconds(1)).await.is_empty());
+    assert!(store
+        .phone_attempt_times(&phone("+12125550198"), t0() - Duration::days(1))
+        .await
+        .unwrap()
+        .is_empty());
 }
