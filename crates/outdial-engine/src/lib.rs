@@ -12,10 +12,15 @@
 //! [`Engine::run`] loops over these on the injected clock. Time comes only from the
 //! [`Clock`]; the store and the providers are injected (design invariant 7).
 
+pub mod explain;
+
 use chrono::{DateTime, Duration, Utc};
 use outdial_clock::Clock;
+use outdial_core::compliance::StateRules;
 use outdial_core::disposition::auto_disposition;
-use outdial_core::schedule::{candidate_zones, decide_after_attempt, LeadDecision, LeadRules};
+use outdial_core::schedule::{
+    decide_after_attempt, whereabouts, Block, LeadDecision, LeadRules, Whereabouts,
+};
 use outdial_core::{AttemptId, AttemptState, CallEvent, CampaignId, Disposition, ProviderKind};
 use outdial_providers::{FetchError, PlaceCall, PlaceError, Provider};
 use outdial_store::{
@@ -61,6 +66,8 @@ pub struct EngineConfig {
     /// request latency or a short provider queue cannot push the call past a window's
     /// close. Default 120.
     pub window_margin_s: i64,
+    /// State calling rules in force (built-in data, possibly merged with an operator file).
+    pub state_rules: Arc<StateRules>,
 }
 
 impl Default for EngineConfig {
@@ -74,6 +81,7 @@ impl Default for EngineConfig {
             reconcile_after_s: 120,
             unknown_resolve_after_s: 60,
             window_margin_s: 120,
+            state_rules: Arc::new(StateRules::builtin()),
         }
     }
 }
@@ -124,6 +132,17 @@ pub struct ReconcileReport {
     pub not_placed: u32,
     /// Provider errors.
     pub errors: u32,
+}
+
+/// What the rules need to know about one lead, loaded from the store.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadFacts {
+    /// Candidate zones and states.
+    pub whereabouts: Whereabouts,
+    /// Start instants of the lead's attempts that count against caps (UTC).
+    pub history: Vec<DateTime<Utc>>,
+    /// Start instants of every attempt to the number in any campaign, last 8 days (UTC).
+    pub number_history: Vec<DateTime<Utc>>,
 }
 
 /// Paces call placement at a rate in clock time.
@@ -213,7 +232,8 @@ impl Engine {
         &self.config
     }
 
-    async fn campaign(&self, id: CampaignId) -> Result<Campaign, EngineError> {
+    /// A campaign by id, cached.
+    pub async fn campaign(&self, id: CampaignId) -> Result<Campaign, EngineError> {
         if let Some(c) = self.campaigns.lock().expect("campaign cache").get(&id) {
             return Ok(c.clone());
         }
@@ -262,25 +282,49 @@ impl Engine {
         Ok(())
     }
 
-    fn rules_for<'a>(
-        campaign: &'a Campaign,
-        zones: &'a [chrono_tz::Tz],
-        history: &'a [DateTime<Utc>],
-    ) -> LeadRules<'a> {
+    /// Loads what the rules need to know about a lead: where it may be, its attempts, and
+    /// the number's attempts in every campaign over the last 8 days.
+    pub async fn lead_facts(
+        &self,
+        lead: &Lead,
+        campaign: &Campaign,
+        now: DateTime<Utc>,
+    ) -> Result<LeadFacts, EngineError> {
+        Ok(LeadFacts {
+            whereabouts: whereabouts(
+                &lead.phone,
+                lead.contact.time_zone,
+                lead.contact.state.as_deref(),
+                campaign.settings.fallback_time_zone,
+            ),
+            history: self.store.lead_attempt_times(lead.id).await?,
+            number_history: self
+                .store
+                .phone_attempt_times(&lead.phone, now - Duration::days(8))
+                .await?,
+        })
+    }
+
+    /// The rules for a lead, over facts loaded by [`Engine::lead_facts`].
+    pub fn rules<'a>(&'a self, campaign: &'a Campaign, facts: &'a LeadFacts) -> LeadRules<'a> {
         LeadRules {
-            zones,
-            window: &campaign.settings.calling_window,
-            policy: &campaign.settings.redial,
-            history,
+            campaign: &campaign.settings,
+            state_rules: &self.config.state_rules,
+            whereabouts: &facts.whereabouts,
+            history: &facts.history,
+            number_history: &facts.number_history,
         }
     }
 
-    fn zones_for(lead: &Lead, campaign: &Campaign) -> Vec<chrono_tz::Tz> {
-        candidate_zones(
-            lead.contact.time_zone,
-            lead.contact.state.as_deref(),
-            campaign.settings.fallback_time_zone,
-        )
+    /// The do-not-call lists that hold the lead's number for its campaign (empty: none).
+    pub async fn dnc_lists(&self, lead: &Lead) -> Result<Vec<String>, EngineError> {
+        Ok(self
+            .store
+            .dnc_check(&lead.phone, Some(lead.campaign_id))
+            .await?
+            .into_iter()
+            .map(|e| e.scope.as_key())
+            .collect())
     }
 
     /// One scheduler step at `now`: conclude finished attempts, then dial due leads (if the
@@ -304,9 +348,8 @@ impl Engine {
         let mut placements = Vec::new();
         for lead in due {
             let campaign = self.campaign(lead.campaign_id).await?;
-            let zones = Self::zones_for(&lead, &campaign);
-            let history = self.store.lead_attempt_times(lead.id).await?;
-            let rules = Self::rules_for(&campaign, &zones, &history);
+            let facts = self.lead_facts(&lead, &campaign, now).await?;
+            let rules = self.rules(&campaign, &facts);
             // Rules at claim time: a blocked lead is moved, not dialed.
             if self
                 .hold_if_blocked(&lead, &rules, now, &mut report)
@@ -325,6 +368,13 @@ impl Engine {
                 .hold_if_blocked(&lead, &rules, dial_now, &mut report)
                 .await?
             {
+                continue;
+            }
+            let lists = self.dnc_lists(&lead).await?;
+            if !lists.is_empty() {
+                let reason = Block::Dnc { lists }.to_string();
+                self.store.park_lead(lead.id, &reason, dial_now).await?;
+                report.parked += 1;
                 continue;
             }
             let Some(attempt) = self.store.reserve_attempt(lead.id, dial_now).await? else {
@@ -518,9 +568,16 @@ impl Engine {
             return Err(StoreError::NotFound(format!("lead {}", attempt.lead_id)).into());
         };
         let campaign = self.campaign(lead.campaign_id).await?;
-        let zones = Self::zones_for(&lead, &campaign);
-        let history = self.store.lead_attempt_times(lead.id).await?;
-        let rules = Self::rules_for(&campaign, &zones, &history);
+        let facts = self.lead_facts(&lead, &campaign, now).await?;
+        let rules = self.rules(&campaign, &facts);
+        let mut recent: Vec<Disposition> = self
+            .store
+            .lead_attempts(lead.id)
+            .await?
+            .into_iter()
+            .filter(|a| a.id != id)
+            .filter_map(|a| a.disposition)
+            .collect();
         let (disposition, decision) = match attempt.state {
             AttemptState::Ended => {
                 let status = attempt
@@ -529,14 +586,28 @@ impl Engine {
                 let d = auto_disposition(status, attempt.answered_by)
                     .unwrap_or_else(|| Disposition::normalise("FAILED").expect("valid code"));
                 let ended = attempt.ended_at.unwrap_or(now);
-                let decision =
-                    decide_after_attempt(&campaign.settings.dispositions, &rules, &d, ended, None);
+                recent.push(d.clone());
+                let decision = decide_after_attempt(
+                    &campaign.settings.dispositions,
+                    &rules,
+                    &d,
+                    &recent,
+                    ended,
+                    None,
+                );
                 (d, decision)
             }
             AttemptState::Rejected => {
                 let d = Disposition::bad_number();
-                let decision =
-                    decide_after_attempt(&campaign.settings.dispositions, &rules, &d, now, None);
+                recent.push(d.clone());
+                let decision = decide_after_attempt(
+                    &campaign.settings.dispositions,
+                    &rules,
+                    &d,
+                    &recent,
+                    now,
+                    None,
+                );
                 (d, decision)
             }
             _ => {
@@ -552,6 +623,18 @@ impl Engine {
             }
         };
         tracing::debug!(disposition = %disposition, ?decision, "attempt concluded");
+        if campaign.settings.dispositions.flags(&disposition).dnc {
+            // A DNC disposition puts the number on the internal list at once, for every
+            // campaign (47 CFR 64.1200(d)(3): honour a do-not-call request).
+            let entry = outdial_store::DncEntry {
+                phone: lead.phone.clone(),
+                scope: outdial_store::DncScope::Internal,
+                source: "disposition".into(),
+                reason: Some(format!("disposition {disposition} on attempt {id}")),
+                added_at: now,
+            };
+            self.store.dnc_add(&[entry], now).await?;
+        }
         Ok(self
             .store
             .conclude_attempt(id, &disposition, &decision, now)

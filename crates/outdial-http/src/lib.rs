@@ -59,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/dialer/start", post(dialer_start))
         .route("/api/v1/dialer/stop", post(dialer_stop))
         .route("/api/v1/leads/{id}", get(lead_detail))
+        .route("/api/v1/leads/{id}/explain", get(lead_explain))
+        .route("/api/v1/compliance/check", get(compliance_check))
         .with_state(state)
 }
 
@@ -346,4 +348,88 @@ async fn lead_detail(
         attempts,
         events,
     }))
+}
+
+/// Query of `GET /api/v1/compliance/check`.
+#[derive(Debug, Deserialize)]
+pub struct CheckQuery {
+    /// The number (any format the default region reads; E.164 preferred).
+    pub phone: String,
+    /// Two-letter state, if known.
+    pub state: Option<String>,
+    /// Explicit IANA zone.
+    pub tz: Option<String>,
+    /// Instant, RFC 3339; default now (clock time).
+    pub at: Option<String>,
+    /// Campaign name whose settings and lists apply.
+    pub campaign: Option<String>,
+}
+
+async fn compliance_check(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    Query(q): Query<CheckQuery>,
+) -> Result<Json<outdial_engine::explain::Verdict>, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
+    let phone = outdial_core::E164::parse(&q.phone, outdial_core::Region::US)
+        .map_err(|e| bad(format!("phone: {e}")))?;
+    let tz =
+        q.tz.as_deref()
+            .map(|t| {
+                t.parse::<chrono_tz::Tz>()
+                    .map_err(|_| bad(format!("tz: '{t}' is not an IANA time zone")))
+            })
+            .transpose()?;
+    let at = match q.at.as_deref() {
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .map_err(|e| bad(format!("at: '{s}' is not RFC 3339: {e}")))?
+            .with_timezone(&Utc),
+        None => state.engine.clock().now(),
+    };
+    let campaign = match q.campaign.as_deref() {
+        Some(name) => Some(
+            state
+                .engine
+                .store()
+                .campaign_by_name(name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(StatusCode::NOT_FOUND, format!("no campaign named '{name}'"))
+                })?,
+        ),
+        None => None,
+    };
+    let v = state
+        .engine
+        .compliance_check(
+            &phone,
+            q.state.as_deref(),
+            tz,
+            at,
+            campaign.as_ref(),
+            &outdial_engine::explain::default_check_settings(),
+        )
+        .await?;
+    Ok(Json(v))
+}
+
+async fn lead_explain(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<outdial_engine::explain::LeadExplanation>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("lead id must be a number, got '{id}'"),
+        )
+    })?;
+    let lead = state
+        .engine
+        .store()
+        .lead(LeadId(id))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no lead {id}")))?;
+    let now = state.engine.clock().now();
+    Ok(Json(state.engine.explain_lead(lead, now).await?))
 }

@@ -70,6 +70,23 @@ impl ClockArgs {
     }
 }
 
+/// The state calling rules in force: the built-in data, with the operator's file (if
+/// configured) replacing the states it names. A bad file stops start-up naming the state and
+/// field.
+pub fn state_rules(cfg: &Config) -> anyhow::Result<outdial_core::compliance::StateRules> {
+    let builtin = outdial_core::compliance::StateRules::builtin();
+    match &cfg.state_rules_file {
+        None => Ok(builtin),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("state_rules_file {}", path.display()))?;
+            let overrides = outdial_core::compliance::StateRules::from_toml_str(&text)
+                .map_err(|e| anyhow::anyhow!("state_rules_file {}: {e}", path.display()))?;
+            Ok(builtin.merge(&overrides))
+        }
+    }
+}
+
 /// Opens the SQLite store named by the configuration.
 pub async fn open_store(path: &Path, mode: OpenMode) -> anyhow::Result<Arc<SqliteStore>> {
     let store = SqliteStore::open(path, mode)
@@ -103,6 +120,7 @@ pub fn engine(
         calls_per_second: cfg.dialer.calls_per_second,
         max_concurrent: cfg.dialer.max_concurrent,
         reconcile_after_s: cfg.dialer.reconcile_after_s,
+        state_rules: Arc::new(state_rules(cfg)?),
         ..EngineConfig::default()
     };
     Ok(Arc::new(Engine::new(

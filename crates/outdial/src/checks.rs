@@ -4,7 +4,8 @@
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use outdial_carrier::LedgerEntry;
-use outdial_core::schedule::candidate_zones;
+use outdial_core::compliance::StateRules;
+use outdial_core::schedule::{candidate_zones, whereabouts, LeadRules};
 use outdial_core::{AttemptId, LeadId, LeadStatus, Region, E164};
 use outdial_store::{Attempt, Lead, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -152,7 +153,11 @@ pub fn daily_cap_violations(
 }
 
 /// Every check of a finished run.
-pub async fn check_all(store: &dyn Store, ledger: &[LedgerEntry]) -> anyhow::Result<CheckReport> {
+pub async fn check_all(
+    store: &dyn Store,
+    ledger: &[LedgerEntry],
+    state_rules: &StateRules,
+) -> anyhow::Result<CheckReport> {
     let mut report = CheckReport::default();
     let leads = all_leads(store).await?;
     let attempts = all_attempts(store).await?;
@@ -193,27 +198,51 @@ pub async fn check_all(store: &dyn Store, ledger: &[LedgerEntry]) -> anyhow::Res
         format!("most calls to one number in one local day: {max_day} (cap {cap})"),
     );
 
-    let mut window_violations = Vec::new();
+    // Every call must have been allowed by every rule (federal hours, campaign window, state
+    // hours, holidays, blackout dates, daily and rolling caps, Regulation F, minimum gap) at
+    // the instant the carrier created it, given the calls to that number before it.
+    let mut rule_violations = Vec::new();
+    let mut by_number: BTreeMap<&str, Vec<&LedgerEntry>> = BTreeMap::new();
     for e in ledger {
-        for tz in zones_of.get(&e.to).map(Vec::as_slice).unwrap_or(&[]) {
-            let lead_campaign = leads
-                .iter()
-                .find(|l| l.phone.as_str() == e.to)
-                .map(|l| &campaigns[&l.campaign_id]);
-            if let Some(c) = lead_campaign {
-                if !c.settings.calling_window.contains(e.created_at, *tz) {
-                    window_violations.push(format!(
-                        "{} to {} at {} is outside the window in {tz}",
-                        e.call_sid, e.to, e.created_at
-                    ));
-                }
+        by_number.entry(e.to.as_str()).or_default().push(e);
+    }
+    for (to, mut calls) in by_number {
+        calls.sort_by_key(|c| c.created_at);
+        let Some(lead) = leads.iter().find(|l| l.phone.as_str() == to) else {
+            continue;
+        };
+        let campaign = &campaigns[&lead.campaign_id];
+        let w = whereabouts(
+            &lead.phone,
+            lead.contact.time_zone,
+            lead.contact.state.as_deref(),
+            campaign.settings.fallback_time_zone,
+        );
+        for (i, call) in calls.iter().enumerate() {
+            let earlier: Vec<_> = calls[..i].iter().map(|c| c.created_at).collect();
+            let rules = LeadRules {
+                campaign: &campaign.settings,
+                state_rules,
+                whereabouts: &w,
+                history: &earlier,
+                number_history: &earlier,
+            };
+            for block in rules.blocks_at(call.created_at) {
+                rule_violations.push(format!(
+                    "{} to {to} at {}: {block}",
+                    call.call_sid, call.created_at
+                ));
             }
         }
     }
     report.push(
-        "calls only inside the calling window of every candidate zone",
-        &window_violations,
-        "all calls inside".into(),
+        "every call allowed by every rule (windows, state rules, caps) when placed",
+        &rule_violations,
+        format!(
+            "{} calls checked against {} state rule sets",
+            ledger.len(),
+            state_rules.states.len()
+        ),
     );
 
     let ledger_by_sid: HashMap<&str, &LedgerEntry> =

@@ -37,6 +37,9 @@ pub struct Config {
     pub dialer: DialerSettings,
     /// `text` or `json` logs.
     pub log_format: String,
+    /// Operator file of state calling rules (TOML, the format of the built-in
+    /// `crates/outdial-core/data/state-rules.toml`); its states replace the built-in ones.
+    pub state_rules_file: Option<PathBuf>,
 }
 
 /// Twilio account settings.
@@ -110,6 +113,7 @@ impl Default for Config {
                 reconcile_after_s: 120,
             },
             log_format: "text".into(),
+            state_rules_file: None,
         }
     }
 }

@@ -4,7 +4,8 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use outdial_core::schedule::{candidate_zones, LeadRules};
+use outdial_core::compliance::StateRules;
+use outdial_core::schedule::{whereabouts, Block, LeadRules};
 use outdial_core::{NewLead, Region};
 use outdial_import::LeadReader;
 use outdial_store::{Campaign, LeadPlacement, Store};
@@ -25,40 +26,79 @@ pub struct ImportOutcome {
     pub duplicates: u64,
     /// Rows rejected with a reason.
     pub rejected: u64,
-    /// Of the inserted leads, those paused because no time zone could be determined.
-    pub paused_no_zone: u64,
+    /// Of the valid rows, those placed paused (no time zone, do-not-call, never allowed).
+    pub paused: u64,
 }
 
-/// Where a new lead starts: active at the first allowed instant, or paused with the reason.
-pub fn placement(lead: &NewLead, campaign: &Campaign, now: DateTime<Utc>) -> LeadPlacement {
-    let zones = candidate_zones(
+/// Where a new lead starts: active at the first instant every rule allows, or paused with
+/// the reason (no time zone, on a do-not-call list, no allowed instant). The enqueue-time
+/// check; the engine checks again at dial time.
+pub async fn placement(
+    store: &dyn Store,
+    lead: &NewLead,
+    campaign: &Campaign,
+    state_rules: &StateRules,
+    now: DateTime<Utc>,
+) -> anyhow::Result<LeadPlacement> {
+    let dnc = store.dnc_check(&lead.phone, Some(campaign.id)).await?;
+    if !dnc.is_empty() {
+        let lists = dnc.into_iter().map(|e| e.scope.as_key()).collect();
+        return Ok(LeadPlacement::Paused(Block::Dnc { lists }.to_string()));
+    }
+    let w = whereabouts(
+        &lead.phone,
         lead.contact.time_zone,
         lead.contact.state.as_deref(),
         campaign.settings.fallback_time_zone,
     );
+    let number_history = store
+        .phone_attempt_times(&lead.phone, now - chrono::Duration::days(8))
+        .await?;
     let rules = LeadRules {
-        zones: &zones,
-        window: &campaign.settings.calling_window,
-        policy: &campaign.settings.redial,
+        campaign: &campaign.settings,
+        state_rules,
+        whereabouts: &w,
         history: &[],
+        number_history: &number_history,
     };
-    match rules.next_allowed(now) {
+    Ok(match rules.next_allowed(now) {
         Ok(at) => LeadPlacement::Active(at),
         Err(block) => LeadPlacement::Paused(block.to_string()),
-    }
+    })
 }
 
-/// Imports `path` into `campaign`. Rejected rows are written to `report` as
-/// `FILE:ROW: field FIELD: REASON`; nothing is written to the store on a dry run.
+/// Where and how an import writes.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportTarget<'a> {
+    /// The store.
+    pub store: &'a dyn Store,
+    /// The campaign the leads join.
+    pub campaign: &'a Campaign,
+    /// Region for numbers without a country code.
+    pub region: Region,
+    /// State rules used for each lead's first attempt time.
+    pub state_rules: &'a StateRules,
+    /// Parse and validate only.
+    pub dry_run: bool,
+    /// "Now" for first attempt times (UTC).
+    pub now: DateTime<Utc>,
+}
+
+/// Imports `path` into the target's campaign. Rejected rows are written to `report` as
+/// `FILE:row N, field F ('value'): reason`; nothing is written to the store on a dry run.
 pub async fn import_file(
-    store: &dyn Store,
-    campaign: &Campaign,
+    target: ImportTarget<'_>,
     path: &Path,
-    region: Region,
-    dry_run: bool,
-    now: DateTime<Utc>,
     report: &mut dyn Write,
 ) -> anyhow::Result<ImportOutcome> {
+    let ImportTarget {
+        store,
+        campaign,
+        region,
+        state_rules,
+        dry_run,
+        now,
+    } = target;
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open lead file {}", path.display()))?;
     let name = path.display().to_string();
@@ -69,9 +109,9 @@ pub async fn import_file(
         outcome.rows += 1;
         match item {
             Ok(row) => {
-                let p = placement(&row.lead, campaign, now);
+                let p = placement(store, &row.lead, campaign, state_rules, now).await?;
                 if matches!(p, LeadPlacement::Paused(_)) {
-                    outcome.paused_no_zone += 1;
+                    outcome.paused += 1;
                 }
                 batch.push((row.lead, p));
                 if batch.len() >= BATCH {

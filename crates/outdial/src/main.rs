@@ -32,6 +32,14 @@ enum Command {
     Carrier(commands::carrier::CarrierArgs),
     /// Run the whole loop on a new SQLite file against the in-process fake carrier.
     Demo(commands::demo::DemoArgs),
+    /// Manage the Do-Not-Call lists (internal, per campaign, national registry).
+    #[command(subcommand)]
+    Dnc(commands::dnc::DncCommand),
+    /// Compliance verdicts: may this number be called at this instant?
+    #[command(subcommand)]
+    Compliance(commands::compliance::ComplianceCommand),
+    /// Why a lead (by id or phone) is or is not being called, and when it will be.
+    Explain(commands::compliance::ExplainArgs),
     /// Check the configuration and print it with secrets redacted.
     #[command(subcommand)]
     Config(commands::config_cmd::ConfigCommand),
@@ -58,6 +66,9 @@ fn main() -> std::process::ExitCode {
             Command::Export(c) => commands::export::run(config, c).await,
             Command::Carrier(a) => commands::carrier::run(a).await,
             Command::Demo(a) => commands::demo::run(a).await,
+            Command::Dnc(c) => commands::dnc::run(config, c).await,
+            Command::Compliance(c) => commands::compliance::run_check(config, c).await,
+            Command::Explain(a) => commands::compliance::run_explain(config, a).await,
             Command::Config(c) => commands::config_cmd::run(config, c),
         }
     });

@@ -352,3 +352,73 @@ async fn admin_api_needs_a_key_and_answers_status_and_leads() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn compliance_check_and_explain_on_the_api() {
+    let (app, store, id) = app().await;
+    let get = |path: String| {
+        Request::get(path)
+            .header("authorization", format!("Bearer {KEY}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    // 20:30 EST on a Thursday: Florida's 20:00 close blocks a 305 number.
+    let resp = app
+        .clone()
+        .oneshot(get(
+            "/api/v1/compliance/check?phone=%2B13055550101&at=2026-01-16T01:30:00Z".into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: serde_json::Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v["allowed"], false, "{v}");
+    assert_eq!(v["zones"][0], "America/New_York");
+    assert_eq!(v["reasons"][0]["rule"], "state");
+    assert!(
+        v["reasons"][0]["source"]
+            .as_str()
+            .unwrap()
+            .contains("501.616"),
+        "{v}"
+    );
+    assert_eq!(v["next_allowed_at"], "2026-01-16T13:00:00Z");
+    // Bad input is a 400 naming the field.
+    let resp = app
+        .clone()
+        .oneshot(get(
+            "/api/v1/compliance/check?phone=12&at=2026-01-16T01:30:00Z".into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = app
+        .clone()
+        .oneshot(get(
+            "/api/v1/compliance/check?phone=%2B13055550101&tz=Mars".into()
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // Explain a lead with an attempt in flight.
+    let lead_id = store.attempt(id).await.unwrap().unwrap().lead_id;
+    let resp = app
+        .clone()
+        .oneshot(get(format!("/api/v1/leads/{lead_id}/explain")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: serde_json::Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v["attempts"].as_array().unwrap().len(), 1);
+    assert!(v["next"].as_str().unwrap().contains("in flight"), "{v}");
+    assert!(
+        v["caps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["count"] == 1),
+        "{v}"
+    );
+}

@@ -73,6 +73,7 @@ pub fn demo_campaign() -> CampaignSettings {
         intervals_min: vec![0, 1, 2, 5, 10, 20, 30],
         max_per_local_day: 8,
         max_total: None,
+        ..RedialPolicy::default()
     };
     s.calling_window = CallingWindow::default();
     s.ring_timeout_s = 25;
@@ -112,16 +113,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await?;
 
     let mut rejected_rows = Vec::new();
-    let imported = crate::import::import_file(
-        &*store,
-        &campaign,
-        &leads_path,
-        Region::US,
-        false,
-        clock.now(),
-        &mut rejected_rows,
-    )
-    .await?;
+    let state_rules = outdial_core::compliance::StateRules::builtin();
+    let target = crate::import::ImportTarget {
+        store: &*store,
+        campaign: &campaign,
+        region: Region::US,
+        state_rules: &state_rules,
+        dry_run: false,
+        now: clock.now(),
+    };
+    let imported = crate::import::import_file(target, &leads_path, &mut rejected_rows).await?;
     let special = checks::first_valid_numbers(&leads_path, 2)?;
     println!("outdial demo");
     println!("  database      {}", db.display());
@@ -266,7 +267,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let stats = carrier.stats();
     println!("  carrier: {} calls placed; {:?}", ledger.len(), stats);
 
-    let report = checks::check_all(&*store, &ledger).await?;
+    let report = checks::check_all(
+        &*store,
+        &ledger,
+        &outdial_core::compliance::StateRules::builtin(),
+    )
+    .await?;
     println!("  checks:");
     for line in report.lines() {
         println!("    {line}");

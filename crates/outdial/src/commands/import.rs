@@ -44,18 +44,18 @@ pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<()> 
         })?;
     let now = args.clock.clock()?.now();
     let mut stderr = std::io::stderr();
-    let out = crate::import::import_file(
-        &*store,
-        &campaign,
-        &args.file,
+    let state_rules = crate::app::state_rules(&cfg)?;
+    let target = crate::import::ImportTarget {
+        store: &*store,
+        campaign: &campaign,
         region,
-        args.dry_run,
+        state_rules: &state_rules,
+        dry_run: args.dry_run,
         now,
-        &mut stderr,
-    )
-    .await?;
+    };
+    let out = crate::import::import_file(target, &args.file, &mut stderr).await?;
     println!(
-        "{}{}: {} rows read, {} {}, {} duplicates skipped, {} rejected, {} paused (no time zone)",
+        "{}{}: {} rows read, {} {}, {} duplicates skipped, {} rejected, {} placed paused (no time zone, DNC or never allowed)",
         if args.dry_run { "dry run: " } else { "" },
         args.file.display(),
         out.rows,
@@ -63,7 +63,7 @@ pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<()> 
         if args.dry_run { "valid" } else { "imported" },
         out.duplicates,
         out.rejected,
-        out.paused_no_zone,
+        out.paused,
     );
     store.close().await;
     Ok(())

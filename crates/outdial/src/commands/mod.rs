@@ -2,8 +2,10 @@
 
 pub mod campaign;
 pub mod carrier;
+pub mod compliance;
 pub mod config_cmd;
 pub mod demo;
+pub mod dnc;
 pub mod export;
 pub mod import;
 pub mod serve;

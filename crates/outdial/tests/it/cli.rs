@@ -146,3 +146,44 @@ fn export_attempts_writes_the_header_on_an_empty_store() {
         "{text}"
     );
 }
+
+#[test]
+fn compliance_check_prints_a_json_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args([
+            "compliance",
+            "check",
+            "--phone",
+            "+1 850 432 1234",
+            "--at",
+            "2026-01-18T16:00:00Z",
+            "--state",
+            "AL",
+            "--json",
+            "--db",
+        ])
+        .arg(dir.path().join("none.db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Pensacola (850-432) is Central time; the lead's state AL adds Alabama's Sunday ban.
+    assert_eq!(v["allowed"], false, "{v}");
+    assert_eq!(v["zones"], serde_json::json!(["America/Chicago"]));
+    assert_eq!(v["states"], serde_json::json!(["AL", "FL"]));
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["message"].as_str().unwrap().contains("no calls on Sun")),
+        "{v}"
+    );
+    // Monday 19 January 2026 is Martin Luther King Day (Alabama's holiday ban) → Tuesday 08:00 CST.
+    assert_eq!(v["next_allowed_at"], "2026-01-20T14:00:00Z");
+}

@@ -261,7 +261,13 @@ async fn five_hundred_leads_two_days_with_lost_duplicated_reordered_webhooks() {
     let stats = carrier.stats();
     carrier.shutdown().await;
     let store = SqliteStore::open(&db, OpenMode::MustExist).await.unwrap();
-    let report = checks::check_all(&store, &ledger).await.unwrap();
+    let report = checks::check_all(
+        &store,
+        &ledger,
+        &outdial_core::compliance::StateRules::builtin(),
+    )
+    .await
+    .unwrap();
     for line in report.lines() {
         eprintln!("{line}");
     }
