@@ -1,6 +1,7 @@
 //! The issue-2 scenario: 500 leads (duplicates, invalid numbers, an always-busy number, a
 //! number whose calls never end) through `outdial serve` and the fake carrier over real HTTP,
-//! with `lose=0.3,duplicate=0.2,reorder=0.2`, on a fast clock across two simulated days.
+//! with `lose=0.3,duplicate=0.2,reorder=0.2`, on a fast clock across three simulated days,
+//! with the compliance rules on (state hours and caps, DNC lists at enqueue and dial time).
 //! Checked against the carrier's ledger.
 
 use chrono::{Duration, TimeZone, Utc};
@@ -35,8 +36,8 @@ const AREAS: [(&str, &str); 12] = [
 ];
 
 /// Writes the lead file: 500 rows in the VICIdial layout. Returns (always busy, never ends,
-/// carrier-invalid numbers).
-fn write_leads(path: &std::path::Path) -> (String, String, Vec<String>) {
+/// carrier-invalid numbers, numbers to put on DNC lists).
+fn write_leads(path: &std::path::Path) -> (String, String, Vec<String>, Vec<String>) {
     let mut f = std::fs::File::create(path).unwrap();
     let mut rows = Vec::new();
     for i in 0..470u32 {
@@ -72,6 +73,7 @@ fn write_leads(path: &std::path::Path) -> (String, String, Vec<String>) {
         e(&rows[1].1),
         e(&rows[2].1),
         vec![e(&rows[3].1), e(&rows[4].1)],
+        vec![e(&rows[5].1), e(&rows[6].1)],
     )
 }
 
@@ -88,11 +90,11 @@ fn free_port() -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn five_hundred_leads_two_days_with_lost_duplicated_reordered_webhooks() {
+async fn five_hundred_leads_three_days_with_faults_and_compliance() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e2e.db");
     let leads = dir.path().join("leads.txt");
-    let (busy, endless, invalid) = write_leads(&leads);
+    let (busy, endless, invalid, dnc) = write_leads(&leads);
 
     // Campaign: default policy (0, 2, 5, 10, 30, 60, 120 min; 8 per local day).
     let mut settings = CampaignSettings::new(
@@ -108,6 +110,13 @@ async fn five_hundred_leads_two_days_with_lost_duplicated_reordered_webhooks() {
         .args(["campaign", "create", "e2e", "--settings"])
         .arg(&settings_path)
         .arg("--db")
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // One number is on the internal DNC list before the import (checked at enqueue)...
+    let st = bin()
+        .args(["dnc", "add", &dnc[1], "--db"])
         .arg(&db)
         .status()
         .unwrap();
@@ -139,8 +148,15 @@ async fn five_hundred_leads_two_days_with_lost_duplicated_reordered_webhooks() {
         15,
         "{stderr}"
     );
+    // ...and one is added after it (checked at dial time).
+    let st = bin()
+        .args(["dnc", "add", &dnc[0], "--db"])
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(st.success());
 
-    let speed = 2000.0;
+    let speed = 3000.0;
     let anchor = outdial_clock::real_unix_ms() + 1500;
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(start, anchor, speed).unwrap());
     let carrier = outdial_carrier::start(
@@ -210,7 +226,7 @@ async fn five_hundred_leads_two_days_with_lost_duplicated_reordered_webhooks() {
     assert_eq!(unauth.status(), 401);
 
     // Run two simulated days and a bit.
-    let end = start + Duration::hours(50);
+    let end = start + Duration::hours(74);
     while clock.now() < end {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         if let Ok(Some(code)) = serve.try_wait() {
@@ -275,7 +291,29 @@ async fn five_hundred_leads_two_days_with_lost_duplicated_reordered_webhooks() {
     assert!(report.ok(), "invariant checks failed");
     assert!(ledger.len() > 470, "too few calls placed: {}", ledger.len());
 
-    // The run spans two local days.
+    // Numbers on a DNC list are never called, and their leads say why.
+    for n in &dnc {
+        assert!(
+            ledger.iter().all(|e| &e.to != n),
+            "DNC number {n} was called"
+        );
+        let leads =
+            outdial_store::Store::leads_by_phone(&store, &E164::parse(n, Region::US).unwrap())
+                .await
+                .unwrap();
+        assert_eq!(leads[0].status, outdial_core::LeadStatus::Paused, "{n}");
+        assert!(
+            leads[0]
+                .status_reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("do-not-call"),
+            "{:?}",
+            leads[0].status_reason
+        );
+    }
+
+    // The run spans three local days.
     let days: std::collections::BTreeSet<_> = ledger
         .iter()
         .map(|e| {
@@ -284,7 +322,7 @@ async fn five_hundred_leads_two_days_with_lost_duplicated_reordered_webhooks() {
                 .date_naive()
         })
         .collect();
-    assert!(days.len() >= 2, "calls on {days:?}");
+    assert!(days.len() >= 3, "calls on {days:?}");
 
     // The always-busy number: redialed by the policy, never in a loop.
     let policy = RedialPolicy::default();
@@ -296,7 +334,7 @@ async fn five_hundred_leads_two_days_with_lost_duplicated_reordered_webhooks() {
         calls.len()
     );
     assert!(
-        calls.len() <= 2 * policy.max_per_local_day as usize + 2,
+        calls.len() <= 4 * policy.max_per_local_day as usize,
         "busy number called {} times",
         calls.len()
     );
