@@ -92,6 +92,12 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A disposition label that the campaign's catalog does not know.
+    #[error("unknown disposition '{0}'")]
+    UnknownDisposition(String),
+    /// The request conflicts with the record's state.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A campaign uses a provider this engine was not given.
     #[error("campaign {campaign} uses provider {provider:?}, which is not configured")]
     NoProvider {
@@ -100,6 +106,16 @@ pub enum EngineError {
         /// Its provider.
         provider: ProviderKind,
     },
+}
+
+/// What [`Engine::set_disposition`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DispositionOutcome {
+    /// Kept; applied when the attempt ends.
+    Pending,
+    /// Applied to the lead now.
+    Applied,
 }
 
 /// What one [`Engine::tick`] did.
@@ -583,7 +599,11 @@ impl Engine {
                 let status = attempt
                     .call_status
                     .unwrap_or(outdial_core::CallStatus::Failed);
-                let d = auto_disposition(status, attempt.answered_by)
+                // A business disposition reported during the call wins over the automatic one.
+                let d = attempt
+                    .requested_disposition
+                    .clone()
+                    .or_else(|| auto_disposition(status, attempt.answered_by))
                     .unwrap_or_else(|| Disposition::normalise("FAILED").expect("valid code"));
                 let ended = attempt.ended_at.unwrap_or(now);
                 recent.push(d.clone());
@@ -593,7 +613,7 @@ impl Engine {
                     &d,
                     &recent,
                     ended,
-                    None,
+                    attempt.callback_at,
                 );
                 (d, decision)
             }
@@ -623,22 +643,117 @@ impl Engine {
             }
         };
         tracing::debug!(disposition = %disposition, ?decision, "attempt concluded");
-        if campaign.settings.dispositions.flags(&disposition).dnc {
-            // A DNC disposition puts the number on the internal list at once, for every
-            // campaign (47 CFR 64.1200(d)(3): honour a do-not-call request).
-            let entry = outdial_store::DncEntry {
-                phone: lead.phone.clone(),
-                scope: outdial_store::DncScope::Internal,
-                source: "disposition".into(),
-                reason: Some(format!("disposition {disposition} on attempt {id}")),
-                added_at: now,
-            };
-            self.store.dnc_add(&[entry], now).await?;
-        }
+        self.honour_dnc(&campaign, &lead, &disposition, id, now)
+            .await?;
         Ok(self
             .store
             .conclude_attempt(id, &disposition, &decision, now)
             .await?)
+    }
+
+    /// A DNC disposition puts the number on the internal list at once, for every campaign
+    /// (47 CFR 64.1200(d)(3): honour a do-not-call request).
+    async fn honour_dnc(
+        &self,
+        campaign: &Campaign,
+        lead: &Lead,
+        disposition: &Disposition,
+        attempt: AttemptId,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        if campaign.settings.dispositions.flags(disposition).dnc {
+            let entry = outdial_store::DncEntry {
+                phone: lead.phone.clone(),
+                scope: outdial_store::DncScope::Internal,
+                source: "disposition".into(),
+                reason: Some(format!("disposition {disposition} on attempt {attempt}")),
+                added_at: now,
+            };
+            self.store.dnc_add(&[entry], now).await?;
+        }
+        Ok(())
+    }
+
+    /// Records a business disposition for an attempt (from the call flow, an agent or the
+    /// API), with an optional callback time (UTC). The label is resolved through the
+    /// campaign's catalog and aliases.
+    ///
+    /// Before the attempt is concluded the disposition is kept for conclusion to use
+    /// ([`DispositionOutcome::Pending`], or [`DispositionOutcome::Applied`] if the attempt was
+    /// final and is concluded at once). After, the lead's fate is decided again from this
+    /// disposition, as long as this is the lead's latest attempt and no other is in flight.
+    ///
+    /// Errors: [`EngineError::UnknownDisposition`] for a label the catalog does not know;
+    /// [`EngineError::Conflict`] when the lead has moved on; `NotFound` for a missing attempt.
+    #[tracing::instrument(skip_all, fields(attempt = %id, label))]
+    pub async fn set_disposition(
+        &self,
+        id: AttemptId,
+        label: &str,
+        callback_at: Option<DateTime<Utc>>,
+        source: &str,
+    ) -> Result<DispositionOutcome, EngineError> {
+        let now = self.clock.now();
+        let attempt = self
+            .store
+            .attempt(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("attempt {id}")))?;
+        let campaign = self.campaign(attempt.campaign_id).await?;
+        let disposition = campaign
+            .settings
+            .dispositions
+            .resolve(label)
+            .ok_or_else(|| EngineError::UnknownDisposition(label.to_owned()))?;
+        if attempt.concluded_at.is_none()
+            && self
+                .store
+                .request_disposition(id, &disposition, callback_at, source, now)
+                .await?
+        {
+            if attempt.state.is_final() && self.conclude(id, now).await? {
+                return Ok(DispositionOutcome::Applied);
+            }
+            return Ok(DispositionOutcome::Pending);
+        }
+        // Already concluded: decide the lead's fate again.
+        let lead = self
+            .store
+            .lead(attempt.lead_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("lead {}", attempt.lead_id)))?;
+        let facts = self.lead_facts(&lead, &campaign, now).await?;
+        let rules = self.rules(&campaign, &facts);
+        let mut recent: Vec<Disposition> = self
+            .store
+            .lead_attempts(lead.id)
+            .await?
+            .into_iter()
+            .filter(|a| a.id != id)
+            .filter_map(|a| a.disposition)
+            .collect();
+        recent.push(disposition.clone());
+        let ended = attempt.ended_at.unwrap_or(now).max(now);
+        let decision = decide_after_attempt(
+            &campaign.settings.dispositions,
+            &rules,
+            &disposition,
+            &recent,
+            ended,
+            callback_at,
+        );
+        if !self
+            .store
+            .redispose_attempt(id, &disposition, callback_at, &decision, source, now)
+            .await?
+        {
+            return Err(EngineError::Conflict(format!(
+                "attempt {id} is not the lead's latest concluded attempt, or the lead is dialing"
+            )));
+        }
+        self.honour_dnc(&campaign, &lead, &disposition, id, now)
+            .await?;
+        Ok(DispositionOutcome::Applied)
     }
 
     /// Applies a verified, parsed provider event. `attempt_hint` is the attempt id carried

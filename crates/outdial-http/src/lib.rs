@@ -61,6 +61,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/leads/{id}", get(lead_detail))
         .route("/api/v1/leads/{id}/explain", get(lead_explain))
         .route("/api/v1/compliance/check", get(compliance_check))
+        .route(
+            "/api/v1/attempts/{id}/disposition",
+            post(attempt_disposition),
+        )
         .with_state(state)
 }
 
@@ -96,6 +100,11 @@ impl From<EngineError> for ApiError {
             EngineError::Store(StoreError::NotFound(what)) => {
                 ApiError::new(StatusCode::NOT_FOUND, format!("not found: {what}"))
             }
+            EngineError::UnknownDisposition(label) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("unknown disposition '{label}'"),
+            ),
+            EngineError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, what),
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -432,4 +441,48 @@ async fn lead_explain(
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no lead {id}")))?;
     let now = state.engine.clock().now();
     Ok(Json(state.engine.explain_lead(lead, now).await?))
+}
+
+/// Body of `POST /api/v1/attempts/{id}/disposition`.
+#[derive(Debug, Deserialize)]
+pub struct DispositionBody {
+    /// Disposition code or alias (`SALE`, `transfer`, `CALLBACK`, a Bland `disposition_tag`).
+    pub disposition: String,
+    /// Requested callback time, RFC 3339 (with `CALLBACK`).
+    pub callback_at: Option<String>,
+}
+
+async fn attempt_disposition(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
+    let id: i64 = id
+        .parse()
+        .map_err(|_| bad(format!("attempt id must be a number, got '{id}'")))?;
+    let body: DispositionBody = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("body must be JSON like {{\"disposition\": \"CALLBACK\", \"callback_at\": \"2026-01-06T15:00:00Z\"}}: {e}")))?;
+    let callback_at = body
+        .callback_at
+        .as_deref()
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| bad(format!("callback_at: '{s}' is not RFC 3339: {e}")))
+        })
+        .transpose()?;
+    let outcome = state
+        .engine
+        .set_disposition(AttemptId(id), &body.disposition, callback_at, "api")
+        .await?;
+    let attempt = state.engine.store().attempt(AttemptId(id)).await?;
+    let lead = match &attempt {
+        Some(a) => state.engine.store().lead(a.lead_id).await?,
+        None => None,
+    };
+    Ok(Json(
+        serde_json::json!({ "outcome": outcome, "attempt": attempt, "lead": lead }),
+    ))
 }

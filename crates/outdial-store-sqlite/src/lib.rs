@@ -213,6 +213,11 @@ fn attempt_from_row(r: &SqliteRow) -> StoreResult<Attempt> {
         error_message: r.try_get("error_message").map_err(backend)?,
         concluded_at: opt_ts(r.try_get("concluded_at").map_err(backend)?)?,
         reconciled_at: opt_ts(r.try_get("reconciled_at").map_err(backend)?)?,
+        requested_disposition: r
+            .try_get::<Option<String>, _>("requested_disposition")
+            .map_err(backend)?
+            .and_then(|d| Disposition::normalise(&d)),
+        callback_at: opt_ts(r.try_get("callback_at").map_err(backend)?)?,
     })
 }
 
@@ -945,6 +950,123 @@ impl Store for SqliteStore {
             from: att.state,
             attempt: Box::new(updated),
         })
+    }
+
+    async fn request_disposition(
+        &self,
+        id: AttemptId,
+        disposition: &Disposition,
+        callback_at: Option<DateTime<Utc>>,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let res = sqlx::query(
+            "UPDATE attempts SET requested_disposition = ?, callback_at = ?, updated_at = ?
+             WHERE id = ? AND concluded_at IS NULL",
+        )
+        .bind(disposition.as_str())
+        .bind(callback_at.map(ts))
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let lead_id: i64 = sqlx::query_scalar("SELECT lead_id FROM attempts WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let detail = serde_json::json!({"disposition": disposition.as_str(), "callback_at": callback_at.map(ts)}).to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(LeadId(lead_id)),
+            Some(id),
+            "attempt.disposition",
+            source,
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn redispose_attempt(
+        &self,
+        id: AttemptId,
+        disposition: &Disposition,
+        callback_at: Option<DateTime<Utc>>,
+        decision: &LeadDecision,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(att) = fetch_attempt(&mut tx, id).await? else {
+            return Ok(false);
+        };
+        let latest: i64 = sqlx::query_scalar("SELECT MAX(id) FROM attempts WHERE lead_id = ?")
+            .bind(att.lead_id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if att.concluded_at.is_none() || latest != id.0 {
+            return Ok(false);
+        }
+        let (status, next, reason) = match decision {
+            LeadDecision::Redial { at } => ("active", Some(ts(*at)), None),
+            LeadDecision::Done { reason } => ("done", None, Some(reason.as_str())),
+            LeadDecision::Park { reason } => ("paused", None, Some(reason.as_str())),
+        };
+        let res = sqlx::query(
+            "UPDATE leads SET status = ?, next_attempt_at = ?, status_reason = ?, disposition = ?, updated_at = ?
+             WHERE id = ? AND status <> 'dialing'",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(reason)
+        .bind(disposition.as_str())
+        .bind(ts(now))
+        .bind(att.lead_id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE attempts SET disposition = ?, requested_disposition = ?, callback_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(disposition.as_str())
+        .bind(disposition.as_str())
+        .bind(callback_at.map(ts))
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({
+            "from": att.disposition.as_ref().map(|d| d.as_str()), "to": disposition.as_str(),
+            "callback_at": callback_at.map(ts), "decision": decision,
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(att.lead_id),
+            Some(id),
+            "lead.redisposed",
+            source,
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
     async fn attempts_to_conclude(&self, limit: u32) -> StoreResult<Vec<AttemptId>> {

@@ -41,6 +41,9 @@ pub fn cases() -> Vec<(&'static str, Case)> {
         ("conclude_applies_decision_once", |s| {
             Box::pin(conclude_once(s))
         }),
+        ("dispositions_requested_and_redisposed", |s| {
+            Box::pin(dispositions_requested_and_redisposed(s))
+        }),
         ("timestamps_round_trip", |s| {
             Box::pin(timestamps_round_trip(s))
         }),
@@ -766,4 +769,64 @@ async fn phone_attempt_times_across_campaigns(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn dispositions_requested_and_redisposed(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101"]).await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let cb = Disposition::normalise("CALLBACK").unwrap();
+    let at = t0() + Duration::hours(3);
+    assert!(store
+        .request_disposition(a.id, &cb, Some(at), "test", t0())
+        .await
+        .unwrap());
+    let got = store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.requested_disposition, got.callback_at),
+        (Some(cb.clone()), Some(at))
+    );
+    // Not concluded yet: redisposing is refused.
+    let done = LeadDecision::Done {
+        reason: "sale".into(),
+    };
+    let sale = Disposition::normalise("SALE").unwrap();
+    assert!(!store
+        .redispose_attempt(a.id, &sale, None, &done, "test", t0())
+        .await
+        .unwrap());
+    store
+        .apply_call_event(
+            Some(a.id),
+            &ev("CA1", CallStatus::Completed, 3),
+            &raw("CA1:3"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .conclude_attempt(a.id, &cb, &LeadDecision::Redial { at }, t0())
+        .await
+        .unwrap();
+    // Concluded: requests are refused, redisposition applies to the lead.
+    assert!(!store
+        .request_disposition(a.id, &sale, None, "test", t0())
+        .await
+        .unwrap());
+    assert!(store
+        .redispose_attempt(a.id, &sale, None, &done, "test", t0())
+        .await
+        .unwrap());
+    let l = store.lead(leads[0].id).await.unwrap().unwrap();
+    assert_eq!(
+        (l.status, l.disposition),
+        (LeadStatus::Done, Some(sale.clone()))
+    );
+    assert_eq!(
+        store.attempt(a.id).await.unwrap().unwrap().disposition,
+        Some(sale)
+    );
 }

@@ -139,6 +139,11 @@ pub struct Attempt {
     pub concluded_at: Option<DateTime<Utc>>,
     /// When the reconciler last asked the provider about this attempt, UTC.
     pub reconciled_at: Option<DateTime<Utc>>,
+    /// A business disposition reported for the attempt (by the call flow, an agent or the
+    /// API) before it was concluded; conclusion uses it instead of the automatic one.
+    pub requested_disposition: Option<Disposition>,
+    /// The callback time requested with it, UTC.
+    pub callback_at: Option<DateTime<Utc>>,
 }
 
 /// Where a newly inserted lead starts.
@@ -464,6 +469,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         raw: &RawEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<EventOutcome>;
+
+    /// Records a business disposition (and callback time) reported for an attempt that is not
+    /// yet concluded, for conclusion to use. Guarded: returns `false` (nothing written) when
+    /// the attempt is missing or already concluded. Records an event `attempt.disposition`.
+    async fn request_disposition(
+        &self,
+        id: AttemptId,
+        disposition: &Disposition,
+        callback_at: Option<DateTime<Utc>>,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Replaces the disposition of an already concluded attempt and applies the new
+    /// `decision` to its lead, in one transaction. Guarded: returns `false` when the attempt
+    /// is not concluded, is not the lead's latest attempt, or the lead is `dialing`.
+    async fn redispose_attempt(
+        &self,
+        id: AttemptId,
+        disposition: &Disposition,
+        callback_at: Option<DateTime<Utc>>,
+        decision: &LeadDecision,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// Final attempts whose lead has not yet been updated, oldest first.
     async fn attempts_to_conclude(&self, limit: u32) -> StoreResult<Vec<AttemptId>>;

@@ -416,3 +416,110 @@ async fn outside_the_window_is_rescheduled_not_dialed() {
         .unwrap()
         .contains("outside the calling window"));
 }
+
+#[tokio::test]
+async fn callback_requested_during_the_call_is_honoured_or_moved_into_the_window() {
+    let r = rig(&["+12125550101", "+12125550102"]).await;
+    assert_eq!(r.tick(t0()).await.unwrap().placed, 2);
+    let placed = r.provider.placed();
+    let lead_a = lead_of(&r, &placed[0].1).await;
+    let lead_b = lead_of(&r, &placed[1].1).await;
+    let att_a = r.store.lead_attempts(lead_a.id).await.unwrap()[0].id;
+    let att_b = r.store.lead_attempts(lead_b.id).await.unwrap()[0].id;
+    // During the calls, the call flow asks for callbacks: one at 14:00 EST, one at 22:30 EST.
+    let ok_time = Utc.with_ymd_and_hms(2026, 1, 5, 19, 0, 0).unwrap();
+    let late = Utc.with_ymd_and_hms(2026, 1, 6, 3, 30, 0).unwrap();
+    assert_eq!(
+        r.engine
+            .set_disposition(att_a, "callback", Some(ok_time), "test")
+            .await
+            .unwrap(),
+        outdial_engine::DispositionOutcome::Pending
+    );
+    assert_eq!(
+        r.engine
+            .set_disposition(att_b, "CALLBK", Some(late), "test")
+            .await
+            .unwrap(),
+        outdial_engine::DispositionOutcome::Pending
+    );
+    for p in &placed {
+        let (e, raw) = ev(&p.0, CallStatus::Completed, 3, t0() + Duration::minutes(3));
+        r.engine.ingest_call_event(None, &e, &raw).await.unwrap();
+    }
+    let a = lead_of(&r, &placed[0].1).await;
+    assert_eq!(
+        (a.status, a.next_attempt_at),
+        (LeadStatus::Active, Some(ok_time))
+    );
+    assert_eq!(a.disposition.unwrap().as_str(), "CALLBACK");
+    let b = lead_of(&r, &placed[1].1).await;
+    // 22:30 is after the window: moved to 08:00 the next morning.
+    assert_eq!(
+        b.next_attempt_at,
+        Some(Utc.with_ymd_and_hms(2026, 1, 6, 13, 0, 0).unwrap())
+    );
+    // Unknown labels are refused.
+    assert!(matches!(
+        r.engine
+            .set_disposition(att_a, "WHATEVER", None, "test")
+            .await,
+        Err(outdial_engine::EngineError::UnknownDisposition(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_later_sale_or_dnc_disposition_decides_the_lead_again() {
+    let r = rig(&["+12125550101", "+12125550102"]).await;
+    r.tick(t0()).await.unwrap();
+    let placed = r.provider.placed();
+    for p in &placed {
+        let (e, raw) = ev(&p.0, CallStatus::NoAnswer, 3, t0() + Duration::minutes(1));
+        r.engine.ingest_call_event(None, &e, &raw).await.unwrap();
+    }
+    let a = lead_of(&r, &placed[0].1).await;
+    assert_eq!(a.status, LeadStatus::Active);
+    let att = r.store.lead_attempts(a.id).await.unwrap()[0].id;
+    assert_eq!(
+        r.engine
+            .set_disposition(att, "TRANSFER_SALE", None, "crm")
+            .await
+            .unwrap(),
+        outdial_engine::DispositionOutcome::Applied
+    );
+    let a = lead_of(&r, &placed[0].1).await;
+    assert_eq!(
+        (a.status, a.disposition.unwrap().as_str().to_owned()),
+        (LeadStatus::Done, "SALE".to_owned())
+    );
+    // DNC: the number goes on the internal list at once.
+    let b = lead_of(&r, &placed[1].1).await;
+    let att_b = r.store.lead_attempts(b.id).await.unwrap()[0].id;
+    r.engine
+        .set_disposition(att_b, "do not call", None, "agent")
+        .await
+        .unwrap();
+    let lists = r.store.dnc_check(&b.phone, None).await.unwrap();
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    assert_eq!(lead_of(&r, &placed[1].1).await.status, LeadStatus::Done);
+}
+
+#[tokio::test]
+async fn a_dnc_number_is_not_dialed_in_any_campaign() {
+    let r = rig(&["+12125550101"]).await;
+    let lead = lead_of(&r, "+12125550101").await;
+    let entry = outdial_store::DncEntry {
+        phone: lead.phone.clone(),
+        scope: outdial_store::DncScope::Internal,
+        source: "test".into(),
+        reason: None,
+        added_at: t0(),
+    };
+    r.store.dnc_add(&[entry], t0()).await.unwrap();
+    let rep = r.tick(t0()).await.unwrap();
+    assert_eq!((rep.placed, rep.parked), (0, 1));
+    let lead = lead_of(&r, "+12125550101").await;
+    assert_eq!(lead.status, LeadStatus::Paused);
+    assert!(lead.status_reason.unwrap().contains("do-not-call"));
+    assert!(r.provider.calls.lock().unwrap().requests.is_empty());
+}

@@ -422,3 +422,62 @@ async fn compliance_check_and_explain_on_the_api() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn disposition_api_validates_and_applies() {
+    let (app, store, id) = app().await;
+    let post_json = |path: String, body: &str| {
+        Request::post(path)
+            .header("authorization", format!("Bearer {KEY}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let path = format!("/api/v1/attempts/{id}/disposition");
+    let resp = app
+        .clone()
+        .oneshot(post_json(path.clone(), "{\"disposition\":\"NOPE\"}"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = app
+        .clone()
+        .oneshot(post_json(path.clone(), "not json"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = app
+        .clone()
+        .oneshot(post_json(
+            path.clone(),
+            "{\"disposition\":\"CALLBACK\",\"callback_at\":\"tomorrow\"}",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = app
+        .clone()
+        .oneshot(post_json(
+            "/api/v1/attempts/999/disposition".into(),
+            "{\"disposition\":\"SALE\"}",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // While the call is in flight the disposition is kept for conclusion.
+    let resp = app
+        .clone()
+        .oneshot(post_json(
+            path,
+            "{\"disposition\":\"CALLBACK\",\"callback_at\":\"2026-01-05T19:00:00Z\"}",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let a = store.attempt(id).await.unwrap().unwrap();
+    assert_eq!(a.requested_disposition.unwrap().as_str(), "CALLBACK");
+    assert_eq!(
+        a.callback_at,
+        Some(Utc.with_ymd_and_hms(2026, 1, 5, 19, 0, 0).unwrap())
+    );
+}
