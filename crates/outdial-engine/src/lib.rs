@@ -62,6 +62,10 @@ pub struct EngineConfig {
     /// Age after which an `unknown` or stale `reserved` attempt with no call found at the
     /// provider is declared not placed, seconds.
     pub unknown_resolve_after_s: i64,
+    /// The provider request timeout in real milliseconds. A `reserved` attempt younger than
+    /// twice this (converted to clock time) may still have its create request under way in
+    /// some instance, so the reconciler leaves it alone.
+    pub request_timeout_real_ms: u64,
     /// A call is placed only if the rules also allow it this many seconds later, so that
     /// request latency or a short provider queue cannot push the call past a window's
     /// close. Default 120.
@@ -81,6 +85,7 @@ impl Default for EngineConfig {
             reconcile_after_s: 120,
             unknown_resolve_after_s: 60,
             window_margin_s: 120,
+            request_timeout_real_ms: 15_000,
             state_rules: Arc::new(StateRules::builtin()),
         }
     }
@@ -797,13 +802,22 @@ impl Engine {
             .store
             .attempts_to_reconcile(now - age, now - age, 100)
             .await?;
+        // A `reserved` attempt's create request may still be under way, in this process or in
+        // another instance: leave it alone until the request must have ended (its timeout,
+        // which is real time, converted to clock time).
+        let request_bound = Duration::milliseconds(
+            (self.config.request_timeout_real_ms as f64 * 2.0 * self.clock.speed()) as i64,
+        )
+        .max(Duration::seconds(self.config.unknown_resolve_after_s));
         for attempt in candidates {
-            if self
+            let placing_here = self
                 .placing
                 .lock()
                 .expect("placing set")
-                .contains(&attempt.id)
-            {
+                .contains(&attempt.id);
+            let maybe_placing = attempt.state == AttemptState::Reserved
+                && now - attempt.reserved_at < request_bound;
+            if placing_here || maybe_placing {
                 continue;
             }
             report.examined += 1;

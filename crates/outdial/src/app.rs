@@ -120,6 +120,7 @@ pub fn engine(
         calls_per_second: cfg.dialer.calls_per_second,
         max_concurrent: cfg.dialer.max_concurrent,
         reconcile_after_s: cfg.dialer.reconcile_after_s,
+        request_timeout_real_ms: cfg.twilio.request_timeout_s * 1000,
         state_rules: Arc::new(state_rules(cfg)?),
         ..EngineConfig::default()
     };
