@@ -873,9 +873,10 @@ impl Store for SqliteStore {
         let seq = event.sequence.map(i64::from);
         let Some(next) = att.state.advance(event.status) else {
             sqlx::query(
-                "UPDATE attempts SET last_sequence = MAX(COALESCE(last_sequence, -1), COALESCE(?, -1)),
+                "UPDATE attempts SET last_sequence = COALESCE(MAX(last_sequence, ?), last_sequence, ?),
                         answered_by = COALESCE(answered_by, ?), updated_at = ? WHERE id = ?",
             )
+            .bind(seq)
             .bind(seq)
             .bind(event.answered_by.map(|a| a.as_str()))
             .bind(ts(now))
@@ -897,7 +898,7 @@ impl Store for SqliteStore {
         let ended = next.is_final().then(|| at.clone());
         let res = sqlx::query(
             "UPDATE attempts SET state = ?, call_id = COALESCE(call_id, ?), call_status = ?,
-                    last_sequence = MAX(COALESCE(last_sequence, -1), COALESCE(?, -1)),
+                    last_sequence = COALESCE(MAX(last_sequence, ?), last_sequence, ?),
                     placed_at = COALESCE(placed_at, ?), answered_at = COALESCE(answered_at, ?),
                     ended_at = COALESCE(ended_at, ?), duration_s = COALESCE(?, duration_s),
                     answered_by = COALESCE(?, answered_by), sip_response_code = COALESCE(?, sip_response_code),
@@ -908,6 +909,7 @@ impl Store for SqliteStore {
         .bind(event.call_id.as_str())
         .bind(event.status.as_str())
         .bind(seq)
+            .bind(seq)
         .bind(at.clone())
         .bind(answered)
         .bind(ended)

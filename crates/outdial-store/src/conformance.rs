@@ -398,6 +398,10 @@ async fn webhook_before_placement(store: Arc<dyn Store>) {
             ..
         }
     ));
+    assert_eq!(
+        store.attempt(a.id).await.unwrap().unwrap().last_sequence,
+        Some(1)
+    );
     let placed = Placement {
         call_id: ProviderCallId::parse("CA7").unwrap(),
         status: CallStatus::Queued,
@@ -462,6 +466,24 @@ async fn conclude_once(store: Arc<dyn Store>) {
 }
 
 async fn timestamps_round_trip(store: Arc<dyn Store>) {
+    // An event without a sequence number (the reconciler's) leaves none stored.
+    let leads = seed(&*store, "seq", &["+12125550199"]).await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut e = ev("CA99", CallStatus::Ringing, 0);
+    e.sequence = None;
+    store
+        .apply_call_event(Some(a.id), &e, &raw("CA99:none"), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.attempt(a.id).await.unwrap().unwrap().last_sequence,
+        None
+    );
+
     let at = Utc.with_ymd_and_hms(2026, 11, 1, 6, 30, 0).unwrap() + Duration::microseconds(123_456);
     let c = store.create_campaign("a", &settings(), at).await.unwrap();
     assert_eq!(store.campaign(c.id).await.unwrap().created_at, at);

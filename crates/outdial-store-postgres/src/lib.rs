@@ -1,0 +1,1621 @@
+//! # outdial-store-postgres
+//!
+//! The production and scale-out backend of [`outdial_store::Store`]: PostgreSQL through
+//! `sqlx`. Any number of outdial instances may share one database.
+//!
+//! - **Migrations** are embedded (`migrations/`, the same version numbers as the SQLite
+//!   backend's, in PostgreSQL dialect) and applied by [`PgStore::connect`] under sqlx's
+//!   session advisory lock, so instances starting together migrate once and the others wait.
+//!   A database migrated by a newer outdial is refused ([`StoreError::SchemaTooNew`]).
+//! - **One attempt in flight per number** is the partial unique index
+//!   `attempts_one_in_flight_per_phone`; [`Store::reserve_attempt`] inserts with
+//!   `ON CONFLICT DO NOTHING` (which, without a conflict target, covers every unique index,
+//!   partial ones included), after locking the lead row with `FOR UPDATE SKIP LOCKED`, so
+//!   concurrent instances skip the leads another instance is reserving instead of waiting.
+//! - **Guarded updates**: every state change is `UPDATE … WHERE id = $1 AND state = $2` on a
+//!   row read `FOR UPDATE` in the same transaction; a lost race changes nothing and reports
+//!   `false` / `None`.
+//! - **Events** are append-only (a trigger raises on `UPDATE`, `DELETE` and `TRUNCATE`); raw
+//!   webhooks are deduplicated by the unique `dedupe_key` in the transaction of their effect.
+//! - **Time**: columns are `timestamptz` (microsecond precision); every instant is truncated
+//!   with [`outdial_store::to_micros`] before it is written, so nothing is rounded up.
+//! - **Leader lease** for singleton maintenance: [`PgStore::try_acquire_lease`].
+//!
+//! Errors: a unique-constraint violation maps to [`StoreError::Conflict`], a value that cannot
+//! be decoded to [`StoreError::Corrupt`], anything else the database or the driver reports to
+//! [`StoreError::Backend`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use outdial_core::schedule::LeadDecision;
+use outdial_core::{
+    AnsweredBy, AttemptId, AttemptState, CallEvent, CallStatus, CampaignId, CampaignSettings,
+    Disposition, LeadContact, LeadId, LeadStatus, NewLead, ProviderCallId, E164,
+};
+use outdial_store::{
+    to_micros, Attempt, Campaign, DncEntry, DncScope, EventOutcome, EventRecord, InsertReport,
+    Lead, LeadPlacement, Placement, RawEvent, StatusCounts, Store, StoreError, StoreResult,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgPool, Postgres, Row};
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Attempt states that block a number (kept in step with the partial unique index).
+const IN_FLIGHT: &str = "('reserved', 'placed', 'ringing', 'in-progress', 'unknown')";
+
+/// Key of the transaction-level advisory lock that serialises the creation of the `leases`
+/// table when several instances connect at once (`"outdial"` and 1, as bytes).
+const LEASES_DDL_LOCK: i64 = 0x6f75_7464_6961_6c01;
+
+/// The leases table, created by [`PgStore::connect`] until it moves into migration 0004 of
+/// both backends (a migration here alone would break version parity with SQLite).
+const LEASES_DDL: &str = "CREATE TABLE IF NOT EXISTS leases (
+    name        text PRIMARY KEY,
+    holder      text NOT NULL,
+    expires_at  timestamptz NOT NULL
+)";
+
+/// The PostgreSQL store: a connection pool. Cloning shares the pool.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+/// Maps a driver error: unique violations (SQLSTATE 23505) are [`StoreError::Conflict`],
+/// undecodable values [`StoreError::Corrupt`], the rest [`StoreError::Backend`].
+fn backend(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            StoreError::Corrupt(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// An instant as written: truncated to whole microseconds.
+fn ts(t: DateTime<Utc>) -> DateTime<Utc> {
+    to_micros(t)
+}
+
+/// An instant as text in event details (the SQLite backend's format).
+fn ts_text(t: DateTime<Utc>) -> String {
+    to_micros(t).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn get<'r, T>(r: &'r PgRow, col: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    r.try_get(col).map_err(backend)
+}
+
+/// A non-negative integer column read back into a narrower type.
+fn small<T: TryFrom<i64>>(v: i64, what: &str) -> StoreResult<T> {
+    T::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} is out of range")))
+}
+
+fn opt_small<T: TryFrom<i64>>(v: Option<i64>, what: &str) -> StoreResult<Option<T>> {
+    v.map(|v| small(v, what)).transpose()
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
+    /// with any libpq-style parameters sqlx accepts) with a pool of at most `pool_size`
+    /// connections, applies the embedded migrations under sqlx's advisory lock (safe when
+    /// several instances start together: one migrates, the others wait and then find nothing
+    /// to do) and creates the `leases` table if it is missing.
+    ///
+    /// Errors: [`StoreError::SchemaTooNew`] when the database holds a migration this build
+    /// does not know (a newer outdial migrated it); [`StoreError::Backend`] when `url` cannot
+    /// be parsed, `pool_size` is 0, the server cannot be reached or a migration fails.
+    pub async fn connect(url: &str, pool_size: u32) -> StoreResult<PgStore> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        Self::connect_with(options, pool_size).await
+    }
+
+    /// Like [`PgStore::connect`], with connection options built by the caller.
+    pub async fn connect_with(options: PgConnectOptions, pool_size: u32) -> StoreResult<PgStore> {
+        if pool_size == 0 {
+            return Err(StoreError::Backend(
+                "the PostgreSQL pool size must be at least 1".into(),
+            ));
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        if let Err(e) = Self::prepare(&pool).await {
+            // Closing drops any session advisory lock a failed migration left held.
+            pool.close().await;
+            return Err(e);
+        }
+        Ok(PgStore { pool })
+    }
+
+    async fn prepare(pool: &PgPool) -> StoreResult<()> {
+        MIGRATOR.run(pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::VersionMissing(v) => {
+                StoreError::SchemaTooNew(format!("it has migration {v}, unknown to this build"))
+            }
+            other => StoreError::Backend(format!("migrations failed: {other}")),
+        })?;
+        // Concurrent `CREATE TABLE IF NOT EXISTS` can still collide in the catalog; the
+        // transaction-level advisory lock makes the instances take turns.
+        let mut tx = pool.begin().await.map_err(backend)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LEASES_DDL_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(LEASES_DDL)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    /// The newest schema version this build knows (the same numbering as SQLite's).
+    pub fn schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`. Returns `true` when
+    /// `holder` holds the lease afterwards: nobody held it, its previous holder's lease had
+    /// expired (`expires_at <= now`), or `holder` already held it (a renewal). Returns
+    /// `false`, changing nothing, while another holder's lease runs.
+    ///
+    /// One statement (`INSERT … ON CONFLICT DO UPDATE … WHERE`), so among instances racing
+    /// for a free lease exactly one wins. `now` is the caller's clock, like every instant the
+    /// store takes; instances sharing a lease must share a clock (real time in production).
+    /// A holder must renew well before `ttl` runs out and stop the guarded work when a renewal
+    /// returns `false`.
+    ///
+    /// Errors: [`StoreError::Backend`] when `ttl` is not positive or a statement fails.
+    pub async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        if ttl <= chrono::Duration::zero() {
+            return Err(StoreError::Backend(format!(
+                "lease '{name}': the time to live must be positive, got {ttl}"
+            )));
+        }
+        let row = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+             WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= $4
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(ts(now + ttl))
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.is_some())
+    }
+
+    /// Gives up the lease `name` if `holder` holds it, so another instance can take it at
+    /// once. Returns `false` when `holder` did not hold it (nothing changes).
+    /// Errors: [`StoreError::Backend`].
+    pub async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<bool> {
+        let res = sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(res.rows_affected() == 1)
+    }
+}
+
+fn campaign_from_row(r: &PgRow) -> StoreResult<Campaign> {
+    let settings: String = get(r, "settings")?;
+    let settings: CampaignSettings = serde_json::from_str(&settings)
+        .map_err(|e| StoreError::Corrupt(format!("campaign settings: {e}")))?;
+    Ok(Campaign {
+        id: CampaignId(get(r, "id")?),
+        name: get(r, "name")?,
+        settings,
+        active: get(r, "active")?,
+        created_at: get(r, "created_at")?,
+    })
+}
+
+fn phone_col(r: &PgRow) -> StoreResult<E164> {
+    let p: String = get(r, "phone")?;
+    E164::from_stored(&p).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn disposition_named(r: &PgRow, col: &str) -> StoreResult<Option<Disposition>> {
+    let d: Option<String> = get(r, col)?;
+    Ok(d.and_then(|d| Disposition::normalise(&d)))
+}
+
+fn lead_from_row(r: &PgRow) -> StoreResult<Lead> {
+    let contact: String = get(r, "contact")?;
+    let contact: LeadContact = serde_json::from_str(&contact)
+        .map_err(|e| StoreError::Corrupt(format!("lead contact: {e}")))?;
+    let status: String = get(r, "status")?;
+    Ok(Lead {
+        id: LeadId(get(r, "id")?),
+        campaign_id: CampaignId(get(r, "campaign_id")?),
+        phone: phone_col(r)?,
+        contact,
+        status: LeadStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("lead status '{status}'")))?,
+        next_attempt_at: get(r, "next_attempt_at")?,
+        status_reason: get(r, "status_reason")?,
+        disposition: disposition_named(r, "disposition")?,
+        attempt_count: small(get(r, "attempt_count")?, "lead attempt count")?,
+        created_at: get(r, "created_at")?,
+        updated_at: get(r, "updated_at")?,
+    })
+}
+
+fn attempt_from_row(r: &PgRow) -> StoreResult<Attempt> {
+    let state: String = get(r, "state")?;
+    let call_status: Option<String> = get(r, "call_status")?;
+    let answered_by: Option<String> = get(r, "answered_by")?;
+    let call_id: Option<String> = get(r, "call_id")?;
+    Ok(Attempt {
+        id: AttemptId(get(r, "id")?),
+        lead_id: LeadId(get(r, "lead_id")?),
+        campaign_id: CampaignId(get(r, "campaign_id")?),
+        phone: phone_col(r)?,
+        number: small(get(r, "number")?, "attempt number")?,
+        state: AttemptState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("attempt state '{state}'")))?,
+        call_id: call_id.as_deref().and_then(ProviderCallId::parse),
+        call_status: call_status.as_deref().and_then(CallStatus::parse),
+        last_sequence: opt_small(get(r, "last_sequence")?, "attempt sequence number")?,
+        reserved_at: get(r, "reserved_at")?,
+        placed_at: get(r, "placed_at")?,
+        answered_at: get(r, "answered_at")?,
+        ended_at: get(r, "ended_at")?,
+        duration_s: opt_small(get(r, "duration_s")?, "attempt duration")?,
+        answered_by: answered_by.as_deref().and_then(AnsweredBy::parse),
+        sip_response_code: opt_small(get(r, "sip_response_code")?, "SIP response code")?,
+        disposition: disposition_named(r, "disposition")?,
+        error_code: get(r, "error_code")?,
+        error_message: get(r, "error_message")?,
+        concluded_at: get(r, "concluded_at")?,
+        reconciled_at: get(r, "reconciled_at")?,
+        requested_disposition: disposition_named(r, "requested_disposition")?,
+        callback_at: get(r, "callback_at")?,
+    })
+}
+
+fn event_from_row(r: &PgRow) -> StoreResult<EventRecord> {
+    Ok(EventRecord {
+        id: get(r, "id")?,
+        at: get(r, "at")?,
+        lead_id: get::<Option<i64>>(r, "lead_id")?.map(LeadId),
+        attempt_id: get::<Option<i64>>(r, "attempt_id")?.map(AttemptId),
+        kind: get(r, "kind")?,
+        source: get(r, "source")?,
+        detail: get(r, "detail")?,
+    })
+}
+
+fn dnc_from_row(r: &PgRow) -> StoreResult<DncEntry> {
+    let scope: String = get(r, "scope")?;
+    Ok(DncEntry {
+        phone: phone_col(r)?,
+        scope: DncScope::parse(&scope)
+            .ok_or_else(|| StoreError::Corrupt(format!("dnc scope '{scope}'")))?,
+        source: get(r, "source")?,
+        reason: get(r, "reason")?,
+        added_at: get(r, "added_at")?,
+    })
+}
+
+/// The lead columns a decision writes: status, next attempt time, reason.
+fn decision_columns(
+    decision: &LeadDecision,
+) -> (&'static str, Option<DateTime<Utc>>, Option<&str>) {
+    match decision {
+        LeadDecision::Redial { at } => ("active", Some(ts(*at)), None),
+        LeadDecision::Done { reason } => ("done", None, Some(reason.as_str())),
+        LeadDecision::Park { reason } => ("paused", None, Some(reason.as_str())),
+    }
+}
+
+/// Appends an event inside the caller's transaction. Returns `false` when `dedupe_key` was
+/// seen before (nothing written).
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    lead_id: Option<LeadId>,
+    attempt_id: Option<AttemptId>,
+    kind: &str,
+    source: &str,
+    dedupe_key: Option<&str>,
+    detail: &str,
+) -> StoreResult<bool> {
+    let res = sqlx::query(
+        "INSERT INTO events (at, lead_id, attempt_id, kind, source, dedupe_key, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(ts(at))
+    .bind(lead_id.map(|l| l.0))
+    .bind(attempt_id.map(|a| a.0))
+    .bind(kind)
+    .bind(source)
+    .bind(dedupe_key)
+    .bind(detail)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// An attempt by id; with `lock`, the row is locked (`FOR UPDATE`) until the transaction
+/// ends, so a guarded update that follows cannot lose a race.
+async fn fetch_attempt(
+    conn: &mut PgConnection,
+    id: AttemptId,
+    lock: bool,
+) -> StoreResult<Option<Attempt>> {
+    let sql = if lock {
+        "SELECT * FROM attempts WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT * FROM attempts WHERE id = $1"
+    };
+    sqlx::query(sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(attempt_from_row)
+        .transpose()
+}
+
+/// A guarded attempt transition inside a transaction, with its event.
+#[allow(clippy::too_many_arguments)]
+async fn transition_attempt(
+    pool: &PgPool,
+    id: AttemptId,
+    from: &[AttemptState],
+    to: AttemptState,
+    code: Option<&str>,
+    message: Option<&str>,
+    source: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    let Some(att) = fetch_attempt(&mut tx, id, true).await? else {
+        return Ok(false);
+    };
+    if !from.contains(&att.state) {
+        return Ok(false);
+    }
+    let ended = to.is_final().then(|| ts(now));
+    let res = sqlx::query(
+        "UPDATE attempts SET state = $1, error_code = COALESCE($2, error_code),
+                error_message = COALESCE($3, error_message),
+                ended_at = COALESCE(ended_at, $4), updated_at = $5
+         WHERE id = $6 AND state = $7",
+    )
+    .bind(to.as_str())
+    .bind(code)
+    .bind(message)
+    .bind(ended)
+    .bind(ts(now))
+    .bind(id.0)
+    .bind(att.state.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    if res.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let detail = serde_json::json!({
+        "from": att.state.as_str(), "to": to.as_str(), "code": code, "message": message,
+    })
+    .to_string();
+    insert_event(
+        &mut tx,
+        now,
+        Some(att.lead_id),
+        Some(id),
+        &format!("attempt.{}", to.as_str()),
+        source,
+        None,
+        &detail,
+    )
+    .await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(true)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn create_campaign(
+        &self,
+        name: &str,
+        settings: &CampaignSettings,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Campaign> {
+        let json =
+            serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let row = sqlx::query(
+            "INSERT INTO campaigns (name, settings, active, created_at, updated_at)
+             VALUES ($1, $2, true, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING *",
+        )
+        .bind(name)
+        .bind(json)
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::Conflict(format!("campaign '{name}' exists")))?;
+        campaign_from_row(&row)
+    }
+
+    async fn update_campaign(
+        &self,
+        id: CampaignId,
+        settings: &CampaignSettings,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Campaign> {
+        let json =
+            serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let row = sqlx::query(
+            "UPDATE campaigns SET settings = $1, active = $2, updated_at = $3 WHERE id = $4
+             RETURNING *",
+        )
+        .bind(json)
+        .bind(active)
+        .bind(ts(now))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::NotFound(format!("campaign {id}")))?;
+        campaign_from_row(&row)
+    }
+
+    async fn campaign(&self, id: CampaignId) -> StoreResult<Campaign> {
+        let row = sqlx::query("SELECT * FROM campaigns WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::NotFound(format!("campaign {id}")))?;
+        campaign_from_row(&row)
+    }
+
+    async fn campaign_by_name(&self, name: &str) -> StoreResult<Option<Campaign>> {
+        sqlx::query("SELECT * FROM campaigns WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(campaign_from_row)
+            .transpose()
+    }
+
+    async fn campaigns(&self) -> StoreResult<Vec<Campaign>> {
+        sqlx::query("SELECT * FROM campaigns ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(campaign_from_row)
+            .collect()
+    }
+
+    async fn insert_leads(
+        &self,
+        campaign_id: CampaignId,
+        leads: &[(NewLead, LeadPlacement)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<InsertReport> {
+        if leads.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        let n = leads.len();
+        let mut phones = Vec::with_capacity(n);
+        let mut contacts = Vec::with_capacity(n);
+        let mut statuses = Vec::with_capacity(n);
+        let mut nexts: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(n);
+        let mut reasons: Vec<Option<String>> = Vec::with_capacity(n);
+        for (lead, placement) in leads {
+            phones.push(lead.phone.as_str().to_owned());
+            contacts.push(
+                serde_json::to_string(&lead.contact)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            );
+            match placement {
+                LeadPlacement::Active(at) => {
+                    statuses.push("active".to_owned());
+                    nexts.push(Some(ts(*at)));
+                    reasons.push(None);
+                }
+                LeadPlacement::Paused(reason) => {
+                    statuses.push("paused".to_owned());
+                    nexts.push(None);
+                    reasons.push(Some(reason.clone()));
+                }
+            }
+        }
+        // One statement for the whole batch: the rows in input order, a number the campaign
+        // already has (or an earlier row of the batch has) skipped, and a `lead.created`
+        // event per inserted lead. Data-modifying CTEs run exactly once, read or not.
+        let inserted: i64 = sqlx::query_scalar(
+            "WITH input AS (
+                 SELECT * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+                     WITH ORDINALITY AS i (phone, contact, status, next_attempt_at, status_reason, ord)
+             ), ins AS (
+                 INSERT INTO leads (campaign_id, phone, contact, status, next_attempt_at, status_reason,
+                                    created_at, updated_at)
+                 SELECT $1, phone, contact, status, next_attempt_at, status_reason, $7, $7
+                 FROM input ORDER BY ord
+                 ON CONFLICT (campaign_id, phone) DO NOTHING
+                 RETURNING id, status
+             ), ev AS (
+                 INSERT INTO events (at, lead_id, attempt_id, kind, source, dedupe_key, detail)
+                 SELECT $7, id, NULL, 'lead.created', 'import', NULL, status FROM ins ORDER BY id
+             )
+             SELECT COUNT(*) FROM ins",
+        )
+        .bind(campaign_id.0)
+        .bind(phones)
+        .bind(contacts)
+        .bind(statuses)
+        .bind(nexts)
+        .bind(reasons)
+        .bind(ts(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        let inserted = inserted as u64;
+        Ok(InsertReport {
+            inserted,
+            duplicates: n as u64 - inserted,
+        })
+    }
+
+    async fn lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
+        sqlx::query("SELECT * FROM leads WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(lead_from_row)
+            .transpose()
+    }
+
+    async fn leads_after(&self, after: LeadId, limit: u32) -> StoreResult<Vec<Lead>> {
+        sqlx::query("SELECT * FROM leads WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after.0)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(lead_from_row)
+            .collect()
+    }
+
+    async fn leads_by_phone(&self, phone: &E164) -> StoreResult<Vec<Lead>> {
+        sqlx::query("SELECT * FROM leads WHERE phone = $1 ORDER BY id")
+            .bind(phone.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(lead_from_row)
+            .collect()
+    }
+
+    async fn due_leads(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Lead>> {
+        // A plain read: instances may list the same leads; `reserve_attempt` locks each lead
+        // with SKIP LOCKED and is guarded, so each is reserved once. (The shape is the one a
+        // `FOR UPDATE OF l SKIP LOCKED` claim would take.)
+        sqlx::query(
+            "SELECT l.* FROM leads l JOIN campaigns c ON c.id = l.campaign_id
+             WHERE l.status = 'active' AND l.next_attempt_at <= $1 AND c.active
+             ORDER BY l.next_attempt_at, l.id LIMIT $2",
+        )
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(lead_from_row)
+        .collect()
+    }
+
+    async fn reschedule_lead(
+        &self,
+        id: LeadId,
+        at: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let res = sqlx::query(
+            "UPDATE leads SET next_attempt_at = $1, status_reason = $2, updated_at = $3
+             WHERE id = $4 AND status = 'active'",
+        )
+        .bind(ts(at))
+        .bind(reason)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let detail =
+            serde_json::json!({"next_attempt_at": ts_text(at), "reason": reason}).to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(id),
+            None,
+            "lead.rescheduled",
+            "scheduler",
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn park_lead(&self, id: LeadId, reason: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let res = sqlx::query(
+            "UPDATE leads SET status = 'paused', next_attempt_at = NULL, status_reason = $1, updated_at = $2
+             WHERE id = $3 AND status = 'active'",
+        )
+        .bind(reason)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            now,
+            Some(id),
+            None,
+            "lead.paused",
+            "scheduler",
+            None,
+            reason,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn lead_attempt_times(&self, id: LeadId) -> StoreResult<Vec<DateTime<Utc>>> {
+        sqlx::query_scalar(
+            "SELECT reserved_at FROM attempts
+             WHERE lead_id = $1 AND state NOT IN ('rejected', 'not-placed')
+             ORDER BY reserved_at",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn phone_attempt_times(
+        &self,
+        phone: &E164,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        // Served by the index attempts_phone_reserved (phone, reserved_at).
+        sqlx::query_scalar(
+            "SELECT reserved_at FROM attempts
+             WHERE phone = $1 AND reserved_at >= $2 AND state NOT IN ('rejected', 'not-placed')
+             ORDER BY reserved_at",
+        )
+        .bind(phone.as_str())
+        .bind(ts(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn reserve_attempt(
+        &self,
+        lead_id: LeadId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Attempt>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Another instance reserving this lead holds its row: skip it rather than wait (its
+        // reservation makes the lead `dialing`, so waiting would end in `None` anyway).
+        let Some(row) = sqlx::query(
+            "SELECT * FROM leads WHERE id = $1 AND status = 'active' AND next_attempt_at <= $2
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(lead_id.0)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let lead = lead_from_row(&row)?;
+        // No conflict target: covers the partial unique index on in-flight attempts.
+        let Some(attempt_id) = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO attempts (lead_id, campaign_id, phone, number, state, reserved_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'reserved', $5, $5) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(lead.id.0)
+        .bind(lead.campaign_id.0)
+        .bind(lead.phone.as_str())
+        .bind(i64::from(lead.attempt_count) + 1)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            // The number has an attempt in flight (possibly in another campaign).
+            return Ok(None);
+        };
+        let attempt_id = AttemptId(attempt_id);
+        sqlx::query(
+            "UPDATE leads SET status = 'dialing', next_attempt_at = NULL, attempt_count = attempt_count + 1,
+                    updated_at = $1 WHERE id = $2 AND status = 'active'",
+        )
+        .bind(ts(now))
+        .bind(lead.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({"number": lead.attempt_count + 1}).to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(lead.id),
+            Some(attempt_id),
+            "attempt.reserved",
+            "scheduler",
+            None,
+            &detail,
+        )
+        .await?;
+        let attempt = fetch_attempt(&mut tx, attempt_id, false).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(attempt)
+    }
+
+    async fn attempt(&self, id: AttemptId) -> StoreResult<Option<Attempt>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        fetch_attempt(&mut conn, id, false).await
+    }
+
+    async fn lead_attempts(&self, lead_id: LeadId) -> StoreResult<Vec<Attempt>> {
+        sqlx::query("SELECT * FROM attempts WHERE lead_id = $1 ORDER BY id")
+            .bind(lead_id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(attempt_from_row)
+            .collect()
+    }
+
+    async fn mark_placed(
+        &self,
+        id: AttemptId,
+        placement: &Placement,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(att) = fetch_attempt(&mut tx, id, true).await? else {
+            return Ok(false);
+        };
+        // Store the call id whatever the state, if it is missing: a webhook may have moved
+        // the attempt on first, and the id must never be lost.
+        sqlx::query(
+            "UPDATE attempts SET call_id = $1, placed_at = COALESCE(placed_at, $2)
+             WHERE id = $3 AND call_id IS NULL",
+        )
+        .bind(placement.call_id.as_str())
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let moved = matches!(att.state, AttemptState::Reserved | AttemptState::Unknown);
+        if moved {
+            sqlx::query(
+                "UPDATE attempts SET state = 'placed', call_status = $1, updated_at = $2
+                 WHERE id = $3 AND state = $4",
+            )
+            .bind(placement.status.as_str())
+            .bind(ts(now))
+            .bind(id.0)
+            .bind(att.state.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let detail = serde_json::json!({
+                "from": att.state.as_str(), "call_id": placement.call_id.as_str(),
+            })
+            .to_string();
+            insert_event(
+                &mut tx,
+                now,
+                Some(att.lead_id),
+                Some(id),
+                "attempt.placed",
+                "scheduler",
+                None,
+                &detail,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(moved)
+    }
+
+    async fn mark_rejected(
+        &self,
+        id: AttemptId,
+        code: &str,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        transition_attempt(
+            &self.pool,
+            id,
+            &[AttemptState::Reserved],
+            AttemptState::Rejected,
+            Some(code),
+            Some(message),
+            "scheduler",
+            now,
+        )
+        .await
+    }
+
+    async fn mark_unknown(
+        &self,
+        id: AttemptId,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        transition_attempt(
+            &self.pool,
+            id,
+            &[AttemptState::Reserved],
+            AttemptState::Unknown,
+            Some("ambiguous"),
+            Some(message),
+            "scheduler",
+            now,
+        )
+        .await
+    }
+
+    async fn mark_not_placed(
+        &self,
+        id: AttemptId,
+        code: &str,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        transition_attempt(
+            &self.pool,
+            id,
+            &[AttemptState::Reserved, AttemptState::Unknown],
+            AttemptState::NotPlaced,
+            Some(code),
+            Some(message),
+            "scheduler",
+            now,
+        )
+        .await
+    }
+
+    async fn apply_call_event(
+        &self,
+        attempt_hint: Option<AttemptId>,
+        event: &CallEvent,
+        raw: &RawEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<EventOutcome> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The attempt row is locked for the rest of the transaction: concurrent events of one
+        // call apply one after the other, each to the state the previous one left.
+        let by_call = sqlx::query("SELECT * FROM attempts WHERE call_id = $1 FOR UPDATE")
+            .bind(event.call_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let found = match by_call {
+            Some(r) => Some(attempt_from_row(&r)?),
+            None => match attempt_hint {
+                // Equal: a concurrent event of the same call stored the id after our lookup.
+                Some(h) => fetch_attempt(&mut tx, h, true)
+                    .await?
+                    .filter(|a| a.call_id.as_ref().is_none_or(|c| *c == event.call_id)),
+                None => None,
+            },
+        };
+        let Some(att) = found else {
+            insert_event(
+                &mut tx,
+                now,
+                None,
+                None,
+                "webhook.unmatched",
+                &raw.source,
+                Some(&raw.dedupe_key),
+                &raw.payload,
+            )
+            .await?;
+            tx.commit().await.map_err(backend)?;
+            return Ok(EventOutcome::UnknownCall);
+        };
+        let fresh = insert_event(
+            &mut tx,
+            now,
+            Some(att.lead_id),
+            Some(att.id),
+            "webhook",
+            &raw.source,
+            Some(&raw.dedupe_key),
+            &raw.payload,
+        )
+        .await?;
+        if !fresh {
+            return Ok(EventOutcome::Duplicate);
+        }
+        let seq = event.sequence.map(i64::from);
+        let Some(next) = att.state.advance(event.status) else {
+            // GREATEST ignores NULLs: the highest sequence seen, or NULL while none was.
+            sqlx::query(
+                "UPDATE attempts SET last_sequence = GREATEST(last_sequence, $1),
+                        answered_by = COALESCE(answered_by, $2), updated_at = $3 WHERE id = $4",
+            )
+            .bind(seq)
+            .bind(event.answered_by.map(|a| a.as_str()))
+            .bind(ts(now))
+            .bind(att.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            return Ok(EventOutcome::Stale { attempt_id: att.id });
+        };
+        let at = ts(event.at);
+        let answered = match (event.status, event.duration_s) {
+            (CallStatus::InProgress, _) => Some(at),
+            (CallStatus::Completed, Some(d)) => {
+                Some(ts(event.at - chrono::Duration::seconds(i64::from(d))))
+            }
+            _ => None,
+        };
+        let ended = next.is_final().then_some(at);
+        let res = sqlx::query(
+            "UPDATE attempts SET state = $1, call_id = COALESCE(call_id, $2), call_status = $3,
+                    last_sequence = GREATEST(last_sequence, $4),
+                    placed_at = COALESCE(placed_at, $5), answered_at = COALESCE(answered_at, $6),
+                    ended_at = COALESCE(ended_at, $7), duration_s = COALESCE($8, duration_s),
+                    answered_by = COALESCE($9, answered_by),
+                    sip_response_code = COALESCE($10, sip_response_code),
+                    updated_at = $11
+             WHERE id = $12 AND state = $13",
+        )
+        .bind(next.as_str())
+        .bind(event.call_id.as_str())
+        .bind(event.status.as_str())
+        .bind(seq)
+        .bind(at)
+        .bind(answered)
+        .bind(ended)
+        .bind(event.duration_s.map(i64::from))
+        .bind(event.answered_by.map(|a| a.as_str()))
+        .bind(event.sip_response_code.map(i64::from))
+        .bind(ts(now))
+        .bind(att.id.0)
+        .bind(att.state.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Err(StoreError::Backend(format!(
+                "attempt {} changed under a transaction",
+                att.id
+            )));
+        }
+        let detail = serde_json::json!({
+            "from": att.state.as_str(), "to": next.as_str(), "call_status": event.status.as_str(),
+            "sequence": event.sequence,
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(att.lead_id),
+            Some(att.id),
+            &format!("attempt.{}", next.as_str()),
+            &raw.source,
+            None,
+            &detail,
+        )
+        .await?;
+        let updated = fetch_attempt(&mut tx, att.id, false)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("attempt {}", att.id)))?;
+        tx.commit().await.map_err(backend)?;
+        Ok(EventOutcome::Applied {
+            from: att.state,
+            attempt: Box::new(updated),
+        })
+    }
+
+    async fn request_disposition(
+        &self,
+        id: AttemptId,
+        disposition: &Disposition,
+        callback_at: Option<DateTime<Utc>>,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(lead_id) = sqlx::query_scalar::<_, i64>(
+            "UPDATE attempts SET requested_disposition = $1, callback_at = $2, updated_at = $3
+             WHERE id = $4 AND concluded_at IS NULL RETURNING lead_id",
+        )
+        .bind(disposition.as_str())
+        .bind(callback_at.map(ts))
+        .bind(ts(now))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(false);
+        };
+        let detail = serde_json::json!({
+            "disposition": disposition.as_str(), "callback_at": callback_at.map(ts_text),
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(LeadId(lead_id)),
+            Some(id),
+            "attempt.disposition",
+            source,
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn redispose_attempt(
+        &self,
+        id: AttemptId,
+        disposition: &Disposition,
+        callback_at: Option<DateTime<Utc>>,
+        decision: &LeadDecision,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(att) = fetch_attempt(&mut tx, id, true).await? else {
+            return Ok(false);
+        };
+        if att.concluded_at.is_none() {
+            return Ok(false);
+        }
+        // Lock the lead: a reservation of a newer attempt waits for (or skips) this one.
+        let lead_status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM leads WHERE id = $1 FOR UPDATE")
+                .bind(att.lead_id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if lead_status.as_deref().is_none_or(|s| s == "dialing") {
+            return Ok(false);
+        }
+        let latest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM attempts WHERE lead_id = $1")
+                .bind(att.lead_id.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if latest != Some(id.0) {
+            return Ok(false);
+        }
+        let (status, next, reason) = decision_columns(decision);
+        let res = sqlx::query(
+            "UPDATE leads SET status = $1, next_attempt_at = $2, status_reason = $3, disposition = $4,
+                    updated_at = $5
+             WHERE id = $6 AND status <> 'dialing'",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(reason)
+        .bind(disposition.as_str())
+        .bind(ts(now))
+        .bind(att.lead_id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE attempts SET disposition = $1, requested_disposition = $1, callback_at = $2,
+                    updated_at = $3
+             WHERE id = $4",
+        )
+        .bind(disposition.as_str())
+        .bind(callback_at.map(ts))
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({
+            "from": att.disposition.as_ref().map(|d| d.as_str()), "to": disposition.as_str(),
+            "callback_at": callback_at.map(ts_text), "decision": decision,
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(att.lead_id),
+            Some(id),
+            "lead.redisposed",
+            source,
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn attempts_to_conclude(&self, limit: u32) -> StoreResult<Vec<AttemptId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM attempts
+             WHERE concluded_at IS NULL AND state IN ('ended', 'rejected', 'not-placed')
+             ORDER BY id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ids.into_iter().map(AttemptId).collect())
+    }
+
+    async fn conclude_attempt(
+        &self,
+        id: AttemptId,
+        disposition: &Disposition,
+        decision: &LeadDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(lead_id) = sqlx::query_scalar::<_, i64>(
+            "UPDATE attempts SET disposition = $1, concluded_at = $2, updated_at = $2
+             WHERE id = $3 AND concluded_at IS NULL AND state IN ('ended', 'rejected', 'not-placed')
+             RETURNING lead_id",
+        )
+        .bind(disposition.as_str())
+        .bind(ts(now))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(false);
+        };
+        let (status, next, reason) = decision_columns(decision);
+        sqlx::query(
+            "UPDATE leads SET status = $1, next_attempt_at = $2, status_reason = $3, disposition = $4,
+                    updated_at = $5
+             WHERE id = $6 AND status = 'dialing'",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(reason)
+        .bind(disposition.as_str())
+        .bind(ts(now))
+        .bind(lead_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({"disposition": disposition.as_str(), "decision": decision})
+            .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(LeadId(lead_id)),
+            Some(id),
+            "lead.concluded",
+            "engine",
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn attempts_to_reconcile(
+        &self,
+        reserved_before: DateTime<Utc>,
+        reconciled_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Attempt>> {
+        sqlx::query(&format!(
+            "SELECT * FROM attempts WHERE state IN {IN_FLIGHT} AND reserved_at < $1
+               AND (reconciled_at IS NULL OR reconciled_at < $2)
+             ORDER BY reserved_at, id LIMIT $3"
+        ))
+        .bind(ts(reserved_before))
+        .bind(ts(reconciled_before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(attempt_from_row)
+        .collect()
+    }
+
+    async fn in_flight_count(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM attempts WHERE state IN {IN_FLIGHT}"
+        ))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    async fn mark_reconciled(&self, id: AttemptId, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE attempts SET reconciled_at = $1 WHERE id = $2")
+            .bind(ts(now))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn attempts_after(&self, after: AttemptId, limit: u32) -> StoreResult<Vec<Attempt>> {
+        sqlx::query("SELECT * FROM attempts WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after.0)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(attempt_from_row)
+            .collect()
+    }
+
+    async fn dnc_add(&self, entries: &[DncEntry], now: DateTime<Utc>) -> StoreResult<u64> {
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        // Rows go in key order, so two batches racing over the same numbers take their
+        // index locks in the same order and cannot deadlock. The sort is stable: of two
+        // entries with one key in a batch, the earlier one is stored.
+        let mut sorted: Vec<(String, &DncEntry)> =
+            entries.iter().map(|e| (e.scope.as_key(), e)).collect();
+        sorted.sort_by(|a, b| (&a.0, a.1.phone.as_str()).cmp(&(&b.0, b.1.phone.as_str())));
+        let mut scopes_col = Vec::with_capacity(sorted.len());
+        let mut phones = Vec::with_capacity(sorted.len());
+        let mut sources = Vec::with_capacity(sorted.len());
+        let mut reasons: Vec<Option<String>> = Vec::with_capacity(sorted.len());
+        let mut added_at = Vec::with_capacity(sorted.len());
+        for (scope, e) in sorted {
+            scopes_col.push(scope);
+            phones.push(e.phone.as_str().to_owned());
+            sources.push(e.source.clone());
+            reasons.push(e.reason.clone());
+            added_at.push(ts(e.added_at));
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let added = sqlx::query(
+            "INSERT INTO dnc (scope, phone, source, reason, added_at)
+             SELECT scope, phone, source, reason, added_at
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+                 WITH ORDINALITY AS i (scope, phone, source, reason, added_at, ord)
+             ORDER BY ord
+             ON CONFLICT (scope, phone) DO NOTHING",
+        )
+        .bind(scopes_col)
+        .bind(phones)
+        .bind(sources)
+        .bind(reasons)
+        .bind(added_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        if added > 0 {
+            let detail = if let [e] = entries {
+                serde_json::json!({
+                    "phone": e.phone.as_str(), "scope": e.scope.as_key(), "source": e.source,
+                    "reason": e.reason, "added_at": ts_text(e.added_at),
+                })
+            } else {
+                let scopes: BTreeSet<String> = entries.iter().map(|e| e.scope.as_key()).collect();
+                let sources: BTreeSet<&str> = entries.iter().map(|e| e.source.as_str()).collect();
+                serde_json::json!({
+                    "batch": entries.len(), "added": added, "scopes": scopes, "sources": sources,
+                    "first": entries[0].phone.as_str(),
+                    "last": entries[entries.len() - 1].phone.as_str(),
+                })
+            };
+            let source = match entries {
+                [e] => e.source.as_str(),
+                _ if entries.iter().all(|e| e.source == entries[0].source) => {
+                    entries[0].source.as_str()
+                }
+                _ => "batch",
+            };
+            insert_event(
+                &mut tx,
+                now,
+                None,
+                None,
+                "dnc.added",
+                source,
+                None,
+                &detail.to_string(),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(added)
+    }
+
+    async fn dnc_remove(
+        &self,
+        phone: &E164,
+        scope: &DncScope,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(row) = sqlx::query(
+            "DELETE FROM dnc WHERE scope = $1 AND phone = $2
+             RETURNING scope, phone, source, reason, added_at",
+        )
+        .bind(scope.as_key())
+        .bind(phone.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(false);
+        };
+        let removed = dnc_from_row(&row)?;
+        let detail = serde_json::json!({
+            "phone": removed.phone.as_str(), "scope": removed.scope.as_key(),
+            "source": removed.source, "reason": removed.reason,
+            "added_at": ts_text(removed.added_at),
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            None,
+            None,
+            "dnc.removed",
+            "operator",
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn dnc_check(
+        &self,
+        phone: &E164,
+        campaign: Option<CampaignId>,
+    ) -> StoreResult<Vec<DncEntry>> {
+        // Up to three primary-key probes; a NULL third key matches nothing. Byte order
+        // (COLLATE "C") whatever the database's collation, as in SQLite.
+        sqlx::query(
+            "SELECT scope, phone, source, reason, added_at FROM dnc
+             WHERE phone = $1 AND scope IN ('internal', 'national', $2)
+             ORDER BY scope COLLATE \"C\"",
+        )
+        .bind(phone.as_str())
+        .bind(campaign.map(|c| DncScope::Campaign(c).as_key()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(dnc_from_row)
+        .collect()
+    }
+
+    async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT scope, COUNT(*) FROM dnc GROUP BY scope")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(k, v)| (k, v as u64)).collect())
+    }
+
+    async fn record_event(
+        &self,
+        lead_id: Option<LeadId>,
+        attempt_id: Option<AttemptId>,
+        kind: &str,
+        source: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        insert_event(
+            &mut conn, now, lead_id, attempt_id, kind, source, None, detail,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn lead_events(&self, lead_id: LeadId) -> StoreResult<Vec<EventRecord>> {
+        sqlx::query(
+            "SELECT * FROM events WHERE lead_id = $1
+                OR attempt_id IN (SELECT id FROM attempts WHERE lead_id = $1)
+             ORDER BY id",
+        )
+        .bind(lead_id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
+
+    async fn status_counts(
+        &self,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<StatusCounts> {
+        // One snapshot for every count, so they agree with each other.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mut c = StatusCounts::default();
+        let grouped = |sql: &'static str| sqlx::query_as::<_, (Option<String>, i64)>(sql);
+        for (k, v) in grouped("SELECT status, COUNT(*) FROM leads GROUP BY status")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?
+        {
+            c.leads_by_status.insert(k.unwrap_or_default(), v as u64);
+        }
+        for (k, v) in grouped("SELECT state, COUNT(*) FROM attempts GROUP BY state")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?
+        {
+            c.attempts_by_state.insert(k.unwrap_or_default(), v as u64);
+        }
+        for (k, v) in grouped(
+            "SELECT disposition, COUNT(*) FROM attempts WHERE disposition IS NOT NULL
+             GROUP BY disposition",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?
+        {
+            c.attempts_by_disposition
+                .insert(k.unwrap_or_default(), v as u64);
+        }
+        for (k, v) in grouped(
+            "SELECT call_status, COUNT(*) FROM attempts WHERE state = 'ended' GROUP BY call_status",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?
+        {
+            c.attempts_by_call_status
+                .insert(k.unwrap_or_default(), v as u64);
+        }
+        c.leads_due = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM leads l JOIN campaigns c ON c.id = l.campaign_id
+             WHERE l.status = 'active' AND l.next_attempt_at <= $1 AND c.active",
+        )
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)? as u64;
+        c.attempts_in_flight = sqlx::query_scalar::<_, i64>(&format!(
+            "SELECT COUNT(*) FROM attempts WHERE state IN {IN_FLIGHT}"
+        ))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)? as u64;
+        c.attempts_since =
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM attempts WHERE reserved_at >= $1")
+                .bind(ts(since))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)? as u64;
+        tx.commit().await.map_err(backend)?;
+        Ok(c)
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({"key": key, "value": value}).to_string();
+        insert_event(&mut tx, now, None, None, "setting", source, None, &detail).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+}

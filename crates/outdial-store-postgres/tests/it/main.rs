@@ -1,0 +1,454 @@
+//! PostgreSQL backend tests: the shared conformance suite, plus what only a server shows
+//! (racing migrations, schema refusal, append-only events, leases, several instances).
+//!
+//! They need a server: `OUTDIAL_TEST_POSTGRES_URL` names a database the tests connect to as
+//! an administrator (for example `postgres://postgres@127.0.0.1:5432/postgres`); each test
+//! creates its own databases (`outdial_test_…`) and drops them afterwards. Without the
+//! variable every test prints a notice and passes, except under CI (`CI=true`), where a
+//! skipped test is a failure.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use outdial_core::{
+    AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, NewLead,
+    ProviderCallId, Region, E164,
+};
+use outdial_store::{EventOutcome, LeadPlacement, Placement, RawEvent, Store, StoreError};
+use outdial_store_postgres::PgStore;
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+const URL_VAR: &str = "OUTDIAL_TEST_POSTGRES_URL";
+
+/// The administrator URL, or `None` (with a notice) when the tests are to be skipped.
+/// Panics under CI when it is missing: there a skip would hide a failure.
+fn admin_url() -> Option<String> {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{URL_VAR} is not set, and CI=true: the PostgreSQL tests must run in CI");
+            }
+            // Once, and past libtest's output capture, so the skip is seen.
+            static NOTICE: std::sync::Once = std::sync::Once::new();
+            NOTICE.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipping PostgreSQL tests: {URL_VAR} is not set"
+                );
+            });
+            None
+        }
+    }
+}
+
+/// A database created for one test (or one conformance case), dropped when the value is
+/// dropped, even when the test panics.
+struct TestDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    async fn create(admin: &str) -> TestDb {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!(
+            "outdial_test_{}_{}_{}",
+            std::process::id(),
+            nanos % 1_000_000_000_000,
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut c = sqlx::PgConnection::connect(admin)
+            .await
+            .expect("connect to the admin database");
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut c)
+            .await
+            .expect("create a test database");
+        c.close().await.ok();
+        let mut url = url::Url::parse(admin).expect("admin URL");
+        url.set_path(&format!("/{name}"));
+        TestDb {
+            admin: admin.to_owned(),
+            name,
+            url: url.into(),
+        }
+    }
+
+    async fn store(&self) -> PgStore {
+        PgStore::connect(&self.url, 5).await.unwrap()
+    }
+
+    async fn raw(&self) -> sqlx::PgConnection {
+        sqlx::PgConnection::connect(&self.url).await.unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Runs on its own thread and runtime: Drop cannot await, and may run inside a
+        // runtime (or during a panic) where blocking on the current one is not allowed.
+        let admin = self.admin.clone();
+        let name = self.name.clone();
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut c = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut c)
+                    .await?;
+                c.close().await
+            })
+        })
+        .join();
+        if !matches!(done, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}: {done:?}", self.name);
+        }
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_suite() {
+    let Some(admin) = admin_url() else { return };
+    // A fresh database per case; each is dropped when the next case starts (its store has
+    // been released by then) and the last one at the end.
+    let dbs: Mutex<Vec<TestDb>> = Mutex::new(Vec::new());
+    outdial_store::conformance::run_all(|| {
+        let old: Vec<TestDb> = std::mem::take(&mut *dbs.lock().unwrap());
+        let admin = admin.clone();
+        let dbs = &dbs;
+        async move {
+            drop(old);
+            let db = TestDb::create(&admin).await;
+            let store = db.store().await;
+            dbs.lock().unwrap().push(db);
+            Arc::new(store) as Arc<dyn Store>
+        }
+    })
+    .await;
+    drop(dbs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrations_are_idempotent_and_safe_to_race() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    // Four instances start together on a fresh database: one migrates, all succeed.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let url = db.url.clone();
+        tasks.push(tokio::spawn(async move { PgStore::connect(&url, 2).await }));
+    }
+    let mut stores = Vec::new();
+    for t in tasks {
+        stores.push(t.await.unwrap().expect("a racing connect failed"));
+    }
+    for s in &stores {
+        s.close().await;
+    }
+    // And again, on a migrated database.
+    let s = db.store().await;
+    s.close().await;
+    let mut c = db.raw().await;
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+    assert_eq!(versions, vec![1, 2, 3], "each migration applied once");
+    assert_eq!(PgStore::schema_version(), 3);
+    let leases: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'leases'",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(leases, 1);
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn newer_schema_is_refused() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    db.store().await.close().await;
+    // Pretend a newer outdial applied migration 9999.
+    let mut c = db.raw().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'future', true, '\\x00', 0)",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    c.close().await.unwrap();
+    let err = PgStore::connect(&db.url, 2).await.unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew(_)), "{err}");
+}
+
+#[tokio::test]
+async fn bad_arguments_are_refused() {
+    assert!(matches!(
+        PgStore::connect("mysql://nope", 1).await,
+        Err(StoreError::Backend(_))
+    ));
+    let Some(admin) = admin_url() else { return };
+    assert!(matches!(
+        PgStore::connect(&admin, 0).await,
+        Err(StoreError::Backend(_))
+    ));
+}
+
+#[tokio::test]
+async fn events_are_append_only() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let s = db.store().await;
+    s.record_event(None, None, "x", "test", "{}", t0())
+        .await
+        .unwrap();
+    s.close().await;
+    // The trait has no way to change an event; the database refuses it too.
+    let mut c = db.raw().await;
+    for sql in [
+        "UPDATE events SET detail = 'tampered'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ] {
+        let err = sqlx::query(sql).execute(&mut c).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE detail = '{}'")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn leases_have_one_holder_until_they_expire() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let s = db.store().await;
+    let ttl = Duration::seconds(30);
+    let at = |secs: i64| t0() + Duration::seconds(secs);
+    assert!(s
+        .try_acquire_lease("reconciler", "a", ttl, at(0))
+        .await
+        .unwrap());
+    assert!(!s
+        .try_acquire_lease("reconciler", "b", ttl, at(10))
+        .await
+        .unwrap());
+    // Other lease names are independent.
+    assert!(s
+        .try_acquire_lease("purge", "b", ttl, at(10))
+        .await
+        .unwrap());
+    // The holder renews: now until 50 s.
+    assert!(s
+        .try_acquire_lease("reconciler", "a", ttl, at(20))
+        .await
+        .unwrap());
+    assert!(!s
+        .try_acquire_lease("reconciler", "b", ttl, at(49))
+        .await
+        .unwrap());
+    // Expired: b takes over, and a is out.
+    assert!(s
+        .try_acquire_lease("reconciler", "b", ttl, at(50))
+        .await
+        .unwrap());
+    assert!(!s
+        .try_acquire_lease("reconciler", "a", ttl, at(51))
+        .await
+        .unwrap());
+    // Release hands it over at once; only the holder can release.
+    assert!(!s.release_lease("reconciler", "a").await.unwrap());
+    assert!(s.release_lease("reconciler", "b").await.unwrap());
+    assert!(s
+        .try_acquire_lease("reconciler", "a", ttl, at(52))
+        .await
+        .unwrap());
+    assert!(matches!(
+        s.try_acquire_lease("x", "a", Duration::zero(), at(0)).await,
+        Err(StoreError::Backend(_))
+    ));
+
+    // Instances racing for a free lease: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let url = db.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let s = PgStore::connect(&url, 1).await.unwrap();
+            let won = s
+                .try_acquire_lease("race", &format!("instance-{i}"), ttl, at(0))
+                .await
+                .unwrap();
+            s.close().await;
+            won
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    s.close().await;
+}
+
+fn settings() -> CampaignSettings {
+    CampaignSettings::new(
+        E164::parse("+14155550100", Region::US).unwrap(),
+        AnswerAction::Twiml {
+            twiml: "<Response/>".into(),
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_share_the_work_without_double_dialing() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let seed = db.store().await;
+    let c = seed.create_campaign("a", &settings(), t0()).await.unwrap();
+    let rows: Vec<_> = (0..60)
+        .map(|i| {
+            (
+                NewLead {
+                    phone: E164::parse(&format!("+1212555{:04}", 3000 + i), Region::US).unwrap(),
+                    contact: LeadContact::default(),
+                },
+                LeadPlacement::Active(t0()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seed.insert_leads(c.id, &rows, t0()).await.unwrap().inserted,
+        60
+    );
+    // Three instances, each with its own pool, work through the same due list at once.
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let url = db.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let s = PgStore::connect(&url, 3).await.unwrap();
+            let mut got = Vec::new();
+            for lead in s.due_leads(t0(), 100).await.unwrap() {
+                if let Some(a) = s.reserve_attempt(lead.id, t0()).await.unwrap() {
+                    got.push(a.lead_id);
+                }
+            }
+            s.close().await;
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(n, all.len(), "a lead was reserved twice");
+    // A lead skipped while another instance held it was reserved by that instance.
+    assert_eq!(n, 60);
+    assert!(seed.due_leads(t0(), 100).await.unwrap().is_empty());
+    seed.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_webhooks_of_one_call_apply_in_turn() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let s = Arc::new(db.store().await);
+    let c = s.create_campaign("a", &settings(), t0()).await.unwrap();
+    let phone = E164::parse("+12125550101", Region::US).unwrap();
+    let rows = vec![(
+        NewLead {
+            phone: phone.clone(),
+            contact: LeadContact::default(),
+        },
+        LeadPlacement::Active(t0()),
+    )];
+    s.insert_leads(c.id, &rows, t0()).await.unwrap();
+    let lead = &s.leads_by_phone(&phone).await.unwrap()[0];
+    let a = s.reserve_attempt(lead.id, t0()).await.unwrap().unwrap();
+    let placed = Placement {
+        call_id: ProviderCallId::parse("CA1").unwrap(),
+        status: CallStatus::Queued,
+    };
+    // Every event arrives twice, all at once, some before the create response is stored.
+    let statuses = [
+        (CallStatus::Ringing, 1),
+        (CallStatus::InProgress, 2),
+        (CallStatus::Completed, 3),
+    ];
+    let mut tasks = Vec::new();
+    for round in 0..2 {
+        for (status, seq) in statuses {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let ev = CallEvent {
+                    call_id: ProviderCallId::parse("CA1").unwrap(),
+                    status,
+                    sequence: Some(seq),
+                    at: t0() + Duration::seconds(i64::from(seq)),
+                    duration_s: status.is_final().then_some(10),
+                    answered_by: None,
+                    sip_response_code: None,
+                };
+                let raw = RawEvent {
+                    source: "test".into(),
+                    dedupe_key: format!("CA1:{seq}"),
+                    payload: format!("round {round}"),
+                };
+                s.apply_call_event(Some(a.id), &ev, &raw, t0()).await
+            }));
+        }
+    }
+    let mark = s.mark_placed(a.id, &placed, t0());
+    let (mark, results) = tokio::join!(mark, async {
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap().expect("an event failed"));
+        }
+        out
+    });
+    mark.unwrap();
+    let dups = results
+        .iter()
+        .filter(|r| **r == EventOutcome::Duplicate)
+        .count();
+    assert_eq!(dups, 3, "each delivery after the first is a duplicate");
+    assert!(results.iter().all(|r| *r != EventOutcome::UnknownCall));
+    let got = s.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(got.state, AttemptState::Ended);
+    assert_eq!(got.call_status, Some(CallStatus::Completed));
+    assert_eq!(got.last_sequence, Some(3));
+    assert_eq!(got.call_id.unwrap().as_str(), "CA1");
+    let webhooks = s
+        .lead_events(lead.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "webhook")
+        .count();
+    assert_eq!(webhooks, 3);
+    s.close().await;
+}
