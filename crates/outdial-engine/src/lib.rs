@@ -30,6 +30,11 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+/// Name of the fleet-wide call pacer in the store.
+pub const PACER_NAME: &str = "calls";
+/// Name of the lease under which singleton maintenance (the reconciler) runs.
+pub const MAINTENANCE_LEASE: &str = "maintenance";
+
 /// Setting key of the dialer's persisted run state (`running` / `stopped`).
 pub const DIALER_SETTING: &str = "dialer";
 /// Setting key of the reason the dialer was last stopped.
@@ -72,6 +77,8 @@ pub struct EngineConfig {
     pub window_margin_s: i64,
     /// State calling rules in force (built-in data, possibly merged with an operator file).
     pub state_rules: Arc<StateRules>,
+    /// This instance's name, the holder of the maintenance lease.
+    pub instance_id: String,
 }
 
 impl Default for EngineConfig {
@@ -87,6 +94,7 @@ impl Default for EngineConfig {
             window_margin_s: 120,
             request_timeout_real_ms: 15_000,
             state_rules: Arc::new(StateRules::builtin()),
+            instance_id: "outdial".into(),
         }
     }
 }
@@ -166,30 +174,6 @@ pub struct LeadFacts {
     pub number_history: Vec<DateTime<Utc>>,
 }
 
-/// Paces call placement at a rate in clock time.
-#[derive(Debug)]
-struct Pacer {
-    next_slot: Option<DateTime<Utc>>,
-    interval: Duration,
-}
-
-impl Pacer {
-    fn new(cps: f64) -> Self {
-        let micros = (1_000_000.0 / cps.max(0.001)) as i64;
-        Pacer {
-            next_slot: None,
-            interval: Duration::microseconds(micros.max(1)),
-        }
-    }
-
-    /// Reserves the next slot at or after `now`; returns the instant the call may go.
-    fn reserve(&mut self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let slot = self.next_slot.map_or(now, |s| s.max(now));
-        self.next_slot = Some(slot + self.interval);
-        slot
-    }
-}
-
 /// The engine.
 #[derive(Debug)]
 pub struct Engine {
@@ -197,7 +181,6 @@ pub struct Engine {
     providers: HashMap<ProviderKind, Arc<dyn Provider>>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
-    pacer: Mutex<Pacer>,
     /// Attempts whose create request is under way in this process: the reconciler leaves
     /// them alone, since the request may still reach the provider.
     placing: Mutex<HashSet<AttemptId>>,
@@ -226,16 +209,30 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Engine {
-        let pacer = Mutex::new(Pacer::new(config.calls_per_second));
         Engine {
             store,
             providers,
             clock,
             config,
-            pacer,
             placing: Mutex::new(HashSet::new()),
             campaigns: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Time between two calls at the configured rate (clock time).
+    fn pacing_interval(&self) -> Duration {
+        let micros = (1_000_000.0 / self.config.calls_per_second.max(0.001)) as i64;
+        Duration::microseconds(micros.max(1))
+    }
+
+    /// Takes or renews the maintenance lease for this instance. The lease lasts 30 real
+    /// seconds (converted to clock time), renewed every few seconds by [`Engine::run`].
+    pub async fn hold_maintenance_lease(&self, now: DateTime<Utc>) -> Result<bool, EngineError> {
+        let ttl = Duration::milliseconds((30_000.0 * self.clock.speed()) as i64);
+        Ok(self
+            .store
+            .try_acquire_lease(MAINTENANCE_LEASE, &self.config.instance_id, ttl, now)
+            .await?)
     }
 
     /// The store.
@@ -378,7 +375,11 @@ impl Engine {
             {
                 continue;
             }
-            let slot = self.pacer.lock().expect("pacer").reserve(now);
+            // The pacer lives in the store, so every instance together keeps the rate.
+            let slot = self
+                .store
+                .reserve_pacing_slot(PACER_NAME, self.pacing_interval(), now)
+                .await?;
             let wait = self.clock.real_delay_until(slot);
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
@@ -398,7 +399,11 @@ impl Engine {
                 report.parked += 1;
                 continue;
             }
-            let Some(attempt) = self.store.reserve_attempt(lead.id, dial_now).await? else {
+            let Some(attempt) = self
+                .store
+                .reserve_attempt_capped(lead.id, dial_now, self.config.max_concurrent)
+                .await?
+            else {
                 continue;
             };
             let provider = self
@@ -974,8 +979,15 @@ impl Engine {
             let due = last_reconcile.is_none_or(|t| now - t >= Duration::seconds(5));
             if due {
                 last_reconcile = Some(now);
-                if let Err(e) = self.reconcile(now).await {
-                    tracing::error!(error = %e, "reconciler step failed");
+                // Singleton maintenance: only the instance holding the lease reconciles.
+                match self.hold_maintenance_lease(now).await {
+                    Ok(true) => {
+                        if let Err(e) = self.reconcile(now).await {
+                            tracing::error!(error = %e, "reconciler step failed");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "maintenance lease failed"),
                 }
             }
             tokio::select! {

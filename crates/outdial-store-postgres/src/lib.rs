@@ -47,17 +47,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Attempt states that block a number (kept in step with the partial unique index).
 const IN_FLIGHT: &str = "('reserved', 'placed', 'ringing', 'in-progress', 'unknown')";
 
-/// Key of the transaction-level advisory lock that serialises the creation of the `leases`
-/// table when several instances connect at once (`"outdial"` and 1, as bytes).
-const LEASES_DDL_LOCK: i64 = 0x6f75_7464_6961_6c01;
-
-/// The leases table, created by [`PgStore::connect`] until it moves into migration 0004 of
-/// both backends (a migration here alone would break version parity with SQLite).
-const LEASES_DDL: &str = "CREATE TABLE IF NOT EXISTS leases (
-    name        text PRIMARY KEY,
-    holder      text NOT NULL,
-    expires_at  timestamptz NOT NULL
-)";
+/// Key of the transaction-level advisory lock that serialises capped reservations across
+/// the fleet (`"outdial"` and 2, as bytes).
+const RESERVE_LOCK: i64 = 0x6f75_7464_6961_6c02;
 
 /// The PostgreSQL store: a connection pool. Cloning shares the pool.
 #[derive(Debug, Clone)]
@@ -149,29 +141,12 @@ impl PgStore {
             }
             other => StoreError::Backend(format!("migrations failed: {other}")),
         })?;
-        // Concurrent `CREATE TABLE IF NOT EXISTS` can still collide in the catalog; the
-        // transaction-level advisory lock makes the instances take turns.
-        let mut tx = pool.begin().await.map_err(backend)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(LEASES_DDL_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        sqlx::query(LEASES_DDL)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        Ok(())
     }
 
     /// The newest schema version this build knows (the same numbering as SQLite's).
     pub fn schema_version() -> i64 {
         MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
-    }
-
-    /// Closes the pool, waiting for connections in use to be returned.
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 
     /// Takes or renews the lease `name` for `holder` until `now + ttl`. Returns `true` when
@@ -186,7 +161,7 @@ impl PgStore {
     /// returns `false`.
     ///
     /// Errors: [`StoreError::Backend`] when `ttl` is not positive or a statement fails.
-    pub async fn try_acquire_lease(
+    async fn lease(
         &self,
         name: &str,
         holder: &str,
@@ -448,6 +423,94 @@ async fn transition_attempt(
     .await?;
     tx.commit().await.map_err(backend)?;
     Ok(true)
+}
+
+impl PgStore {
+    /// Reserves an attempt for a due lead, optionally under a fleet-wide in-flight cap: with
+    /// a cap, reservations take a transaction-level advisory lock so that the count and the
+    /// insert are atomic across instances.
+    async fn reserve(
+        &self,
+        lead_id: LeadId,
+        now: DateTime<Utc>,
+        max_in_flight: Option<u32>,
+    ) -> StoreResult<Option<Attempt>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if let Some(max) = max_in_flight {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(RESERVE_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let in_flight: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM attempts WHERE state IN {IN_FLIGHT}"
+            ))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if in_flight >= i64::from(max) {
+                return Ok(None);
+            }
+        }
+
+        // Another instance reserving this lead holds its row: skip it rather than wait (its
+        // reservation makes the lead `dialing`, so waiting would end in `None` anyway).
+        let Some(row) = sqlx::query(
+            "SELECT * FROM leads WHERE id = $1 AND status = 'active' AND next_attempt_at <= $2
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(lead_id.0)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let lead = lead_from_row(&row)?;
+        // No conflict target: covers the partial unique index on in-flight attempts.
+        let Some(attempt_id) = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO attempts (lead_id, campaign_id, phone, number, state, reserved_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'reserved', $5, $5) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(lead.id.0)
+        .bind(lead.campaign_id.0)
+        .bind(lead.phone.as_str())
+        .bind(i64::from(lead.attempt_count) + 1)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            // The number has an attempt in flight (possibly in another campaign).
+            return Ok(None);
+        };
+        let attempt_id = AttemptId(attempt_id);
+        sqlx::query(
+            "UPDATE leads SET status = 'dialing', next_attempt_at = NULL, attempt_count = attempt_count + 1,
+                    updated_at = $1 WHERE id = $2 AND status = 'active'",
+        )
+        .bind(ts(now))
+        .bind(lead.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({"number": lead.attempt_count + 1}).to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(lead.id),
+            Some(attempt_id),
+            "attempt.reserved",
+            "scheduler",
+            None,
+            &detail,
+        )
+        .await?;
+        let attempt = fetch_attempt(&mut tx, attempt_id, false).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(attempt)
+    }
 }
 
 #[async_trait]
@@ -757,64 +820,52 @@ impl Store for PgStore {
         lead_id: LeadId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Attempt>> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        // Another instance reserving this lead holds its row: skip it rather than wait (its
-        // reservation makes the lead `dialing`, so waiting would end in `None` anyway).
-        let Some(row) = sqlx::query(
-            "SELECT * FROM leads WHERE id = $1 AND status = 'active' AND next_attempt_at <= $2
-             FOR UPDATE SKIP LOCKED",
+        self.reserve(lead_id, now, None).await
+    }
+
+    async fn reserve_attempt_capped(
+        &self,
+        lead_id: LeadId,
+        now: DateTime<Utc>,
+        max_in_flight: u32,
+    ) -> StoreResult<Option<Attempt>> {
+        self.reserve(lead_id, now, Some(max_in_flight)).await
+    }
+
+    async fn reserve_pacing_slot(
+        &self,
+        name: &str,
+        interval: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DateTime<Utc>> {
+        let micros = interval.num_microseconds().unwrap_or(i64::MAX);
+        let slot: DateTime<Utc> = sqlx::query_scalar(
+            "INSERT INTO pacers (name, next_slot) VALUES ($1, $2 + $3 * interval '1 microsecond')
+             ON CONFLICT (name) DO UPDATE
+                SET next_slot = GREATEST(pacers.next_slot, $2) + $3 * interval '1 microsecond'
+             RETURNING next_slot - $3 * interval '1 microsecond'",
         )
-        .bind(lead_id.0)
+        .bind(name)
         .bind(ts(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?
-        else {
-            return Ok(None);
-        };
-        let lead = lead_from_row(&row)?;
-        // No conflict target: covers the partial unique index on in-flight attempts.
-        let Some(attempt_id) = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO attempts (lead_id, campaign_id, phone, number, state, reserved_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'reserved', $5, $5) ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(lead.id.0)
-        .bind(lead.campaign_id.0)
-        .bind(lead.phone.as_str())
-        .bind(i64::from(lead.attempt_count) + 1)
-        .bind(ts(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?
-        else {
-            // The number has an attempt in flight (possibly in another campaign).
-            return Ok(None);
-        };
-        let attempt_id = AttemptId(attempt_id);
-        sqlx::query(
-            "UPDATE leads SET status = 'dialing', next_attempt_at = NULL, attempt_count = attempt_count + 1,
-                    updated_at = $1 WHERE id = $2 AND status = 'active'",
-        )
-        .bind(ts(now))
-        .bind(lead.id.0)
-        .execute(&mut *tx)
+        .bind(micros as f64)
+        .fetch_one(&self.pool)
         .await
         .map_err(backend)?;
-        let detail = serde_json::json!({"number": lead.attempt_count + 1}).to_string();
-        insert_event(
-            &mut tx,
-            now,
-            Some(lead.id),
-            Some(attempt_id),
-            "attempt.reserved",
-            "scheduler",
-            None,
-            &detail,
-        )
-        .await?;
-        let attempt = fetch_attempt(&mut tx, attempt_id, false).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(attempt)
+        Ok(slot)
+    }
+
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.lease(name, holder, ttl, now).await
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 
     async fn attempt(&self, id: AttemptId) -> StoreResult<Option<Attempt>> {

@@ -125,11 +125,6 @@ impl SqliteStore {
     pub fn schema_version() -> i64 {
         MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
     }
-
-    /// Closes the pool, checkpointing the WAL.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }
 
 fn campaign_from_row(r: &SqliteRow) -> StoreResult<Campaign> {
@@ -348,6 +343,83 @@ async fn transition_attempt(
     .await?;
     tx.commit().await.map_err(backend)?;
     Ok(true)
+}
+
+impl SqliteStore {
+    /// Reserves an attempt for a due lead, optionally under a fleet-wide in-flight cap.
+    async fn reserve(
+        &self,
+        lead_id: LeadId,
+        now: DateTime<Utc>,
+        max_in_flight: Option<u32>,
+    ) -> StoreResult<Option<Attempt>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(row) = sqlx::query(
+            "SELECT * FROM leads WHERE id = ? AND status = 'active' AND next_attempt_at <= ?",
+        )
+        .bind(lead_id.0)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let lead = lead_from_row(&row)?;
+        if let Some(max) = max_in_flight {
+            let in_flight: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM attempts WHERE state IN {IN_FLIGHT}"
+            ))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if in_flight >= i64::from(max) {
+                return Ok(None);
+            }
+        }
+        let res = sqlx::query(
+            "INSERT INTO attempts (lead_id, campaign_id, phone, number, state, reserved_at, updated_at)
+             VALUES (?, ?, ?, ?, 'reserved', ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(lead.id.0)
+        .bind(lead.campaign_id.0)
+        .bind(lead.phone.as_str())
+        .bind(i64::from(lead.attempt_count + 1))
+        .bind(ts(now))
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            // The number has an attempt in flight (possibly in another campaign).
+            return Ok(None);
+        }
+        let attempt_id = AttemptId(res.last_insert_rowid());
+        sqlx::query(
+            "UPDATE leads SET status = 'dialing', next_attempt_at = NULL, attempt_count = attempt_count + 1,
+                    updated_at = ? WHERE id = ? AND status = 'active'",
+        )
+        .bind(ts(now))
+        .bind(lead.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let detail = serde_json::json!({"number": lead.attempt_count + 1}).to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(lead.id),
+            Some(attempt_id),
+            "attempt.reserved",
+            "scheduler",
+            None,
+            &detail,
+        )
+        .await?;
+        let attempt = fetch_attempt(&mut tx, attempt_id).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(attempt)
+    }
 }
 
 #[async_trait]
@@ -639,61 +711,78 @@ impl Store for SqliteStore {
         lead_id: LeadId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Attempt>> {
+        self.reserve(lead_id, now, None).await
+    }
+
+    async fn reserve_attempt_capped(
+        &self,
+        lead_id: LeadId,
+        now: DateTime<Utc>,
+        max_in_flight: u32,
+    ) -> StoreResult<Option<Attempt>> {
+        self.reserve(lead_id, now, Some(max_in_flight)).await
+    }
+
+    async fn reserve_pacing_slot(
+        &self,
+        name: &str,
+        interval: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DateTime<Utc>> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let Some(row) = sqlx::query(
-            "SELECT * FROM leads WHERE id = ? AND status = 'active' AND next_attempt_at <= ?",
-        )
-        .bind(lead_id.0)
-        .bind(ts(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?
-        else {
-            return Ok(None);
+        let next: Option<String> =
+            sqlx::query_scalar("SELECT next_slot FROM pacers WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        let slot = match next {
+            Some(n) => parse_ts(&n)?.max(now),
+            None => now,
         };
-        let lead = lead_from_row(&row)?;
-        let res = sqlx::query(
-            "INSERT INTO attempts (lead_id, campaign_id, phone, number, state, reserved_at, updated_at)
-             VALUES (?, ?, ?, ?, 'reserved', ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(lead.id.0)
-        .bind(lead.campaign_id.0)
-        .bind(lead.phone.as_str())
-        .bind(i64::from(lead.attempt_count + 1))
-        .bind(ts(now))
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if res.rows_affected() != 1 {
-            // The number has an attempt in flight (possibly in another campaign).
-            return Ok(None);
-        }
-        let attempt_id = AttemptId(res.last_insert_rowid());
         sqlx::query(
-            "UPDATE leads SET status = 'dialing', next_attempt_at = NULL, attempt_count = attempt_count + 1,
-                    updated_at = ? WHERE id = ? AND status = 'active'",
+            "INSERT INTO pacers (name, next_slot) VALUES (?, ?)
+             ON CONFLICT (name) DO UPDATE SET next_slot = excluded.next_slot",
         )
-        .bind(ts(now))
-        .bind(lead.id.0)
+        .bind(name)
+        .bind(ts(slot + interval))
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        let detail = serde_json::json!({"number": lead.attempt_count + 1}).to_string();
-        insert_event(
-            &mut tx,
-            now,
-            Some(lead.id),
-            Some(attempt_id),
-            "attempt.reserved",
-            "scheduler",
-            None,
-            &detail,
-        )
-        .await?;
-        let attempt = fetch_attempt(&mut tx, attempt_id).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(attempt)
+        Ok(to_micros(slot))
+    }
+
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        if ttl <= chrono::Duration::zero() {
+            return Err(StoreError::Backend(format!(
+                "lease '{name}': the time to live must be positive, got {ttl}"
+            )));
+        }
+        let row: Option<String> = sqlx::query_scalar(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= ?
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(ts(now + ttl))
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.is_some())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 
     async fn attempt(&self, id: AttemptId) -> StoreResult<Option<Attempt>> {

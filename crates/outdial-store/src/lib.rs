@@ -417,6 +417,42 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Attempt>>;
 
+    /// [`Store::reserve_attempt`], and also `None` when `max_in_flight` attempts are already
+    /// in flight across the fleet (every campaign, every instance): the check and the insert
+    /// are atomic, so instances sharing the database never exceed the cap together.
+    async fn reserve_attempt_capped(
+        &self,
+        lead_id: LeadId,
+        now: DateTime<Utc>,
+        max_in_flight: u32,
+    ) -> StoreResult<Option<Attempt>>;
+
+    /// Takes the next slot of the fleet-wide pacer `name`: returns the instant (UTC, at or
+    /// after `now`) at which the caller may act, and moves the pacer on by `interval`, so
+    /// that every instance together acts at most once per `interval`.
+    async fn reserve_pacing_slot(
+        &self,
+        name: &str,
+        interval: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DateTime<Utc>>;
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`. Returns `true` when
+    /// `holder` holds it afterwards (it was free, expired, or already `holder`'s); `false`,
+    /// changing nothing, while another holder's lease runs. Singleton maintenance (the
+    /// reconciler) runs only under the lease. Errors: [`StoreError::Backend`] when `ttl` is
+    /// not positive.
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Closes the connections (SQLite checkpoints its WAL).
+    async fn close(&self);
+
     /// An attempt by id, if any.
     async fn attempt(&self, id: AttemptId) -> StoreResult<Option<Attempt>>;
 

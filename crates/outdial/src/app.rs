@@ -87,12 +87,46 @@ pub fn state_rules(cfg: &Config) -> anyhow::Result<outdial_core::compliance::Sta
     }
 }
 
-/// Opens the SQLite store named by the configuration.
-pub async fn open_store(path: &Path, mode: OpenMode) -> anyhow::Result<Arc<SqliteStore>> {
-    let store = SqliteStore::open(path, mode)
+/// True when `location` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres(location: &Path) -> bool {
+    let s = location.to_string_lossy();
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// Opens the store `location` names: a PostgreSQL URL (pool of 10 connections), or a SQLite
+/// file path (`mode` says whether a missing file may be created).
+pub async fn open_store(location: &Path, mode: OpenMode) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_with(location, mode, 10).await
+}
+
+/// [`open_store`] with the PostgreSQL pool size.
+pub async fn open_store_with(
+    location: &Path,
+    mode: OpenMode,
+    pool_size: u32,
+) -> anyhow::Result<Arc<dyn Store>> {
+    if is_postgres(location) {
+        let url = location.to_string_lossy();
+        let store = outdial_store_postgres::PgStore::connect(&url, pool_size)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL {}", redact_url(&url)))?;
+        return Ok(Arc::new(store));
+    }
+    let store = SqliteStore::open(location, mode)
         .await
-        .with_context(|| format!("opening database {}", path.display()))?;
+        .with_context(|| format!("opening database {}", location.display()))?;
     Ok(Arc::new(store))
+}
+
+/// A database URL with its password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// The Twilio provider for a configuration.
@@ -112,6 +146,7 @@ pub fn engine(
     cfg: &Config,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    instance_id: &str,
 ) -> anyhow::Result<Arc<Engine>> {
     let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
     providers.insert(ProviderKind::Twilio, twilio_provider(cfg)?);
@@ -121,6 +156,7 @@ pub fn engine(
         max_concurrent: cfg.dialer.max_concurrent,
         reconcile_after_s: cfg.dialer.reconcile_after_s,
         request_timeout_real_ms: cfg.twilio.request_timeout_s * 1000,
+        instance_id: instance_id.to_owned(),
         state_rules: Arc::new(state_rules(cfg)?),
         ..EngineConfig::default()
     };

@@ -1,6 +1,7 @@
 //! Configuration: every setting declared once with its default, layered as defaults, then
 //! a TOML file, then `OUTDIAL_*` environment variables (the environment wins; nested keys use
-//! `__`, e.g. `OUTDIAL_TWILIO__ACCOUNT_SID`). Secrets can come from files
+//! `__`, e.g. `OUTDIAL_TWILIO__ACCOUNT_SID`). `OUTDIAL_CONFIG`, `OUTDIAL_TEST_POSTGRES_URL` and
+//! `OUTDIAL_CARRIER_AUTH_TOKEN` belong to other readers and are not settings. Secrets can come from files
 //! (`OUTDIAL_TWILIO__AUTH_TOKEN_FILE`, `OUTDIAL_API_KEYS_FILE`) and are redacted in `Debug`.
 //! [`Config::validate`] stops start-up with a readable message naming the setting.
 
@@ -17,8 +18,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// SQLite database file (`outdial.db`) or URL (`sqlite://outdial.db`).
+    /// SQLite database file (`outdial.db`, `sqlite://outdial.db`) or PostgreSQL URL
+    /// (`postgres://user:password@host:5432/outdial`); the scheme chooses the store.
     pub database: String,
+    /// PostgreSQL connection pool size per instance.
+    pub database_pool_size: u32,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
     /// Public base URL the provider uses to reach this server (no trailing slash). Webhook
@@ -94,6 +98,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             database: "outdial.db".into(),
+            database_pool_size: 10,
             listen: "127.0.0.1:8080".parse().expect("valid"),
             public_url: "http://127.0.0.1:8080".into(),
             default_region: "US".into(),
@@ -129,7 +134,11 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("OUTDIAL_").split("__").ignore(&["CONFIG"]));
+        fig = fig.merge(Env::prefixed("OUTDIAL_").split("__").ignore(&[
+            "CONFIG",
+            "TEST_POSTGRES_URL",
+            "CARRIER_AUTH_TOKEN",
+        ]));
         let mut cfg: Config = fig.extract().map_err(|e| {
             let src = file.map_or("environment".to_string(), |f| f.display().to_string());
             anyhow::anyhow!("invalid configuration ({src}): {e}")

@@ -169,8 +169,8 @@ async fn migrations_are_idempotent_and_safe_to_race() {
             .fetch_all(&mut c)
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3], "each migration applied once");
-    assert_eq!(PgStore::schema_version(), 3);
+    assert_eq!(versions, vec![1, 2, 3, 4], "each migration applied once");
+    assert_eq!(PgStore::schema_version(), 4);
     let leases: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'leases'",
     )

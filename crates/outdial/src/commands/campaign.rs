@@ -3,7 +3,6 @@
 use anyhow::Context;
 use outdial_clock::{Clock, SystemClock};
 use outdial_core::{AnswerAction, CampaignSettings, E164};
-use outdial_store::Store;
 use outdial_store_sqlite::OpenMode;
 use std::path::{Path, PathBuf};
 

@@ -84,7 +84,7 @@ pub async fn run_check(config: Option<&Path>, cmd: ComplianceCommand) -> anyhow:
     let region = cfg.region()?;
     let phone = E164::parse(&args.phone, region).map_err(|e| anyhow::anyhow!("--phone: {e}"))?;
     let db = args.db.clone().unwrap_or_else(|| cfg.database_path());
-    let store: Arc<dyn Store> = if db.exists() {
+    let store: Arc<dyn Store> = if db.exists() || crate::app::is_postgres(&db) {
         crate::app::open_store(&db, OpenMode::MustExist).await?
     } else if args.campaign.is_some() {
         anyhow::bail!(

@@ -9,7 +9,6 @@ use outdial_carrier::{CarrierConfig, FaultSpec};
 use outdial_clock::{Clock, ScaledClock};
 use outdial_core::schedule::{CallingWindow, RedialPolicy};
 use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
-use outdial_store::Store;
 use outdial_store_sqlite::OpenMode;
 use secrecy::SecretString;
 use std::path::PathBuf;
@@ -184,7 +183,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     cfg.twilio.request_timeout_s = 10;
     cfg.dialer.calls_per_second = 5.0;
     cfg.dialer.max_concurrent = 20;
-    let engine = crate::app::engine(&cfg, store.clone(), clock.clone())?;
+    let engine = crate::app::engine(&cfg, store.clone(), clock.clone(), "demo")?;
     let running = crate::app::start(
         listener,
         engine.clone(),

@@ -1,7 +1,6 @@
 //! `outdial import FILE --campaign NAME [--dry-run]`.
 
 use anyhow::Context;
-use outdial_store::Store;
 use outdial_store_sqlite::OpenMode;
 use std::path::{Path, PathBuf};
 

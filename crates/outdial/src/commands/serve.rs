@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// Public base URL the provider reaches this server at.
     #[arg(long)]
     pub public_url: Option<String>,
+    /// This instance's name in a fleet (holder of the maintenance lease). Default: host name
+    /// and process id.
+    #[arg(long)]
+    pub instance_id: Option<String>,
     /// Create the database file if it does not exist (otherwise a missing file is an error).
     #[arg(long)]
     pub create: bool,
@@ -48,8 +52,15 @@ pub async fn run(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     } else {
         OpenMode::MustExist
     };
-    let store = crate::app::open_store(&cfg.database_path(), mode).await?;
-    let engine = crate::app::engine(&cfg, store.clone(), clock)?;
+    let store =
+        crate::app::open_store_with(&cfg.database_path(), mode, cfg.database_pool_size).await?;
+    let instance_id = args.instance_id.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "outdial".into());
+        format!("{host}-{}", std::process::id())
+    });
+    let engine = crate::app::engine(&cfg, store.clone(), clock, &instance_id)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;

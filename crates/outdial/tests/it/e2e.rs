@@ -375,7 +375,7 @@ async fn five_hundred_leads_three_days_with_faults_and_compliance() {
         ledger.iter().all(|e| !invalid.contains(&e.to)),
         "a rejected number reached the ledger"
     );
-    store.close().await;
+    outdial_store::Store::close(&store).await;
 }
 
 /// Sends a signal with the `kill` command (no unsafe code, no extra crate).
