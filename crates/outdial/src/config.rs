@@ -180,10 +180,8 @@ impl Config {
     /// Checks what `serve` needs. Errors name the setting and say what is expected.
     pub fn validate_for_serve(&self) -> anyhow::Result<()> {
         self.region()?;
-        if self.database.starts_with("postgres://") || self.database.starts_with("postgresql://") {
-            bail!(
-                "database: PostgreSQL is not supported by this build yet; use a SQLite file path"
-            );
+        if self.database_pool_size == 0 {
+            bail!("database_pool_size must be at least 1");
         }
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
             || self.public_url.ends_with('/')
