@@ -592,6 +592,11 @@ pub struct LeadRules<'a> {
     pub history: &'a [DateTime<Utc>],
     /// The same for every attempt to the number in any campaign (at least the last 7 days).
     pub number_history: &'a [DateTime<Utc>],
+    /// Widens every rolling window (number caps, Regulation F, minimum gap) by this much, to
+    /// absorb the delay between reserving an attempt and the provider creating the call
+    /// (request latency, provider queueing). The engine uses its window margin; checks of a
+    /// finished run use zero.
+    pub slack: Duration,
 }
 
 /// The horizon of [`LeadRules::next_allowed`], days.
@@ -634,10 +639,9 @@ impl LeadRules<'_> {
     fn window_count(
         times: &[DateTime<Utc>],
         t: DateTime<Utc>,
-        hours: i64,
+        span: Duration,
         limit: u32,
     ) -> (u32, Option<DateTime<Utc>>) {
-        let span = Duration::hours(hours);
         let mut inside: Vec<DateTime<Utc>> = times
             .iter()
             .copied()
@@ -705,8 +709,12 @@ impl LeadRules<'_> {
             }
         }
         for (limit, hours, source) in self.rolling_caps() {
-            let (count, until) =
-                Self::window_count(self.number_history, t, i64::from(hours), limit);
+            let (count, until) = Self::window_count(
+                self.number_history,
+                t,
+                Duration::hours(i64::from(hours)) + self.slack,
+                limit,
+            );
             if until.is_some() {
                 out.push(Block::RollingCap {
                     count,
@@ -717,13 +725,14 @@ impl LeadRules<'_> {
             }
         }
         if self.campaign.caps.reg_f_7_in_7 {
-            let (count, until) = Self::window_count(self.history, t, 24 * 7, 7);
+            let (count, until) =
+                Self::window_count(self.history, t, Duration::days(7) + self.slack, 7);
             if until.is_some() {
                 out.push(Block::SevenInSeven { count });
             }
         }
         if let Some(last) = self.last_call_before(t) {
-            let gap = Duration::minutes(i64::from(self.campaign.caps.min_gap_min));
+            let gap = Duration::minutes(i64::from(self.campaign.caps.min_gap_min)) + self.slack;
             if self.campaign.caps.min_gap_min > 0 && t < last + gap {
                 out.push(Block::MinGap {
                     last,
@@ -794,20 +803,28 @@ impl LeadRules<'_> {
                 }
             }
             for (limit, hours, _) in self.rolling_caps() {
-                if let (_, Some(until)) =
-                    Self::window_count(self.number_history, t, i64::from(hours), limit)
-                {
+                if let (_, Some(until)) = Self::window_count(
+                    self.number_history,
+                    t,
+                    Duration::hours(i64::from(hours)) + self.slack,
+                    limit,
+                ) {
                     t = t.max(until);
                 }
             }
             if self.campaign.caps.reg_f_7_in_7 {
-                if let (_, Some(until)) = Self::window_count(self.history, t, 24 * 7, 7) {
+                if let (_, Some(until)) =
+                    Self::window_count(self.history, t, Duration::days(7) + self.slack, 7)
+                {
                     t = t.max(until);
                 }
             }
             if self.campaign.caps.min_gap_min > 0 {
                 if let Some(last) = self.last_call_before(t) {
-                    t = t.max(last + Duration::minutes(i64::from(self.campaign.caps.min_gap_min)));
+                    t = t.max(
+                        last + Duration::minutes(i64::from(self.campaign.caps.min_gap_min))
+                            + self.slack,
+                    );
                 }
             }
             if t == start {
@@ -949,6 +966,7 @@ mod tests {
             whereabouts: w,
             history,
             number_history,
+            slack: chrono::Duration::zero(),
         };
         let got = r.next_allowed(utc(from));
         match (got, want) {
@@ -1091,6 +1109,7 @@ mod tests {
             whereabouts: &ny,
             history: &[],
             number_history: &[],
+            slack: chrono::Duration::zero(),
         };
         assert_eq!(
             r.blocks_at(utc("2026-01-16T02:30:00Z")),
@@ -1180,6 +1199,7 @@ mod tests {
             whereabouts: &w,
             history: &[],
             number_history: &[],
+            slack: chrono::Duration::zero(),
         };
         let b = r.blocks_at(utc("2026-01-16T01:30:00Z"));
         assert!(
@@ -1382,6 +1402,7 @@ mod tests {
                 whereabouts: &ny,
                 history: &history,
                 number_history: &history,
+                slack: chrono::Duration::zero(),
             };
             let recent: Vec<Disposition> = recent
                 .iter()
@@ -1482,7 +1503,7 @@ mod tests {
             c.caps.min_gap_min = gap;
             c.no_calls_on_federal_holidays = holidays;
             let rules_data = StateRules::builtin();
-            let r = LeadRules { campaign: &c, state_rules: &rules_data, whereabouts: &w, history: &history, number_history: &history };
+            let r = LeadRules { campaign: &c, state_rules: &rules_data, whereabouts: &w, history: &history, number_history: &history, slack: chrono::Duration::zero(), };
             let at = r.next_allowed(from).unwrap();
             prop_assert!(at >= from);
             prop_assert!(r.blocks_at(at).is_empty(), "blocked at {at}: {:?}", r.blocks_at(at));

@@ -116,6 +116,7 @@ pub fn verdict(
         whereabouts: &facts.whereabouts,
         history: &facts.history,
         number_history: &facts.number_history,
+        slack: chrono::Duration::zero(),
     };
     let mut blocks = rules.blocks_at(at);
     let dnc = !dnc_lists.is_empty();

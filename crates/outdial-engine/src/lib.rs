@@ -331,6 +331,7 @@ impl Engine {
             whereabouts: &facts.whereabouts,
             history: &facts.history,
             number_history: &facts.number_history,
+            slack: Duration::seconds(self.config.window_margin_s),
         }
     }
 
@@ -376,9 +377,11 @@ impl Engine {
                 continue;
             }
             // The pacer lives in the store, so every instance together keeps the rate.
+            // Ask for the slot at the current time, not the tick's start: a slot in the past
+            // would let calls burst to catch up.
             let slot = self
                 .store
-                .reserve_pacing_slot(PACER_NAME, self.pacing_interval(), now)
+                .reserve_pacing_slot(PACER_NAME, self.pacing_interval(), self.clock.now())
                 .await?;
             let wait = self.clock.real_delay_until(slot);
             if !wait.is_zero() {

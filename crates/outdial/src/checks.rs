@@ -226,6 +226,7 @@ pub async fn check_all(
                 whereabouts: &w,
                 history: &earlier,
                 number_history: &earlier,
+                slack: chrono::Duration::zero(),
             };
             for block in rules.blocks_at(call.created_at) {
                 rule_violations.push(format!(

@@ -60,6 +60,7 @@ pub async fn placement(
         whereabouts: &w,
         history: &[],
         number_history: &number_history,
+        slack: chrono::Duration::zero(),
     };
     Ok(match rules.next_allowed(now) {
         Ok(at) => LeadPlacement::Active(at),

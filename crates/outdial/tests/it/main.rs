@@ -4,3 +4,4 @@ mod checks;
 mod cli;
 mod dnc;
 mod e2e;
+mod fleet;
