@@ -246,6 +246,15 @@ fn dnc_from_row(r: &SqliteRow) -> StoreResult<DncEntry> {
     })
 }
 
+/// The lead columns a decision writes: status, next attempt time, reason.
+fn decision_columns(decision: &LeadDecision) -> (&'static str, Option<String>, Option<&str>) {
+    match decision {
+        LeadDecision::Redial { at } => ("active", Some(ts(*at)), None),
+        LeadDecision::Done { reason } => ("done", None, Some(reason.as_str())),
+        LeadDecision::Park { reason } => ("paused", None, Some(reason.as_str())),
+    }
+}
+
 /// Appends an event inside the caller's transaction. Returns `false` when `dedupe_key` was
 /// seen before (nothing written).
 #[allow(clippy::too_many_arguments)]
@@ -1108,11 +1117,7 @@ impl Store for SqliteStore {
         if att.concluded_at.is_none() || latest != id.0 {
             return Ok(false);
         }
-        let (status, next, reason) = match decision {
-            LeadDecision::Redial { at } => ("active", Some(ts(*at)), None),
-            LeadDecision::Done { reason } => ("done", None, Some(reason.as_str())),
-            LeadDecision::Park { reason } => ("paused", None, Some(reason.as_str())),
-        };
+        let (status, next, reason) = decision_columns(decision);
         let res = sqlx::query(
             "UPDATE leads SET status = ?, next_attempt_at = ?, status_reason = ?, disposition = ?, updated_at = ?
              WHERE id = ? AND status <> 'dialing'",
@@ -1199,11 +1204,7 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
-        let (status, next, reason) = match decision {
-            LeadDecision::Redial { at } => ("active", Some(ts(*at)), None),
-            LeadDecision::Done { reason } => ("done", None, Some(reason.as_str())),
-            LeadDecision::Park { reason } => ("paused", None, Some(reason.as_str())),
-        };
+        let (status, next, reason) = decision_columns(decision);
         sqlx::query(
             "UPDATE leads SET status = ?, next_attempt_at = ?, status_reason = ?, disposition = ?, updated_at = ?
              WHERE id = ? AND status = 'dialing'",
