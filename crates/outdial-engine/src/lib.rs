@@ -660,7 +660,7 @@ impl Engine {
             .await?;
         Ok(self
             .store
-            .conclude_attempt(id, &disposition, &decision, now)
+            .conclude_attempt(id, &disposition, &decision, &[], now)
             .await?)
     }
 

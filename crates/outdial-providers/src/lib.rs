@@ -166,4 +166,13 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         to: &E164,
         since: DateTime<Utc>,
     ) -> Result<Vec<CallSnapshot>, FetchError>;
+
+    /// Ends a call that has outlived its bound (ring timeout + longest call + slack): hangs
+    /// it up if it is in progress, cancels it if it is still queued or ringing. Returns the
+    /// provider's view afterwards (normally a final status, which the caller applies like a
+    /// webhook). A call already final is left alone and returned as it is.
+    /// Twilio: `POST /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json` with
+    /// `Status=completed` or `Status=canceled`
+    /// (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource).
+    async fn end_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError>;
 }

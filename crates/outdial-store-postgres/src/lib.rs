@@ -33,8 +33,9 @@ use outdial_core::{
     Disposition, LeadContact, LeadId, LeadStatus, NewLead, ProviderCallId, E164,
 };
 use outdial_store::{
-    to_micros, Attempt, Campaign, DncEntry, DncScope, EventOutcome, EventRecord, InsertReport,
-    Lead, LeadPlacement, Placement, RawEvent, StatusCounts, Store, StoreError, StoreResult,
+    to_micros, AlertId, AlertRecord, Attempt, Campaign, DncEntry, DncScope, EventOutcome,
+    EventRecord, InsertReport, Job, JobId, JobState, KillScope, KillSwitch, Lead, LeadPlacement,
+    NewAlert, NewJob, Placement, RawEvent, StatusCounts, Store, StoreError, StoreResult,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Postgres, Row};
@@ -515,6 +516,105 @@ impl PgStore {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn set_kill_switch(
+        &self,
+        _scope: KillScope,
+        _tripped: bool,
+        _reason: &str,
+        _source: &str,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        todo!("kill switches")
+    }
+
+    async fn kill_switches(&self) -> StoreResult<Vec<KillSwitch>> {
+        todo!("kill switches")
+    }
+
+    async fn enqueue_job(&self, _job: &NewJob, _now: DateTime<Utc>) -> StoreResult<Option<JobId>> {
+        todo!("jobs")
+    }
+
+    async fn claim_jobs(
+        &self,
+        _worker: &str,
+        _now: DateTime<Utc>,
+        _lock_for: chrono::Duration,
+        _limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        todo!("jobs")
+    }
+
+    async fn finish_job(&self, _id: JobId, _now: DateTime<Utc>) -> StoreResult<bool> {
+        todo!("jobs")
+    }
+
+    async fn retry_job(
+        &self,
+        _id: JobId,
+        _run_at: DateTime<Utc>,
+        _error_code: &str,
+        _error_message: &str,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        todo!("jobs")
+    }
+
+    async fn dead_letter_job(
+        &self,
+        _id: JobId,
+        _error_code: &str,
+        _error_message: &str,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        todo!("jobs")
+    }
+
+    async fn requeue_job(&self, _id: JobId, _now: DateTime<Utc>) -> StoreResult<bool> {
+        todo!("jobs")
+    }
+
+    async fn job(&self, _id: JobId) -> StoreResult<Option<Job>> {
+        todo!("jobs")
+    }
+
+    async fn jobs(&self, _state: Option<JobState>, _limit: u32) -> StoreResult<Vec<Job>> {
+        todo!("jobs")
+    }
+
+    async fn job_counts(&self) -> StoreResult<BTreeMap<String, u64>> {
+        todo!("jobs")
+    }
+
+    async fn raise_alert(
+        &self,
+        _alert: &NewAlert,
+        _channels: &[&str],
+        _now: DateTime<Utc>,
+    ) -> StoreResult<Option<AlertId>> {
+        todo!("alerts")
+    }
+
+    async fn alert(&self, _id: AlertId) -> StoreResult<Option<AlertRecord>> {
+        todo!("alerts")
+    }
+
+    async fn alerts(&self, _limit: u32) -> StoreResult<Vec<AlertRecord>> {
+        todo!("alerts")
+    }
+
+    async fn recent_attempts(
+        &self,
+        _campaign: Option<CampaignId>,
+        _limit: u32,
+    ) -> StoreResult<Vec<Attempt>> {
+        todo!("monitor")
+    }
+
+    async fn latest_event_at(&self, _source: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        todo!("monitor")
+    }
+
     async fn create_campaign(
         &self,
         name: &str,
@@ -1281,6 +1381,7 @@ impl Store for PgStore {
         id: AttemptId,
         disposition: &Disposition,
         decision: &LeadDecision,
+        _follow_up: &[NewJob],
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;

@@ -443,7 +443,10 @@ async fn conclude_once(store: Arc<dyn Store>) {
         at: t0() + Duration::minutes(2),
     };
     assert!(
-        !store.conclude_attempt(a.id, &d, &next, t0()).await.unwrap(),
+        !store
+            .conclude_attempt(a.id, &d, &next, &[], t0())
+            .await
+            .unwrap(),
         "concluded a non-final attempt"
     );
     store
@@ -456,9 +459,15 @@ async fn conclude_once(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.attempts_to_conclude(10).await.unwrap(), vec![a.id]);
-    assert!(store.conclude_attempt(a.id, &d, &next, t0()).await.unwrap());
+    assert!(store
+        .conclude_attempt(a.id, &d, &next, &[], t0())
+        .await
+        .unwrap());
     assert!(
-        !store.conclude_attempt(a.id, &d, &next, t0()).await.unwrap(),
+        !store
+            .conclude_attempt(a.id, &d, &next, &[], t0())
+            .await
+            .unwrap(),
         "concluded twice"
     );
     let l = store.lead(leads[0].id).await.unwrap().unwrap();
@@ -833,7 +842,7 @@ async fn dispositions_requested_and_redisposed(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store
-        .conclude_attempt(a.id, &cb, &LeadDecision::Redial { at }, t0())
+        .conclude_attempt(a.id, &cb, &LeadDecision::Redial { at }, &[], t0())
         .await
         .unwrap();
     // Concluded: requests are refused, redisposition applies to the lead.

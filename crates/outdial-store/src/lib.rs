@@ -323,6 +323,199 @@ pub struct DncEntry {
     pub added_at: DateTime<Utc>,
 }
 
+/// Where a kill switch applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
+pub enum KillScope {
+    /// Every campaign: no call is placed anywhere.
+    Global,
+    /// One campaign.
+    Campaign(CampaignId),
+}
+
+impl KillScope {
+    /// Stable key: `global` or `campaign:{id}`.
+    pub fn as_key(&self) -> String {
+        match self {
+            KillScope::Global => "global".into(),
+            KillScope::Campaign(c) => format!("campaign:{}", c.0),
+        }
+    }
+
+    /// Parses [`KillScope::as_key`]'s form; `None` for anything else.
+    pub fn parse(key: &str) -> Option<KillScope> {
+        if key == "global" {
+            return Some(KillScope::Global);
+        }
+        let digits = key.strip_prefix("campaign:")?;
+        if digits.is_empty()
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits.starts_with('0')
+        {
+            return None;
+        }
+        digits
+            .parse()
+            .ok()
+            .map(|n| KillScope::Campaign(CampaignId(n)))
+    }
+}
+
+impl From<KillScope> for String {
+    fn from(s: KillScope) -> String {
+        s.as_key()
+    }
+}
+
+/// A kill switch as stored: its scope, whether it is tripped, and who changed it last, why
+/// and when (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KillSwitch {
+    /// Scope.
+    pub scope: KillScope,
+    /// `true`: no call is placed in the scope until an operator resumes.
+    pub tripped: bool,
+    /// Why it was last tripped or resumed (readable sentence).
+    pub reason: String,
+    /// Who changed it: `monitor:<rule>` for the safety monitor, `operator:<name>` or `api`.
+    pub source: String,
+    /// When it last changed, UTC.
+    pub changed_at: DateTime<Utc>,
+}
+
+/// Identifier of a durable job (row id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct JobId(pub i64);
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where a job is in its life: `pending` (waits for `run_at`) → `running` (claimed by a
+/// worker until `locked_until`) → `done`, or back to `pending` for a retry, or `dead` (a
+/// dead letter, kept with its error until an operator requeues it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for its `run_at`.
+    Pending,
+    /// Claimed by a worker.
+    Running,
+    /// Finished.
+    Done,
+    /// Dead letter.
+    Dead,
+}
+
+impl JobState {
+    /// Stored form: `pending`, `running`, `done`, `dead`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+        }
+    }
+
+    /// Parses [`JobState::as_str`]'s form.
+    pub fn parse(s: &str) -> Option<JobState> {
+        Some(match s {
+            "pending" => JobState::Pending,
+            "running" => JobState::Running,
+            "done" => JobState::Done,
+            "dead" => JobState::Dead,
+            _ => return None,
+        })
+    }
+}
+
+/// A job to enqueue. Its payload carries ids only (`{"attempt_id": 12}`,
+/// `{"alert_id": 3}`): the handler loads the records when it runs, so a retried job never
+/// acts on stale copies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewJob {
+    /// Handler name (`alert.email`, `alert.chat`, `attempt.concluded`, …).
+    pub kind: String,
+    /// JSON object of ids.
+    pub payload: String,
+    /// Earliest run time, UTC.
+    pub run_at: DateTime<Utc>,
+    /// When set, a second job with the same key is not enqueued.
+    pub dedupe_key: Option<String>,
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Job {
+    /// Row id.
+    pub id: JobId,
+    /// Handler name.
+    pub kind: String,
+    /// JSON payload of ids, as enqueued (never rewritten).
+    pub payload: String,
+    /// State.
+    pub state: JobState,
+    /// How many times a worker has claimed it.
+    pub attempts: u32,
+    /// Earliest next run, UTC.
+    pub run_at: DateTime<Utc>,
+    /// While `running`: when the claim expires and another worker may take it, UTC.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Last error's code (`smtp-550`, `http-503`, `bad_payload`, `unknown_kind`, …).
+    pub error_code: Option<String>,
+    /// Last error's message.
+    pub error_message: Option<String>,
+    /// Enqueued at, UTC.
+    pub created_at: DateTime<Utc>,
+    /// Last changed at, UTC.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Identifier of an alert (row id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct AlertId(pub i64);
+
+impl std::fmt::Display for AlertId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// An alert to raise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewAlert {
+    /// What happened, as a stable code (`kill_switch.tripped`, `provider.unreachable`, …).
+    pub kind: String,
+    /// Scope it concerns (`global`, `campaign:3`).
+    pub scope: String,
+    /// One line.
+    pub subject: String,
+    /// Plain text: the reason, the counts, and what to do.
+    pub body: String,
+    /// When set, a second alert with the same key is not raised (and no job is enqueued).
+    pub dedupe_key: Option<String>,
+}
+
+/// An alert as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertRecord {
+    /// Row id.
+    pub id: AlertId,
+    /// Stable code.
+    pub kind: String,
+    /// Scope.
+    pub scope: String,
+    /// One line.
+    pub subject: String,
+    /// Plain text.
+    pub body: String,
+    /// Raised at, UTC.
+    pub raised_at: DateTime<Utc>,
+}
+
 /// What outdial keeps. All times are UTC instants passed in by the caller (`now`): a backend
 /// never reads the clock for domain data.
 #[async_trait]
@@ -534,13 +727,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Final attempts whose lead has not yet been updated, oldest first.
     async fn attempts_to_conclude(&self, limit: u32) -> StoreResult<Vec<AttemptId>>;
 
-    /// Sets the attempt's disposition and applies `decision` to its lead, in one transaction.
-    /// Guarded: returns `false` if the attempt is not final or was already concluded.
+    /// Sets the attempt's disposition, applies `decision` to its lead and enqueues
+    /// `follow_up` jobs (post-call work: CRM notifications, …), in one transaction, so
+    /// post-call work is never lost nor done for an attempt that was not concluded.
+    /// Guarded: returns `false` (nothing written) if the attempt is not final or was already
+    /// concluded.
     async fn conclude_attempt(
         &self,
         id: AttemptId,
         disposition: &Disposition,
         decision: &LeadDecision,
+        follow_up: &[NewJob],
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
@@ -602,6 +799,109 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Numbers listed, by scope key ([`DncScope::as_key`]); scopes with no entry are absent.
     /// Errors: [`StoreError::Backend`].
     async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>>;
+
+    // ---- kill switches ----
+
+    /// Trips (`tripped = true`) or resumes a kill switch, recording `kill_switch.tripped` /
+    /// `kill_switch.resumed` in the event log in the same transaction. Returns `false` (and
+    /// changes nothing) when the switch is already in that position, so a monitor that trips
+    /// again and again records and alerts once. Errors: [`StoreError::Backend`].
+    async fn set_kill_switch(
+        &self,
+        scope: KillScope,
+        tripped: bool,
+        reason: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Every kill switch ever set, by scope key. A scope never set is not tripped.
+    async fn kill_switches(&self) -> StoreResult<Vec<KillSwitch>>;
+
+    // ---- durable jobs and alerts ----
+
+    /// Enqueues a job. Returns its id, or `None` when a job with the same `dedupe_key`
+    /// exists (in any state). Errors: [`StoreError::Backend`].
+    async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> StoreResult<Option<JobId>>;
+
+    /// Claims up to `limit` jobs for `worker`: `pending` jobs with `run_at <= now`, and
+    /// `running` jobs whose claim expired (`locked_until < now`: their worker died), oldest
+    /// `run_at` first. Each becomes `running` with `attempts + 1` and `locked_until = now +
+    /// lock_for`. Exclusive: two workers never hold the same job at once.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lock_for: chrono::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// `running` → `done`. Guarded: `false` if the job is not running.
+    async fn finish_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// `running` → `pending` at `run_at`, keeping the error. Guarded: `false` if not running.
+    async fn retry_job(
+        &self,
+        id: JobId,
+        run_at: DateTime<Utc>,
+        error_code: &str,
+        error_message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// `running` (or `pending`) → `dead`, with the error, and a `job.dead` event. Guarded:
+    /// `false` if the job is done or already dead.
+    async fn dead_letter_job(
+        &self,
+        id: JobId,
+        error_code: &str,
+        error_message: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Operator action: `dead` → `pending` now, attempts reset to 0, error kept. Guarded:
+    /// `false` if the job is not dead.
+    async fn requeue_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// One job.
+    async fn job(&self, id: JobId) -> StoreResult<Option<Job>>;
+
+    /// Jobs in `state` (every state: `None`), newest first, at most `limit`.
+    async fn jobs(&self, state: Option<JobState>, limit: u32) -> StoreResult<Vec<Job>>;
+
+    /// Number of jobs by state ([`JobState::as_str`]); states with none are absent.
+    async fn job_counts(&self) -> StoreResult<BTreeMap<String, u64>>;
+
+    /// Raises an alert: stores it and enqueues one job per channel (`kind` = the channel,
+    /// payload `{"alert_id": N}`, `run_at = now`), with an `alert.raised` event, in one
+    /// transaction. Returns `None` (nothing written) when an alert with the same
+    /// `dedupe_key` exists. Errors: [`StoreError::Backend`].
+    async fn raise_alert(
+        &self,
+        alert: &NewAlert,
+        channels: &[&str],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AlertId>>;
+
+    /// One alert.
+    async fn alert(&self, id: AlertId) -> StoreResult<Option<AlertRecord>>;
+
+    /// Alerts, newest first, at most `limit`.
+    async fn alerts(&self, limit: u32) -> StoreResult<Vec<AlertRecord>>;
+
+    // ---- what the safety monitor reads ----
+
+    /// The latest attempts by id, newest first, at most `limit`; only `campaign`'s when
+    /// given. Attempts still `reserved` are included (the caller skips them).
+    async fn recent_attempts(
+        &self,
+        campaign: Option<CampaignId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Attempt>>;
+
+    /// When the newest event from `source` (for example `twilio-webhook`) was recorded, UTC;
+    /// `None` if there is none.
+    async fn latest_event_at(&self, source: &str) -> StoreResult<Option<DateTime<Utc>>>;
 
     // ---- events, status, settings ----
 

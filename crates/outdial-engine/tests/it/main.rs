@@ -56,6 +56,19 @@ impl MockProvider {
 
 #[async_trait]
 impl Provider for MockProvider {
+    async fn end_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
+        let mut c = self.calls.lock().unwrap();
+        let p = c
+            .placed
+            .iter_mut()
+            .find(|p| p.0 == call_id.as_str())
+            .ok_or(FetchError::NotFound)?;
+        if !p.2.is_final() {
+            p.2 = CallStatus::Completed;
+        }
+        Ok(snapshot(p))
+    }
+
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
         let mut c = self.calls.lock().unwrap();
         c.requests.push(req.clone());

@@ -45,6 +45,9 @@ impl Provider for NoProvider {
     ) -> Result<Vec<CallSnapshot>, FetchError> {
         Ok(vec![])
     }
+    async fn end_call(&self, _: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
+        Err(FetchError::NotFound)
+    }
 }
 
 fn t0() -> DateTime<Utc> {

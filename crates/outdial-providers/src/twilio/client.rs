@@ -240,6 +240,11 @@ impl TwilioClient {
 
 #[async_trait]
 impl Provider for TwilioClient {
+    async fn end_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
+        // TODO(issue 5): POST Status=completed|canceled.
+        self.fetch_call(call_id).await
+    }
+
     #[tracing::instrument(
         name = "twilio.place_call",
         skip_all,
