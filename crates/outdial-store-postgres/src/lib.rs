@@ -305,6 +305,120 @@ fn dnc_from_row(r: &PgRow) -> StoreResult<DncEntry> {
     })
 }
 
+/// Event source of the job outbox's own events (`job.dead`).
+const JOBS_SOURCE: &str = "jobs";
+
+/// Event source of `alert.raised`.
+const ALERTS_SOURCE: &str = "alerts";
+
+fn kill_switch_from_row(r: &PgRow) -> StoreResult<KillSwitch> {
+    let scope: String = get(r, "scope")?;
+    Ok(KillSwitch {
+        scope: KillScope::parse(&scope)
+            .ok_or_else(|| StoreError::Corrupt(format!("kill switch scope '{scope}'")))?,
+        tripped: get(r, "tripped")?,
+        reason: get(r, "reason")?,
+        source: get(r, "source")?,
+        changed_at: get(r, "changed_at")?,
+    })
+}
+
+fn job_from_row(r: &PgRow) -> StoreResult<Job> {
+    let state: String = get(r, "state")?;
+    Ok(Job {
+        id: JobId(get(r, "id")?),
+        kind: get(r, "kind")?,
+        payload: get(r, "payload")?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("job state '{state}'")))?,
+        attempts: small(get(r, "attempts")?, "job attempts")?,
+        run_at: get(r, "run_at")?,
+        locked_until: get(r, "locked_until")?,
+        error_code: get(r, "error_code")?,
+        error_message: get(r, "error_message")?,
+        created_at: get(r, "created_at")?,
+        updated_at: get(r, "updated_at")?,
+    })
+}
+
+fn alert_from_row(r: &PgRow) -> StoreResult<AlertRecord> {
+    Ok(AlertRecord {
+        id: AlertId(get(r, "id")?),
+        kind: get(r, "kind")?,
+        scope: get(r, "scope")?,
+        subject: get(r, "subject")?,
+        body: get(r, "body")?,
+        raised_at: get(r, "raised_at")?,
+    })
+}
+
+/// When a claim taken at `now` for `lock_for` expires. Errors: [`StoreError::Backend`] when
+/// `lock_for` is not positive (a claim that is already over excludes nobody) or too large.
+fn claim_until(now: DateTime<Utc>, lock_for: chrono::Duration) -> StoreResult<DateTime<Utc>> {
+    if lock_for <= chrono::Duration::zero() {
+        return Err(StoreError::Backend(format!(
+            "job claims must last a positive time, got {lock_for}"
+        )));
+    }
+    now.checked_add_signed(lock_for)
+        .ok_or_else(|| StoreError::Backend(format!("job claim of {lock_for} is out of range")))
+}
+
+/// The jobs an alert enqueues: one per channel (the job's kind), each carrying the alert's
+/// id, due at once. Their dedupe keys make a channel listed twice notify once.
+fn alert_jobs(id: AlertId, channels: &[&str], now: DateTime<Utc>) -> Vec<NewJob> {
+    channels
+        .iter()
+        .map(|channel| NewJob {
+            kind: (*channel).to_owned(),
+            payload: serde_json::json!({ "alert_id": id.0 }).to_string(),
+            run_at: now,
+            dedupe_key: Some(format!("alert:{id}:{channel}")),
+        })
+        .collect()
+}
+
+/// Enqueues a job inside the caller's transaction. `None` when a job with its dedupe key
+/// exists (nothing written); a concurrent enqueue of the same key waits for the other
+/// transaction and then skips.
+async fn insert_job(
+    conn: &mut PgConnection,
+    job: &NewJob,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<JobId>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, state, attempts, run_at, created_at, updated_at, dedupe_key)
+         VALUES ($1, $2, 'pending', 0, $3, $4, $4, $5)
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+    )
+    .bind(&job.kind)
+    .bind(&job.payload)
+    .bind(ts(job.run_at))
+    .bind(ts(now))
+    .bind(job.dedupe_key.as_deref())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(id.map(JobId))
+}
+
+/// A job by id; with `lock`, the row is locked (`FOR UPDATE`) until the transaction ends.
+async fn fetch_job(conn: &mut PgConnection, id: JobId, lock: bool) -> StoreResult<Option<Job>> {
+    let sql = if lock {
+        "SELECT * FROM jobs WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT * FROM jobs WHERE id = $1"
+    };
+    sqlx::query(sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(job_from_row)
+        .transpose()
+}
+
 /// The lead columns a decision writes: status, next attempt time, reason.
 fn decision_columns(
     decision: &LeadDecision,
@@ -518,101 +632,348 @@ impl PgStore {
 impl Store for PgStore {
     async fn set_kill_switch(
         &self,
-        _scope: KillScope,
-        _tripped: bool,
-        _reason: &str,
-        _source: &str,
-        _now: DateTime<Utc>,
+        scope: KillScope,
+        tripped: bool,
+        reason: &str,
+        source: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        todo!("kill switches")
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let key = scope.as_key();
+        // Tripping creates the row of a scope never set; resuming a scope never set changes
+        // nothing (it is not tripped). Either way only a change of position writes; each
+        // statement is atomic, so of two instances flipping a switch together one changes it.
+        let changed = if tripped {
+            sqlx::query_scalar::<_, String>(
+                "INSERT INTO kill_switches (scope, tripped, reason, source, changed_at)
+                 VALUES ($1, true, $2, $3, $4)
+                 ON CONFLICT (scope) DO UPDATE SET tripped = true, reason = EXCLUDED.reason,
+                        source = EXCLUDED.source, changed_at = EXCLUDED.changed_at
+                 WHERE NOT kill_switches.tripped
+                 RETURNING scope",
+            )
+        } else {
+            sqlx::query_scalar::<_, String>(
+                "UPDATE kill_switches SET tripped = false, reason = $2, source = $3, changed_at = $4
+                 WHERE scope = $1 AND tripped
+                 RETURNING scope",
+            )
+        }
+        .bind(&key)
+        .bind(reason)
+        .bind(source)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if changed.is_none() {
+            return Ok(false);
+        }
+        let kind = if tripped {
+            "kill_switch.tripped"
+        } else {
+            "kill_switch.resumed"
+        };
+        let detail = serde_json::json!({"scope": key, "reason": reason}).to_string();
+        insert_event(&mut tx, now, None, None, kind, source, None, &detail).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
     async fn kill_switches(&self) -> StoreResult<Vec<KillSwitch>> {
-        todo!("kill switches")
+        sqlx::query("SELECT * FROM kill_switches ORDER BY scope COLLATE \"C\"")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(kill_switch_from_row)
+            .collect()
     }
 
-    async fn enqueue_job(&self, _job: &NewJob, _now: DateTime<Utc>) -> StoreResult<Option<JobId>> {
-        todo!("jobs")
+    async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> StoreResult<Option<JobId>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        insert_job(&mut conn, job, now).await
     }
 
     async fn claim_jobs(
         &self,
-        _worker: &str,
-        _now: DateTime<Utc>,
-        _lock_for: chrono::Duration,
-        _limit: u32,
+        worker: &str,
+        now: DateTime<Utc>,
+        lock_for: chrono::Duration,
+        limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        todo!("jobs")
+        let until = claim_until(now, lock_for)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // The candidates are locked with SKIP LOCKED, so workers of every instance claiming
+        // together take disjoint jobs instead of waiting for each other; a row another
+        // claim changed first is re-checked against the WHERE clause when it is locked. The
+        // CTE is evaluated once, so LIMIT bounds the claim. A running job was claimed at or
+        // after its run_at, so an expired claim also has run_at <= now; the bound lets the
+        // partial index jobs_claimable serve both kinds.
+        let mut jobs = sqlx::query(
+            "WITH due AS MATERIALIZED (
+                 SELECT id FROM jobs
+                 WHERE state IN ('pending', 'running') AND run_at <= $3
+                   AND (state = 'pending' OR locked_until < $3)
+                 ORDER BY run_at, id LIMIT $4
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $1,
+                    locked_by = $2, updated_at = $3
+             WHERE id IN (SELECT id FROM due)
+             RETURNING *",
+        )
+        .bind(ts(until))
+        .bind(worker)
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(job_from_row)
+        .collect::<StoreResult<Vec<Job>>>()?;
+        jobs.sort_by_key(|j| (j.run_at, j.id));
+        Ok(jobs)
     }
 
-    async fn finish_job(&self, _id: JobId, _now: DateTime<Utc>) -> StoreResult<bool> {
-        todo!("jobs")
+    async fn finish_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool> {
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'done', locked_until = NULL, locked_by = NULL, updated_at = $1
+             WHERE id = $2 AND state = 'running'",
+        )
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(res.rows_affected() == 1)
     }
 
     async fn retry_job(
         &self,
-        _id: JobId,
-        _run_at: DateTime<Utc>,
-        _error_code: &str,
-        _error_message: &str,
-        _now: DateTime<Utc>,
+        id: JobId,
+        run_at: DateTime<Utc>,
+        error_code: &str,
+        error_message: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        todo!("jobs")
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'pending', run_at = $1, locked_until = NULL, locked_by = NULL,
+                    error_code = $2, error_message = $3, updated_at = $4
+             WHERE id = $5 AND state = 'running'",
+        )
+        .bind(ts(run_at))
+        .bind(error_code)
+        .bind(error_message)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(res.rows_affected() == 1)
     }
 
     async fn dead_letter_job(
         &self,
-        _id: JobId,
-        _error_code: &str,
-        _error_message: &str,
-        _now: DateTime<Utc>,
+        id: JobId,
+        error_code: &str,
+        error_message: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        todo!("jobs")
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(job) = fetch_job(&mut tx, id, true).await? else {
+            return Ok(false);
+        };
+        if !matches!(job.state, JobState::Pending | JobState::Running) {
+            return Ok(false);
+        }
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'dead', locked_until = NULL, locked_by = NULL,
+                    error_code = $1, error_message = $2, updated_at = $3
+             WHERE id = $4 AND state = $5",
+        )
+        .bind(error_code)
+        .bind(error_message)
+        .bind(ts(now))
+        .bind(id.0)
+        .bind(job.state.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let detail = serde_json::json!({
+            "job_id": id.0, "kind": job.kind, "from": job.state.as_str(),
+            "attempts": job.attempts, "error_code": error_code, "error_message": error_message,
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            None,
+            None,
+            "job.dead",
+            JOBS_SOURCE,
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
-    async fn requeue_job(&self, _id: JobId, _now: DateTime<Utc>) -> StoreResult<bool> {
-        todo!("jobs")
+    async fn requeue_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool> {
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'pending', run_at = $1, attempts = 0, updated_at = $1
+             WHERE id = $2 AND state = 'dead'",
+        )
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(res.rows_affected() == 1)
     }
 
-    async fn job(&self, _id: JobId) -> StoreResult<Option<Job>> {
-        todo!("jobs")
+    async fn job(&self, id: JobId) -> StoreResult<Option<Job>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        fetch_job(&mut conn, id, false).await
     }
 
-    async fn jobs(&self, _state: Option<JobState>, _limit: u32) -> StoreResult<Vec<Job>> {
-        todo!("jobs")
+    async fn jobs(&self, state: Option<JobState>, limit: u32) -> StoreResult<Vec<Job>> {
+        // The state is written into the statement (one of four fixed words), so that every
+        // plan, generic ones included, can use the partial index jobs_dead for dead letters.
+        let filter = state
+            .map(|s| format!("WHERE state = '{}'", s.as_str()))
+            .unwrap_or_default();
+        sqlx::query(&format!(
+            "SELECT * FROM jobs {filter} ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(job_from_row)
+        .collect()
     }
 
     async fn job_counts(&self) -> StoreResult<BTreeMap<String, u64>> {
-        todo!("jobs")
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        rows.into_iter()
+            .map(|(k, v)| Ok((k, small(v, "job count")?)))
+            .collect()
     }
 
     async fn raise_alert(
         &self,
-        _alert: &NewAlert,
-        _channels: &[&str],
-        _now: DateTime<Utc>,
+        alert: &NewAlert,
+        channels: &[&str],
+        now: DateTime<Utc>,
     ) -> StoreResult<Option<AlertId>> {
-        todo!("alerts")
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(id) = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO alerts (kind, scope, subject, body, dedupe_key, raised_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(&alert.kind)
+        .bind(&alert.scope)
+        .bind(&alert.subject)
+        .bind(&alert.body)
+        .bind(alert.dedupe_key.as_deref())
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        for job in alert_jobs(AlertId(id), channels, now) {
+            insert_job(&mut tx, &job, now).await?;
+        }
+        let detail = serde_json::json!({
+            "alert_id": id, "kind": alert.kind, "scope": alert.scope, "subject": alert.subject,
+            "channels": channels,
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            None,
+            None,
+            "alert.raised",
+            ALERTS_SOURCE,
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(AlertId(id)))
     }
 
-    async fn alert(&self, _id: AlertId) -> StoreResult<Option<AlertRecord>> {
-        todo!("alerts")
+    async fn alert(&self, id: AlertId) -> StoreResult<Option<AlertRecord>> {
+        sqlx::query("SELECT * FROM alerts WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(alert_from_row)
+            .transpose()
     }
 
-    async fn alerts(&self, _limit: u32) -> StoreResult<Vec<AlertRecord>> {
-        todo!("alerts")
+    async fn alerts(&self, limit: u32) -> StoreResult<Vec<AlertRecord>> {
+        sqlx::query("SELECT * FROM alerts ORDER BY id DESC LIMIT $1")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(alert_from_row)
+            .collect()
     }
 
     async fn recent_attempts(
         &self,
-        _campaign: Option<CampaignId>,
-        _limit: u32,
+        campaign: Option<CampaignId>,
+        limit: u32,
     ) -> StoreResult<Vec<Attempt>> {
-        todo!("monitor")
+        let rows = match campaign {
+            // Served by the index attempts_campaign (campaign_id, id).
+            Some(c) => {
+                sqlx::query(
+                    "SELECT * FROM attempts WHERE campaign_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(c.0)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query("SELECT * FROM attempts ORDER BY id DESC LIMIT $1")
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(backend)?;
+        rows.iter().map(attempt_from_row).collect()
     }
 
-    async fn latest_event_at(&self, _source: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        todo!("monitor")
+    async fn latest_event_at(&self, source: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        // Served by the index events_source_at (source, at).
+        sqlx::query_scalar("SELECT at FROM events WHERE source = $1 ORDER BY at DESC LIMIT 1")
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
     }
 
     async fn create_campaign(
@@ -804,6 +1165,8 @@ impl Store for PgStore {
         sqlx::query(
             "SELECT l.* FROM leads l JOIN campaigns c ON c.id = l.campaign_id
              WHERE l.status = 'active' AND l.next_attempt_at <= $1 AND c.active
+               AND NOT EXISTS (SELECT 1 FROM kill_switches k
+                               WHERE k.scope = 'campaign:' || l.campaign_id::text AND k.tripped)
              ORDER BY l.next_attempt_at, l.id LIMIT $2",
         )
         .bind(ts(now))
@@ -1381,7 +1744,7 @@ impl Store for PgStore {
         id: AttemptId,
         disposition: &Disposition,
         decision: &LeadDecision,
-        _follow_up: &[NewJob],
+        follow_up: &[NewJob],
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
@@ -1427,6 +1790,11 @@ impl Store for PgStore {
             &detail,
         )
         .await?;
+        // Post-call work commits with the conclusion, or not at all. A follow-up whose dedupe
+        // key exists is skipped.
+        for job in follow_up {
+            insert_job(&mut tx, job, now).await?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }

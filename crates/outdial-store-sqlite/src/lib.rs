@@ -247,6 +247,115 @@ fn dnc_from_row(r: &SqliteRow) -> StoreResult<DncEntry> {
     })
 }
 
+/// Event source of the job outbox's own events (`job.dead`).
+const JOBS_SOURCE: &str = "jobs";
+
+/// Event source of `alert.raised`.
+const ALERTS_SOURCE: &str = "alerts";
+
+fn kill_switch_from_row(r: &SqliteRow) -> StoreResult<KillSwitch> {
+    let scope: String = r.try_get("scope").map_err(backend)?;
+    Ok(KillSwitch {
+        scope: KillScope::parse(&scope)
+            .ok_or_else(|| StoreError::Corrupt(format!("kill switch scope '{scope}'")))?,
+        tripped: r.try_get::<i64, _>("tripped").map_err(backend)? == 1,
+        reason: r.try_get("reason").map_err(backend)?,
+        source: r.try_get("source").map_err(backend)?,
+        changed_at: parse_ts(&r.try_get::<String, _>("changed_at").map_err(backend)?)?,
+    })
+}
+
+fn job_from_row(r: &SqliteRow) -> StoreResult<Job> {
+    let state: String = r.try_get("state").map_err(backend)?;
+    let attempts: i64 = r.try_get("attempts").map_err(backend)?;
+    Ok(Job {
+        id: JobId(r.try_get("id").map_err(backend)?),
+        kind: r.try_get("kind").map_err(backend)?,
+        payload: r.try_get("payload").map_err(backend)?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("job state '{state}'")))?,
+        attempts: u32::try_from(attempts)
+            .map_err(|_| StoreError::Corrupt(format!("job attempts {attempts}")))?,
+        run_at: parse_ts(&r.try_get::<String, _>("run_at").map_err(backend)?)?,
+        locked_until: opt_ts(r.try_get("locked_until").map_err(backend)?)?,
+        error_code: r.try_get("error_code").map_err(backend)?,
+        error_message: r.try_get("error_message").map_err(backend)?,
+        created_at: parse_ts(&r.try_get::<String, _>("created_at").map_err(backend)?)?,
+        updated_at: parse_ts(&r.try_get::<String, _>("updated_at").map_err(backend)?)?,
+    })
+}
+
+fn alert_from_row(r: &SqliteRow) -> StoreResult<AlertRecord> {
+    Ok(AlertRecord {
+        id: AlertId(r.try_get("id").map_err(backend)?),
+        kind: r.try_get("kind").map_err(backend)?,
+        scope: r.try_get("scope").map_err(backend)?,
+        subject: r.try_get("subject").map_err(backend)?,
+        body: r.try_get("body").map_err(backend)?,
+        raised_at: parse_ts(&r.try_get::<String, _>("raised_at").map_err(backend)?)?,
+    })
+}
+
+/// When a claim taken at `now` for `lock_for` expires. Errors: [`StoreError::Backend`] when
+/// `lock_for` is not positive (a claim that is already over excludes nobody) or too large.
+fn claim_until(now: DateTime<Utc>, lock_for: chrono::Duration) -> StoreResult<DateTime<Utc>> {
+    if lock_for <= chrono::Duration::zero() {
+        return Err(StoreError::Backend(format!(
+            "job claims must last a positive time, got {lock_for}"
+        )));
+    }
+    now.checked_add_signed(lock_for)
+        .ok_or_else(|| StoreError::Backend(format!("job claim of {lock_for} is out of range")))
+}
+
+/// The jobs an alert enqueues: one per channel (the job's kind), each carrying the alert's
+/// id, due at once. Their dedupe keys make a channel listed twice notify once.
+fn alert_jobs(id: AlertId, channels: &[&str], now: DateTime<Utc>) -> Vec<NewJob> {
+    channels
+        .iter()
+        .map(|channel| NewJob {
+            kind: (*channel).to_owned(),
+            payload: serde_json::json!({ "alert_id": id.0 }).to_string(),
+            run_at: now,
+            dedupe_key: Some(format!("alert:{id}:{channel}")),
+        })
+        .collect()
+}
+
+/// Enqueues a job inside the caller's transaction. `None` when a job with its dedupe key
+/// exists (nothing written).
+async fn insert_job(
+    conn: &mut SqliteConnection,
+    job: &NewJob,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<JobId>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, state, attempts, run_at, created_at, updated_at, dedupe_key)
+         VALUES (?, ?, 'pending', 0, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+    )
+    .bind(&job.kind)
+    .bind(&job.payload)
+    .bind(ts(job.run_at))
+    .bind(ts(now))
+    .bind(ts(now))
+    .bind(job.dedupe_key.as_deref())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(id.map(JobId))
+}
+
+async fn fetch_job(conn: &mut SqliteConnection, id: JobId) -> StoreResult<Option<Job>> {
+    sqlx::query("SELECT * FROM jobs WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(job_from_row)
+        .transpose()
+}
+
 /// The lead columns a decision writes: status, next attempt time, reason.
 fn decision_columns(decision: &LeadDecision) -> (&'static str, Option<String>, Option<&str>) {
     match decision {
@@ -436,101 +545,347 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn set_kill_switch(
         &self,
-        _scope: KillScope,
-        _tripped: bool,
-        _reason: &str,
-        _source: &str,
-        _now: DateTime<Utc>,
+        scope: KillScope,
+        tripped: bool,
+        reason: &str,
+        source: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        todo!("kill switches")
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let key = scope.as_key();
+        // Tripping creates the row of a scope never set; resuming a scope never set changes
+        // nothing (it is not tripped). Either way only a change of position writes.
+        let res = if tripped {
+            sqlx::query(
+                "INSERT INTO kill_switches (scope, tripped, reason, source, changed_at)
+                 VALUES (?, 1, ?, ?, ?)
+                 ON CONFLICT (scope) DO UPDATE SET tripped = 1, reason = excluded.reason,
+                        source = excluded.source, changed_at = excluded.changed_at
+                 WHERE kill_switches.tripped = 0",
+            )
+            .bind(&key)
+            .bind(reason)
+            .bind(source)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+        } else {
+            sqlx::query(
+                "UPDATE kill_switches SET tripped = 0, reason = ?, source = ?, changed_at = ?
+                 WHERE scope = ? AND tripped = 1",
+            )
+            .bind(reason)
+            .bind(source)
+            .bind(ts(now))
+            .bind(&key)
+            .execute(&mut *tx)
+            .await
+        }
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let kind = if tripped {
+            "kill_switch.tripped"
+        } else {
+            "kill_switch.resumed"
+        };
+        let detail = serde_json::json!({"scope": key, "reason": reason}).to_string();
+        insert_event(&mut tx, now, None, None, kind, source, None, &detail).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
     async fn kill_switches(&self) -> StoreResult<Vec<KillSwitch>> {
-        todo!("kill switches")
+        sqlx::query("SELECT * FROM kill_switches ORDER BY scope")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(kill_switch_from_row)
+            .collect()
     }
 
-    async fn enqueue_job(&self, _job: &NewJob, _now: DateTime<Utc>) -> StoreResult<Option<JobId>> {
-        todo!("jobs")
+    async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> StoreResult<Option<JobId>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        insert_job(&mut conn, job, now).await
     }
 
     async fn claim_jobs(
         &self,
-        _worker: &str,
-        _now: DateTime<Utc>,
-        _lock_for: chrono::Duration,
-        _limit: u32,
+        worker: &str,
+        now: DateTime<Utc>,
+        lock_for: chrono::Duration,
+        limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        todo!("jobs")
+        let until = claim_until(now, lock_for)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // One statement on the one connection: no other claim can interleave. A running job
+        // was claimed at or after its run_at, so an expired claim also has run_at <= now;
+        // the bound lets the partial index jobs_claimable serve both kinds.
+        let mut jobs = sqlx::query(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = ?,
+                    locked_by = ?, updated_at = ?
+             WHERE id IN (
+                 SELECT id FROM jobs
+                 WHERE state IN ('pending', 'running') AND run_at <= ?
+                   AND (state = 'pending' OR locked_until < ?)
+                 ORDER BY run_at, id LIMIT ?)
+             RETURNING *",
+        )
+        .bind(ts(until))
+        .bind(worker)
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(job_from_row)
+        .collect::<StoreResult<Vec<Job>>>()?;
+        jobs.sort_by_key(|j| (j.run_at, j.id));
+        Ok(jobs)
     }
 
-    async fn finish_job(&self, _id: JobId, _now: DateTime<Utc>) -> StoreResult<bool> {
-        todo!("jobs")
+    async fn finish_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool> {
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'done', locked_until = NULL, locked_by = NULL, updated_at = ?
+             WHERE id = ? AND state = 'running'",
+        )
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(res.rows_affected() == 1)
     }
 
     async fn retry_job(
         &self,
-        _id: JobId,
-        _run_at: DateTime<Utc>,
-        _error_code: &str,
-        _error_message: &str,
-        _now: DateTime<Utc>,
+        id: JobId,
+        run_at: DateTime<Utc>,
+        error_code: &str,
+        error_message: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        todo!("jobs")
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'pending', run_at = ?, locked_until = NULL, locked_by = NULL,
+                    error_code = ?, error_message = ?, updated_at = ?
+             WHERE id = ? AND state = 'running'",
+        )
+        .bind(ts(run_at))
+        .bind(error_code)
+        .bind(error_message)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(res.rows_affected() == 1)
     }
 
     async fn dead_letter_job(
         &self,
-        _id: JobId,
-        _error_code: &str,
-        _error_message: &str,
-        _now: DateTime<Utc>,
+        id: JobId,
+        error_code: &str,
+        error_message: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        todo!("jobs")
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(job) = fetch_job(&mut tx, id).await? else {
+            return Ok(false);
+        };
+        if !matches!(job.state, JobState::Pending | JobState::Running) {
+            return Ok(false);
+        }
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'dead', locked_until = NULL, locked_by = NULL,
+                    error_code = ?, error_message = ?, updated_at = ?
+             WHERE id = ? AND state = ?",
+        )
+        .bind(error_code)
+        .bind(error_message)
+        .bind(ts(now))
+        .bind(id.0)
+        .bind(job.state.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let detail = serde_json::json!({
+            "job_id": id.0, "kind": job.kind, "from": job.state.as_str(),
+            "attempts": job.attempts, "error_code": error_code, "error_message": error_message,
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            None,
+            None,
+            "job.dead",
+            JOBS_SOURCE,
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
-    async fn requeue_job(&self, _id: JobId, _now: DateTime<Utc>) -> StoreResult<bool> {
-        todo!("jobs")
+    async fn requeue_job(&self, id: JobId, now: DateTime<Utc>) -> StoreResult<bool> {
+        let res = sqlx::query(
+            "UPDATE jobs SET state = 'pending', run_at = ?, attempts = 0, updated_at = ?
+             WHERE id = ? AND state = 'dead'",
+        )
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(res.rows_affected() == 1)
     }
 
-    async fn job(&self, _id: JobId) -> StoreResult<Option<Job>> {
-        todo!("jobs")
+    async fn job(&self, id: JobId) -> StoreResult<Option<Job>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        fetch_job(&mut conn, id).await
     }
 
-    async fn jobs(&self, _state: Option<JobState>, _limit: u32) -> StoreResult<Vec<Job>> {
-        todo!("jobs")
+    async fn jobs(&self, state: Option<JobState>, limit: u32) -> StoreResult<Vec<Job>> {
+        // The state is written into the statement (one of four fixed words), so that the
+        // planner can use the partial index jobs_dead for dead letters.
+        let filter = state
+            .map(|s| format!("WHERE state = '{}'", s.as_str()))
+            .unwrap_or_default();
+        sqlx::query(&format!(
+            "SELECT * FROM jobs {filter} ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(job_from_row)
+        .collect()
     }
 
     async fn job_counts(&self) -> StoreResult<BTreeMap<String, u64>> {
-        todo!("jobs")
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(k, v)| (k, v as u64)).collect())
     }
 
     async fn raise_alert(
         &self,
-        _alert: &NewAlert,
-        _channels: &[&str],
-        _now: DateTime<Utc>,
+        alert: &NewAlert,
+        channels: &[&str],
+        now: DateTime<Utc>,
     ) -> StoreResult<Option<AlertId>> {
-        todo!("alerts")
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let Some(id) = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO alerts (kind, scope, subject, body, dedupe_key, raised_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(&alert.kind)
+        .bind(&alert.scope)
+        .bind(&alert.subject)
+        .bind(&alert.body)
+        .bind(alert.dedupe_key.as_deref())
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        for job in alert_jobs(AlertId(id), channels, now) {
+            insert_job(&mut tx, &job, now).await?;
+        }
+        let detail = serde_json::json!({
+            "alert_id": id, "kind": alert.kind, "scope": alert.scope, "subject": alert.subject,
+            "channels": channels,
+        })
+        .to_string();
+        insert_event(
+            &mut tx,
+            now,
+            None,
+            None,
+            "alert.raised",
+            ALERTS_SOURCE,
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(AlertId(id)))
     }
 
-    async fn alert(&self, _id: AlertId) -> StoreResult<Option<AlertRecord>> {
-        todo!("alerts")
+    async fn alert(&self, id: AlertId) -> StoreResult<Option<AlertRecord>> {
+        sqlx::query("SELECT * FROM alerts WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(alert_from_row)
+            .transpose()
     }
 
-    async fn alerts(&self, _limit: u32) -> StoreResult<Vec<AlertRecord>> {
-        todo!("alerts")
+    async fn alerts(&self, limit: u32) -> StoreResult<Vec<AlertRecord>> {
+        sqlx::query("SELECT * FROM alerts ORDER BY id DESC LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(alert_from_row)
+            .collect()
     }
 
     async fn recent_attempts(
         &self,
-        _campaign: Option<CampaignId>,
-        _limit: u32,
+        campaign: Option<CampaignId>,
+        limit: u32,
     ) -> StoreResult<Vec<Attempt>> {
-        todo!("monitor")
+        let rows = match campaign {
+            // Served by the index attempts_campaign (campaign_id, id).
+            Some(c) => {
+                sqlx::query("SELECT * FROM attempts WHERE campaign_id = ? ORDER BY id DESC LIMIT ?")
+                    .bind(c.0)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                sqlx::query("SELECT * FROM attempts ORDER BY id DESC LIMIT ?")
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(backend)?;
+        rows.iter().map(attempt_from_row).collect()
     }
 
-    async fn latest_event_at(&self, _source: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        todo!("monitor")
+    async fn latest_event_at(&self, source: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        // Served by the index events_source_at (source, at).
+        let at: Option<String> =
+            sqlx::query_scalar("SELECT at FROM events WHERE source = ? ORDER BY at DESC LIMIT 1")
+                .bind(source)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        opt_ts(at)
     }
 
     async fn create_campaign(
@@ -704,6 +1059,8 @@ impl Store for SqliteStore {
         sqlx::query(
             "SELECT l.* FROM leads l JOIN campaigns c ON c.id = l.campaign_id
              WHERE l.status = 'active' AND l.next_attempt_at <= ? AND c.active = 1
+               AND NOT EXISTS (SELECT 1 FROM kill_switches k
+                               WHERE k.scope = 'campaign:' || l.campaign_id AND k.tripped)
              ORDER BY l.next_attempt_at, l.id LIMIT ?",
         )
         .bind(ts(now))
@@ -1282,7 +1639,7 @@ impl Store for SqliteStore {
         id: AttemptId,
         disposition: &Disposition,
         decision: &LeadDecision,
-        _follow_up: &[NewJob],
+        follow_up: &[NewJob],
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
@@ -1332,6 +1689,11 @@ impl Store for SqliteStore {
             &detail,
         )
         .await?;
+        // Post-call work commits with the conclusion, or not at all. A follow-up whose dedupe
+        // key exists is skipped.
+        for job in follow_up {
+            insert_job(&mut tx, job, now).await?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -1739,5 +2101,109 @@ mod tests {
         )
         .await;
         assert!(p.contains("attempts_phone_reserved"), "{p}");
+        let p = plan(
+            "UPDATE jobs SET state = 'running' WHERE id IN (
+                 SELECT id FROM jobs
+                 WHERE state IN ('pending', 'running') AND run_at <= 'x'
+                   AND (state = 'pending' OR locked_until < 'x')
+                 ORDER BY run_at, id LIMIT 10)",
+        )
+        .await;
+        assert!(p.contains("jobs_claimable"), "{p}");
+        let p = plan("SELECT * FROM jobs WHERE state = 'dead' ORDER BY id DESC LIMIT 10").await;
+        assert!(p.contains("jobs_dead") && !p.contains("TEMP B-TREE"), "{p}");
+        let p = plan("SELECT at FROM events WHERE source = 'x' ORDER BY at DESC LIMIT 1").await;
+        assert!(p.contains("events_source_at"), "{p}");
+        let p =
+            plan("SELECT * FROM attempts WHERE campaign_id = 1 ORDER BY id DESC LIMIT 10").await;
+        assert!(
+            p.contains("attempts_campaign") && !p.contains("TEMP B-TREE"),
+            "{p}"
+        );
+    }
+
+    #[tokio::test]
+    async fn safety_changes_are_in_the_event_log() {
+        let s = SqliteStore::in_memory().await.unwrap();
+        assert!(s
+            .set_kill_switch(KillScope::Global, true, "carrier down", "monitor:x", t0())
+            .await
+            .unwrap());
+        assert!(!s
+            .set_kill_switch(KillScope::Global, true, "again", "monitor:x", t0())
+            .await
+            .unwrap());
+        assert!(s
+            .set_kill_switch(KillScope::Global, false, "fixed", "operator:ann", t0())
+            .await
+            .unwrap());
+        let tripped = events(&s, "kill_switch.tripped").await;
+        assert_eq!(tripped.len(), 1, "one event per change");
+        assert_eq!(tripped[0].0, "monitor:x");
+        assert!(tripped[0].1.contains("global") && tripped[0].1.contains("carrier down"));
+        let resumed = events(&s, "kill_switch.resumed").await;
+        assert_eq!(resumed.len(), 1);
+        assert_eq!(resumed[0].0, "operator:ann");
+
+        let job = NewJob {
+            kind: "crm.notify".into(),
+            payload: "{}".into(),
+            run_at: t0(),
+            dedupe_key: None,
+        };
+        let id = s.enqueue_job(&job, t0()).await.unwrap().unwrap();
+        assert!(s
+            .dead_letter_job(id, "bad_payload", "empty", t0())
+            .await
+            .unwrap());
+        assert!(!s
+            .dead_letter_job(id, "bad_payload", "empty", t0())
+            .await
+            .unwrap());
+        let dead = events(&s, "job.dead").await;
+        assert_eq!(dead.len(), 1);
+        let detail: serde_json::Value = serde_json::from_str(&dead[0].1).unwrap();
+        assert_eq!(detail["job_id"], id.0);
+        assert_eq!(detail["error_code"], "bad_payload");
+
+        let alert = NewAlert {
+            kind: "kill_switch.tripped".into(),
+            scope: "global".into(),
+            subject: "stopped".into(),
+            body: "why".into(),
+            dedupe_key: Some("k".into()),
+        };
+        let aid = s
+            .raise_alert(&alert, &["alert.email", "alert.email"], t0())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            s.raise_alert(&alert, &["alert.email"], t0()).await.unwrap(),
+            None
+        );
+        let raised = events(&s, "alert.raised").await;
+        assert_eq!(raised.len(), 1);
+        let detail: serde_json::Value = serde_json::from_str(&raised[0].1).unwrap();
+        assert_eq!(detail["alert_id"], aid.0);
+        // A channel listed twice notifies once.
+        assert_eq!(
+            s.jobs(None, 10)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|j| j.kind == "alert.email")
+                .count(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn job_claims_must_last() {
+        let s = SqliteStore::in_memory().await.unwrap();
+        assert!(matches!(
+            s.claim_jobs("w", t0(), chrono::Duration::zero(), 1).await,
+            Err(StoreError::Backend(_))
+        ));
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! Each case panics with a message naming the broken rule.
 
-use crate::{DncEntry, DncScope, EventOutcome, LeadPlacement, Placement, RawEvent, Store};
+use crate::{
+    to_micros, AlertId, AlertRecord, DncEntry, DncScope, EventOutcome, Job, JobId, JobState,
+    KillScope, KillSwitch, LeadPlacement, NewAlert, NewJob, Placement, RawEvent, Store,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_core::schedule::LeadDecision;
 use outdial_core::{
@@ -63,6 +66,28 @@ pub fn cases() -> Vec<(&'static str, Case)> {
         }),
         ("phone_attempt_times_across_campaigns", |s| {
             Box::pin(phone_attempt_times_across_campaigns(s))
+        }),
+        ("kill_switch_trip_and_resume", |s| {
+            Box::pin(kill_switch_trip_and_resume(s))
+        }),
+        ("jobs_lifecycle", |s| Box::pin(jobs_lifecycle(s))),
+        ("jobs_claimed_exclusively", |s| {
+            Box::pin(jobs_claimed_exclusively(s))
+        }),
+        ("alerts_raise_once_with_a_job_per_channel", |s| {
+            Box::pin(alerts_raise_once_with_a_job_per_channel(s))
+        }),
+        ("conclude_enqueues_follow_up_once", |s| {
+            Box::pin(conclude_enqueues_follow_up_once(s))
+        }),
+        ("recent_attempts_newest_first", |s| {
+            Box::pin(recent_attempts_newest_first(s))
+        }),
+        ("latest_event_at_by_source", |s| {
+            Box::pin(latest_event_at_by_source(s))
+        }),
+        ("due_leads_skip_campaigns_with_a_tripped_switch", |s| {
+            Box::pin(due_leads_skip_tripped_campaigns(s))
         }),
     ]
 }
@@ -964,4 +989,660 @@ async fn fleet_lease_pacer_and_cap(store: Arc<dyn Store>) {
         store.lead(leads[2].id).await.unwrap().unwrap().status,
         LeadStatus::Active
     );
+}
+
+fn new_job(kind: &str, run_at: DateTime<Utc>, dedupe_key: Option<&str>) -> NewJob {
+    NewJob {
+        kind: kind.into(),
+        payload: format!("{{\"kind\":\"{kind}\"}}"),
+        run_at,
+        dedupe_key: dedupe_key.map(str::to_owned),
+    }
+}
+
+fn ids(jobs: &[Job]) -> Vec<JobId> {
+    jobs.iter().map(|j| j.id).collect()
+}
+
+async fn kill_switch_trip_and_resume(store: Arc<dyn Store>) {
+    let c = store.create_campaign("a", &settings(), t0()).await.unwrap();
+    let t1 = t0() + Duration::minutes(5) + Duration::nanoseconds(1_500);
+    assert!(store.kill_switches().await.unwrap().is_empty());
+    assert!(
+        !store
+            .set_kill_switch(KillScope::Global, false, "nothing to resume", "api", t0())
+            .await
+            .unwrap(),
+        "resuming a switch never set changed it"
+    );
+    assert!(
+        store.kill_switches().await.unwrap().is_empty(),
+        "a resume of a switch never set stored a row"
+    );
+    assert_eq!(store.latest_event_at("api").await.unwrap(), None);
+
+    assert!(store
+        .set_kill_switch(KillScope::Global, true, "carrier down", "monitor:a", t0())
+        .await
+        .unwrap());
+    assert_eq!(
+        store.latest_event_at("monitor:a").await.unwrap(),
+        Some(t0()),
+        "a trip recorded no event"
+    );
+    assert!(
+        !store
+            .set_kill_switch(KillScope::Global, true, "again", "monitor:b", t1)
+            .await
+            .unwrap(),
+        "a second trip reported a change"
+    );
+    assert_eq!(
+        store.latest_event_at("monitor:b").await.unwrap(),
+        None,
+        "a second trip recorded an event"
+    );
+    assert!(store
+        .set_kill_switch(
+            KillScope::Campaign(c.id),
+            true,
+            "too many failures",
+            "monitor:a",
+            t0()
+        )
+        .await
+        .unwrap());
+    let global = KillSwitch {
+        scope: KillScope::Global,
+        tripped: true,
+        reason: "carrier down".into(),
+        source: "monitor:a".into(),
+        changed_at: t0(),
+    };
+    let campaign = KillSwitch {
+        scope: KillScope::Campaign(c.id),
+        tripped: true,
+        reason: "too many failures".into(),
+        source: "monitor:a".into(),
+        changed_at: t0(),
+    };
+    assert_eq!(
+        store.kill_switches().await.unwrap(),
+        vec![campaign.clone(), global.clone()],
+        "switches by scope key, unchanged by the repeated trip"
+    );
+
+    assert!(store
+        .set_kill_switch(KillScope::Global, false, "fixed", "operator:ann", t1)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.latest_event_at("operator:ann").await.unwrap(),
+        Some(to_micros(t1)),
+        "a resume recorded no event"
+    );
+    assert!(
+        !store
+            .set_kill_switch(KillScope::Global, false, "fixed again", "operator:bob", t1)
+            .await
+            .unwrap(),
+        "a second resume reported a change"
+    );
+    assert_eq!(store.latest_event_at("operator:bob").await.unwrap(), None);
+    let resumed = KillSwitch {
+        tripped: false,
+        reason: "fixed".into(),
+        source: "operator:ann".into(),
+        changed_at: to_micros(t1),
+        ..global
+    };
+    assert_eq!(
+        store.kill_switches().await.unwrap(),
+        vec![campaign, resumed]
+    );
+    // And it trips again after a resume.
+    assert!(store
+        .set_kill_switch(KillScope::Global, true, "down again", "monitor:a", t1)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .kill_switches()
+            .await
+            .unwrap()
+            .iter()
+            .all(|k| k.tripped),
+        "a trip after a resume did not take"
+    );
+}
+
+async fn jobs_lifecycle(store: Arc<dyn Store>) {
+    let s = |n: i64| t0() + Duration::seconds(n);
+    let lock = Duration::seconds(30);
+    assert!(store.job_counts().await.unwrap().is_empty());
+    let a = store
+        .enqueue_job(&new_job("crm.notify", t0(), Some("a")), t0())
+        .await
+        .unwrap()
+        .expect("enqueue refused");
+    assert_eq!(
+        store
+            .enqueue_job(&new_job("crm.notify", s(5), Some("a")), t0())
+            .await
+            .unwrap(),
+        None,
+        "a job with a known dedupe key was enqueued"
+    );
+    let b = store
+        .enqueue_job(&new_job("alert.email", s(60), None), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let c = store
+        .enqueue_job(&new_job("alert.chat", s(-1), None), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let got = store.job(a).await.unwrap().unwrap();
+    assert_eq!(
+        got,
+        Job {
+            id: a,
+            kind: "crm.notify".into(),
+            payload: "{\"kind\":\"crm.notify\"}".into(),
+            state: JobState::Pending,
+            attempts: 0,
+            run_at: t0(),
+            locked_until: None,
+            error_code: None,
+            error_message: None,
+            created_at: t0(),
+            updated_at: t0(),
+        }
+    );
+    assert_eq!(store.job(JobId(a.0 + 1000)).await.unwrap(), None);
+
+    // Due jobs, oldest run_at first; b is not due yet.
+    assert!(store
+        .claim_jobs("w1", t0(), lock, 0)
+        .await
+        .unwrap()
+        .is_empty());
+    let claimed = store.claim_jobs("w1", t0(), lock, 10).await.unwrap();
+    assert_eq!(ids(&claimed), vec![c, a]);
+    for j in &claimed {
+        assert_eq!(j.state, JobState::Running);
+        assert_eq!(j.attempts, 1);
+        assert_eq!(j.locked_until, Some(s(30)));
+    }
+    assert_eq!(store.job(a).await.unwrap().unwrap(), claimed[1]);
+    assert!(
+        store
+            .claim_jobs("w2", s(10), lock, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a held job was claimed again"
+    );
+    assert!(
+        store
+            .claim_jobs("w2", s(30), lock, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a claim was taken at the instant it expires"
+    );
+    // w1 died: its claims expired and are claimable again, oldest first.
+    let again = store.claim_jobs("w2", s(31), lock, 1).await.unwrap();
+    assert_eq!(ids(&again), vec![c], "an expired claim was not re-claimed");
+    assert_eq!((again[0].attempts, again[0].locked_until), (2, Some(s(61))));
+    assert!(store.finish_job(c, s(32)).await.unwrap());
+    assert!(!store.finish_job(c, s(32)).await.unwrap(), "finished twice");
+    let done = store.job(c).await.unwrap().unwrap();
+    assert_eq!(
+        (done.state, done.locked_until, done.updated_at),
+        (JobState::Done, None, s(32))
+    );
+    assert!(
+        !store.retry_job(c, s(40), "x", "y", s(33)).await.unwrap(),
+        "a done job was retried"
+    );
+    assert!(
+        !store.dead_letter_job(c, "x", "y", s(33)).await.unwrap(),
+        "a done job was dead-lettered"
+    );
+
+    // a (still running, its claim expired) fails and is retried later, keeping the error.
+    assert!(store
+        .retry_job(a, s(300), "http-503", "unavailable", s(33))
+        .await
+        .unwrap());
+    assert!(!store
+        .retry_job(a, s(300), "http-503", "unavailable", s(33))
+        .await
+        .unwrap());
+    assert!(
+        !store.finish_job(a, s(33)).await.unwrap(),
+        "finished a pending job"
+    );
+    let retried = store.job(a).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            retried.state,
+            retried.run_at,
+            retried.locked_until,
+            retried.attempts,
+            retried.error_code.as_deref(),
+            retried.error_message.as_deref(),
+        ),
+        (
+            JobState::Pending,
+            s(300),
+            None,
+            1,
+            Some("http-503"),
+            Some("unavailable")
+        )
+    );
+    assert!(
+        store
+            .claim_jobs("w3", s(299), lock, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.id != a),
+        "a retried job ran before its time"
+    );
+    // Dead letters take running jobs (b, due at s(60), was just claimed) and pending ones (a).
+    let b_job = store.job(b).await.unwrap().unwrap();
+    assert_eq!(b_job.state, JobState::Running);
+    assert!(store
+        .dead_letter_job(b, "bad_payload", "no such alert", s(300))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .dead_letter_job(b, "bad_payload", "again", s(300))
+            .await
+            .unwrap(),
+        "dead-lettered twice"
+    );
+    assert!(!store.finish_job(b, s(300)).await.unwrap());
+    assert!(store
+        .dead_letter_job(a, "unknown_kind", "no handler", s(301))
+        .await
+        .unwrap());
+    let dead = store.job(b).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            dead.state,
+            dead.locked_until,
+            dead.error_code.as_deref(),
+            dead.error_message.as_deref()
+        ),
+        (
+            JobState::Dead,
+            None,
+            Some("bad_payload"),
+            Some("no such alert")
+        )
+    );
+    assert!(
+        store
+            .claim_jobs("w3", s(400), lock, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a dead letter was claimed"
+    );
+    assert_eq!(
+        ids(&store.jobs(Some(JobState::Dead), 10).await.unwrap()),
+        vec![b, a]
+    );
+    let counts = store.job_counts().await.unwrap();
+    let expected: std::collections::BTreeMap<String, u64> =
+        [("dead".to_owned(), 2), ("done".to_owned(), 1)]
+            .into_iter()
+            .collect();
+    assert_eq!(counts, expected);
+
+    // The operator requeues b: pending now, attempts reset, error kept.
+    assert!(
+        !store.requeue_job(c, s(500)).await.unwrap(),
+        "requeued a done job"
+    );
+    assert!(store.requeue_job(b, s(500)).await.unwrap());
+    assert!(
+        !store.requeue_job(b, s(500)).await.unwrap(),
+        "requeued twice"
+    );
+    let requeued = store.job(b).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            requeued.state,
+            requeued.attempts,
+            requeued.run_at,
+            requeued.error_code.as_deref()
+        ),
+        (JobState::Pending, 0, s(500), Some("bad_payload"))
+    );
+    assert_eq!(ids(&store.jobs(None, 10).await.unwrap()), vec![c, b, a]);
+    assert_eq!(ids(&store.jobs(None, 2).await.unwrap()), vec![c, b]);
+    assert_eq!(
+        ids(&store.jobs(Some(JobState::Pending), 10).await.unwrap()),
+        vec![b]
+    );
+    assert!(store
+        .jobs(Some(JobState::Running), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let claimed = store.claim_jobs("w4", s(500), lock, 10).await.unwrap();
+    assert_eq!(ids(&claimed), vec![b]);
+    assert_eq!(claimed[0].attempts, 1);
+}
+
+async fn jobs_claimed_exclusively(store: Arc<dyn Store>) {
+    for i in 0..40 {
+        store
+            .enqueue_job(
+                &new_job("crm.notify", t0() - Duration::milliseconds(i), None),
+                t0(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let lock = Duration::seconds(60);
+    let claim_all = |now: DateTime<Utc>| {
+        let mut tasks = Vec::new();
+        for w in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let batch = store
+                        .claim_jobs(&format!("worker-{w}"), now, lock, 3)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        break got;
+                    }
+                    got.extend(batch.into_iter().map(|j| (j.id, j.attempts)));
+                }
+            }));
+        }
+        async move {
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.expect("claim task panicked"));
+            }
+            all
+        }
+    };
+    let mut all = claim_all(t0()).await;
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(n, all.len(), "a job was claimed twice");
+    assert_eq!(n, 40);
+    assert!(all.iter().all(|(_, attempts)| *attempts == 1));
+    // Every claim expires together: each job is claimed once more.
+    let mut all = claim_all(t0() + Duration::seconds(61)).await;
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(n, all.len(), "an expired job was re-claimed twice");
+    assert_eq!(n, 40);
+    assert!(all.iter().all(|(_, attempts)| *attempts == 2));
+    assert_eq!(store.job_counts().await.unwrap().get("running"), Some(&40));
+}
+
+async fn alerts_raise_once_with_a_job_per_channel(store: Arc<dyn Store>) {
+    let alert = NewAlert {
+        kind: "kill_switch.tripped".into(),
+        scope: "global".into(),
+        subject: "Dialing stopped".into(),
+        body: "The carrier failed 5 calls in a row.\nResume with `outdial resume`.".into(),
+        dedupe_key: Some("kill:global:1".into()),
+    };
+    let t1 = t0() + Duration::seconds(1) + Duration::nanoseconds(999);
+    let id = store
+        .raise_alert(&alert, &["alert.email", "alert.chat"], t1)
+        .await
+        .unwrap()
+        .expect("alert not raised");
+    let record = AlertRecord {
+        id,
+        kind: alert.kind.clone(),
+        scope: alert.scope.clone(),
+        subject: alert.subject.clone(),
+        body: alert.body.clone(),
+        raised_at: to_micros(t1),
+    };
+    assert_eq!(store.alert(id).await.unwrap(), Some(record.clone()));
+    let jobs = store.jobs(None, 10).await.unwrap();
+    let mut kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec!["alert.chat", "alert.email"],
+        "one job per channel"
+    );
+    for j in &jobs {
+        let payload: serde_json::Value = serde_json::from_str(&j.payload).unwrap();
+        assert_eq!(payload, serde_json::json!({ "alert_id": id.0 }));
+        assert_eq!(
+            (j.state, j.run_at, j.attempts),
+            (JobState::Pending, to_micros(t1), 0)
+        );
+    }
+    // The same dedupe key: nothing raised, nothing enqueued.
+    assert_eq!(
+        store
+            .raise_alert(&alert, &["alert.email", "alert.chat"], t1)
+            .await
+            .unwrap(),
+        None,
+        "an alert was raised twice"
+    );
+    assert_eq!(store.jobs(None, 10).await.unwrap().len(), 2);
+    assert_eq!(store.alerts(10).await.unwrap(), vec![record.clone()]);
+
+    // Without a key every alert is raised; without channels none is sent.
+    let plain = NewAlert {
+        dedupe_key: None,
+        subject: "Webhooks are late".into(),
+        ..alert.clone()
+    };
+    let second = store.raise_alert(&plain, &[], t1).await.unwrap().unwrap();
+    let third = store
+        .raise_alert(&plain, &["alert.email"], t1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.jobs(None, 10).await.unwrap().len(), 3);
+    let listed: Vec<AlertId> = store
+        .alerts(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(listed, vec![third, second, id], "alerts newest first");
+    assert_eq!(store.alerts(1).await.unwrap().len(), 1);
+    assert_eq!(store.alert(AlertId(third.0 + 1000)).await.unwrap(), None);
+}
+
+async fn conclude_enqueues_follow_up_once(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101"]).await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let d = Disposition::normalise("BUSY").unwrap();
+    let next = LeadDecision::Redial {
+        at: t0() + Duration::minutes(2),
+    };
+    let follow_up = vec![
+        NewJob {
+            kind: "attempt.concluded".into(),
+            payload: serde_json::json!({ "attempt_id": a.id.0 }).to_string(),
+            run_at: t0(),
+            dedupe_key: Some(format!("attempt.concluded:{}", a.id)),
+        },
+        new_job("crm.notify", t0(), None),
+    ];
+    assert!(!store
+        .conclude_attempt(a.id, &d, &next, &follow_up, t0())
+        .await
+        .unwrap());
+    assert!(
+        store.job_counts().await.unwrap().is_empty(),
+        "follow-up enqueued for an attempt that was not concluded"
+    );
+    store
+        .apply_call_event(
+            Some(a.id),
+            &ev("CA1", CallStatus::Busy, 2),
+            &raw("CA1:2"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .conclude_attempt(a.id, &d, &next, &follow_up, t0())
+        .await
+        .unwrap());
+    let jobs = store.jobs(None, 10).await.unwrap();
+    let mut kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["attempt.concluded", "crm.notify"]);
+    assert!(jobs.iter().all(|j| j.state == JobState::Pending));
+    assert!(
+        !store
+            .conclude_attempt(a.id, &d, &next, &follow_up, t0())
+            .await
+            .unwrap(),
+        "concluded twice"
+    );
+    assert_eq!(
+        store.jobs(None, 10).await.unwrap().len(),
+        2,
+        "a second conclusion enqueued follow-up"
+    );
+}
+
+async fn recent_attempts_newest_first(store: Arc<dyn Store>) {
+    let a = seed(&*store, "a", &["+12125550101", "+12125550102"]).await;
+    let b = seed(&*store, "b", &["+12125550103"]).await;
+    assert!(store.recent_attempts(None, 10).await.unwrap().is_empty());
+    let a0 = store.reserve_attempt(a[0].id, t0()).await.unwrap().unwrap();
+    let b0 = store.reserve_attempt(b[0].id, t0()).await.unwrap().unwrap();
+    let a1 = store.reserve_attempt(a[1].id, t0()).await.unwrap().unwrap();
+    assert!(store.mark_unknown(a0.id, "timeout", t0()).await.unwrap());
+    let got = |c: Option<outdial_core::CampaignId>, limit: u32| {
+        let store = store.clone();
+        async move {
+            store
+                .recent_attempts(c, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|x| x.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(got(None, 10).await, vec![a1.id, b0.id, a0.id]);
+    assert_eq!(got(None, 2).await, vec![a1.id, b0.id]);
+    assert_eq!(got(Some(a0.campaign_id), 10).await, vec![a1.id, a0.id]);
+    assert_eq!(got(Some(b0.campaign_id), 10).await, vec![b0.id]);
+    assert_eq!(got(Some(a0.campaign_id), 1).await, vec![a1.id]);
+    assert!(
+        got(Some(outdial_core::CampaignId(a0.campaign_id.0 + 1000)), 10)
+            .await
+            .is_empty()
+    );
+    let all = store.recent_attempts(None, 10).await.unwrap();
+    assert_eq!(
+        all[0].state,
+        AttemptState::Reserved,
+        "reserved attempts included"
+    );
+    assert_eq!(all[2].state, AttemptState::Unknown);
+}
+
+async fn latest_event_at_by_source(store: Arc<dyn Store>) {
+    assert_eq!(store.latest_event_at("twilio-webhook").await.unwrap(), None);
+    let late = t0() + Duration::seconds(5) + Duration::nanoseconds(123_456_789);
+    store
+        .record_event(None, None, "webhook", "twilio-webhook", "{}", late)
+        .await
+        .unwrap();
+    // Recorded after, but stamped earlier: the newest instant wins, not the newest row.
+    store
+        .record_event(None, None, "webhook", "twilio-webhook", "{}", t0())
+        .await
+        .unwrap();
+    store
+        .record_event(
+            None,
+            None,
+            "x",
+            "reconciler",
+            "{}",
+            t0() + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.latest_event_at("twilio-webhook").await.unwrap(),
+        Some(to_micros(late))
+    );
+    assert_eq!(
+        store.latest_event_at("reconciler").await.unwrap(),
+        Some(t0() + Duration::hours(1))
+    );
+    assert_eq!(store.latest_event_at("twilio").await.unwrap(), None);
+}
+
+async fn due_leads_skip_tripped_campaigns(store: Arc<dyn Store>) {
+    let a = seed(&*store, "a", &["+12125550101", "+12125550102"]).await;
+    let b = seed(&*store, "b", &["+12125550201"]).await;
+    let due = |n| {
+        let store = store.clone();
+        async move { store.due_leads(t0(), n).await.unwrap() }
+    };
+    assert_eq!(due(10).await.len(), 3);
+    store
+        .set_kill_switch(
+            KillScope::Campaign(a[0].campaign_id),
+            true,
+            "review",
+            "api",
+            t0(),
+        )
+        .await
+        .unwrap();
+    let left = due(2).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].id, b[0].id);
+    // The global switch is the caller's to check; resuming brings the campaign back.
+    store
+        .set_kill_switch(KillScope::Global, true, "stop", "api", t0())
+        .await
+        .unwrap();
+    assert_eq!(due(10).await.len(), 1);
+    store
+        .set_kill_switch(
+            KillScope::Campaign(a[0].campaign_id),
+            false,
+            "ok",
+            "api",
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(due(10).await.len(), 3);
 }

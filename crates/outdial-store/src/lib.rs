@@ -568,7 +568,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every lead with this number, in any campaign.
     async fn leads_by_phone(&self, phone: &E164) -> StoreResult<Vec<Lead>>;
 
-    /// Active leads of active campaigns due at `now`, earliest first, at most `limit`.
+    /// Active leads of active campaigns due at `now`, earliest first, at most `limit`. Leads of
+    /// a campaign whose kill switch is tripped are left out (so they cannot crowd out the
+    /// leads of other campaigns); the global switch is the caller's to check.
     async fn due_leads(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Lead>>;
 
     /// Moves an active lead's next attempt time (the rules blocked it at dial time) and

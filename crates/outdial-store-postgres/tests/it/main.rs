@@ -12,7 +12,10 @@ use outdial_core::{
     AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, NewLead,
     ProviderCallId, Region, E164,
 };
-use outdial_store::{EventOutcome, LeadPlacement, Placement, RawEvent, Store, StoreError};
+use outdial_store::{
+    EventOutcome, KillScope, LeadPlacement, NewAlert, NewJob, Placement, RawEvent, Store,
+    StoreError,
+};
 use outdial_store_postgres::PgStore;
 use sqlx::Connection;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -169,8 +172,8 @@ async fn migrations_are_idempotent_and_safe_to_race() {
             .fetch_all(&mut c)
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4], "each migration applied once");
-    assert_eq!(PgStore::schema_version(), 4);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5], "each migration applied once");
+    assert_eq!(PgStore::schema_version(), 5);
     let leases: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'leases'",
     )
@@ -451,4 +454,160 @@ async fn concurrent_webhooks_of_one_call_apply_in_turn() {
         .count();
     assert_eq!(webhooks, 3);
     s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_claim_jobs_exclusively() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let seed = db.store().await;
+    for i in 0..90 {
+        let job = NewJob {
+            kind: "crm.notify".into(),
+            payload: format!("{{\"n\":{i}}}"),
+            run_at: t0() - Duration::milliseconds(i),
+            dedupe_key: None,
+        };
+        seed.enqueue_job(&job, t0()).await.unwrap().unwrap();
+    }
+    // Three instances, each with its own pool and several workers, claim at once: first
+    // fresh jobs, then (every claim expired) the same jobs again.
+    for (round, now) in [(1u32, t0()), (2, t0() + Duration::seconds(61))] {
+        let mut tasks = Vec::new();
+        for instance in 0..3 {
+            let url = db.url.clone();
+            tasks.push(tokio::spawn(async move {
+                let s = Arc::new(PgStore::connect(&url, 3).await.unwrap());
+                let mut workers = Vec::new();
+                for w in 0..3 {
+                    let s = s.clone();
+                    workers.push(tokio::spawn(async move {
+                        let mut got = Vec::new();
+                        loop {
+                            let batch = s
+                                .claim_jobs(
+                                    &format!("i{instance}-w{w}"),
+                                    now,
+                                    Duration::seconds(60),
+                                    4,
+                                )
+                                .await
+                                .unwrap();
+                            if batch.is_empty() {
+                                break got;
+                            }
+                            got.extend(batch.into_iter().map(|j| (j.id, j.attempts)));
+                        }
+                    }));
+                }
+                let mut got = Vec::new();
+                for w in workers {
+                    got.extend(w.await.unwrap());
+                }
+                s.close().await;
+                got
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(n, all.len(), "round {round}: a job was claimed twice");
+        assert_eq!(n, 90, "round {round}: a job was left unclaimed");
+        assert!(all.iter().all(|(_, attempts)| *attempts == round));
+    }
+    seed.close().await;
+}
+
+#[tokio::test]
+async fn safety_changes_are_in_the_event_log_and_claims_use_the_index() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let s = db.store().await;
+    assert!(s
+        .set_kill_switch(KillScope::Global, true, "carrier down", "monitor:x", t0())
+        .await
+        .unwrap());
+    assert!(!s
+        .set_kill_switch(KillScope::Global, true, "again", "monitor:x", t0())
+        .await
+        .unwrap());
+    assert!(s
+        .set_kill_switch(KillScope::Global, false, "fixed", "operator:ann", t0())
+        .await
+        .unwrap());
+    let job = NewJob {
+        kind: "crm.notify".into(),
+        payload: "{}".into(),
+        run_at: t0(),
+        dedupe_key: None,
+    };
+    let id = s.enqueue_job(&job, t0()).await.unwrap().unwrap();
+    assert!(s
+        .dead_letter_job(id, "bad_payload", "empty", t0())
+        .await
+        .unwrap());
+    let alert = NewAlert {
+        kind: "kill_switch.tripped".into(),
+        scope: "global".into(),
+        subject: "stopped".into(),
+        body: "why".into(),
+        dedupe_key: Some("k".into()),
+    };
+    s.raise_alert(&alert, &["alert.email"], t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.raise_alert(&alert, &["alert.email"], t0()).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        s.claim_jobs("w", t0(), Duration::zero(), 1).await,
+        Err(StoreError::Backend(_))
+    ));
+    s.close().await;
+
+    let mut c = db.raw().await;
+    let events: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, source FROM events
+         WHERE kind LIKE 'kill_switch.%' OR kind IN ('job.dead', 'alert.raised') ORDER BY id",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    let events: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(k, s)| (k.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("kill_switch.tripped", "monitor:x"),
+            ("kill_switch.resumed", "operator:ann"),
+            ("job.dead", "jobs"),
+            ("alert.raised", "alerts"),
+        ]
+    );
+    // The claim reads the partial index, not the table (sequential scans off, as on a
+    // large table).
+    sqlx::query("SET enable_seqscan = off")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT id FROM jobs
+         WHERE state IN ('pending', 'running') AND run_at <= now()
+           AND (state = 'pending' OR locked_until < now())
+         ORDER BY run_at, id LIMIT 10 FOR UPDATE SKIP LOCKED",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("jobs_claimable"), "{plan}");
+    c.close().await.unwrap();
 }
