@@ -1,7 +1,9 @@
-//! The Twilio-shaped HTTP API: create, fetch and list calls.
+//! The Twilio-shaped HTTP API: create, fetch, end and list calls.
 
 use crate::callbacks;
-use crate::carrier::{CallRecord, CallbackMethod, Carrier, Counters, EventMask, Inner};
+use crate::carrier::{
+    CallRecord, CallbackCtl, CallbackMethod, Carrier, Counters, EventMask, Inner,
+};
 use crate::sim::{draw_sid, plan_call, rng_for, Forced, PlanInput, Stream};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -35,7 +37,7 @@ pub(crate) fn router(carrier: Carrier) -> Router {
         )
         .route(
             "/2010-04-01/Accounts/{account_sid}/Calls/{call_file}",
-            get(fetch_call),
+            get(fetch_call).post(update_call),
         )
         .fallback(not_found)
         .with_state(carrier)
@@ -341,6 +343,7 @@ async fn create_call(
     };
 
     // Place the call.
+    let ctl = Arc::new(CallbackCtl::default());
     let now = inner.clock.now();
     let record = {
         let mut book = inner.book.lock().expect("carrier lock");
@@ -391,9 +394,13 @@ async fn create_call(
         });
         let idx = book.calls.len();
         book.calls.push(record.clone());
+        if record.status_callback.is_some() {
+            book.callbacks.insert(sid.clone(), ctl.clone());
+        }
         book.by_sid.insert(sid, idx);
         record
     };
+
     tracing::debug!(call_sid = %record.sid, to = %record.to, status = ?record.plan.final_status, "call placed");
     let deliveries = callbacks::schedule(
         &record,
@@ -402,7 +409,12 @@ async fn create_call(
         faults,
     );
     if !deliveries.is_empty() {
-        tokio::spawn(callbacks::run(inner.clone(), record.clone(), deliveries));
+        tokio::spawn(callbacks::run(
+            inner.clone(),
+            record.clone(),
+            deliveries,
+            ctl,
+        ));
     }
 
     if ramb < faults.ambiguous {
@@ -444,6 +456,140 @@ async fn fetch_call(
             ),
         ),
     }
+}
+
+/// What `POST Calls/{Sid}.json` asks for (`Status`, Twilio's `call_enum_update_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndRequest {
+    /// `Status=canceled`: hang up a queued or ringing call; no effect once answered.
+    Canceled,
+    /// `Status=completed`: hang up the call whatever its state.
+    Completed,
+}
+
+/// `POST /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json` with `Status=completed|canceled`.
+///
+/// Twilio's semantics (<https://www.twilio.com/docs/api/rest/change-call-state>: "Specifying
+/// canceled will attempt to hangup calls that are queued or ringing but not affect calls
+/// already in progress. Specifying completed will attempt to hang up a call even if it's
+/// already in progress."):
+/// - a live call not yet answered ends `canceled` (either value); an answered one ends
+///   `completed` with `Status=completed`, and is left unchanged by `Status=canceled`;
+/// - the end is the current simulated instant: the ledger's `ended_at`, the call's
+///   `end_time`; the final status callback is sent as for any end (none at all when the call
+///   had not started dialing, as Twilio fires none for a call canceled while queued);
+/// - a call already final is returned unchanged (200);
+/// - unknown call → 404 / 20404; `Status` missing or another value → 400 / 20001 (the fake
+///   supports no redirect: `Url`, `Twiml` are refused the same way).
+async fn update_call(
+    State(carrier): State<Carrier>,
+    Path((account_sid, call_file)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let inner = &carrier.inner;
+    if let Some(resp) = unauthorized(inner, &account_sid, &headers) {
+        return resp;
+    }
+    let bad = |msg: String| twilio_error(StatusCode::BAD_REQUEST, 20001, msg);
+    let form: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
+        Ok(f) => f,
+        Err(e) => return bad(format!("Invalid form body: {e}")),
+    };
+    let request = match form_value(&form, "Status") {
+        Some("canceled") => EndRequest::Canceled,
+        Some("completed") => EndRequest::Completed,
+        Some(other) => {
+            return bad(format!(
+                "Status must be 'canceled' or 'completed', got '{other}'"
+            ))
+        }
+        None => {
+            return bad(
+                "This carrier only ends calls: send Status=canceled or Status=completed".into(),
+            )
+        }
+    };
+    let not_found = || {
+        twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            format!(
+                "The requested resource /{API_VERSION}/Accounts/{account_sid}/Calls/{call_file} was not found"
+            ),
+        )
+    };
+    let Some(sid) = call_file.strip_suffix(".json") else {
+        return not_found();
+    };
+
+    // Under the book lock, and the call's callback lock, so that no callback of an event
+    // after the end can be taken once `now` is read.
+    let (record, now, spawn) = {
+        let mut book = inner.book.lock().expect("carrier lock");
+        let Some(idx) = book.by_sid.get(sid).copied() else {
+            drop(book);
+            return not_found();
+        };
+        let old = book.calls[idx].clone();
+        let ctl = book.callbacks.get(sid).cloned();
+        let taken_guard = ctl.as_ref().map(|c| c.taken.lock().expect("callback lock"));
+        let now = inner.clock.now();
+        let snap = old.plan.at(old.created_at, now);
+        let unchanged = snap.final_status.is_some()
+            || (request == EndRequest::Canceled && snap.answered_at.is_some());
+        if unchanged {
+            drop(taken_guard);
+            (old, now, None)
+        } else {
+            let plan = old.plan.ended_by_request(now);
+            let new = Arc::new(CallRecord {
+                plan,
+                ..(*old).clone()
+            });
+            book.calls[idx] = new.clone();
+            let taken = match (&ctl, taken_guard) {
+                (Some(c), Some(guard)) => {
+                    c.ended.send_replace(true);
+                    guard.clone()
+                }
+                _ => Default::default(),
+            };
+            let mut spawn = None;
+            if new.status_callback.is_some() {
+                let deliveries: Vec<_> = callbacks::schedule(
+                    &new,
+                    &inner.config.account_sid,
+                    inner.config.seed,
+                    &inner.config.faults,
+                )
+                .into_iter()
+                .filter(|d| !taken.contains(&d.seq))
+                .collect();
+                let ctl = Arc::new(CallbackCtl::default());
+                book.callbacks.insert(new.sid.clone(), ctl.clone());
+                spawn = Some((deliveries, ctl));
+            }
+            Counters::bump(&inner.counters.calls_ended_by_request);
+            (new, now, spawn)
+        }
+    };
+    if let Some((deliveries, ctl)) = spawn {
+        tracing::debug!(
+            call_sid = %record.sid,
+            status = ?record.plan.final_status,
+            "call ended by request"
+        );
+        if !deliveries.is_empty() {
+            tokio::spawn(callbacks::run(
+                inner.clone(),
+                record.clone(),
+                deliveries,
+                ctl,
+            ));
+        }
+    }
+    Json(call_json(&inner.config.account_sid, &record, now)).into_response()
 }
 
 /// A parsed `StartTime…`/`EndTime…` filter. Like Twilio's date filters, `>` and `>=` both

@@ -1,6 +1,6 @@
 //! Status callbacks: which ones a call fires, with which faults, and their delivery.
 
-use crate::carrier::{CallRecord, CallbackMethod, Counters, Inner};
+use crate::carrier::{CallRecord, CallbackCtl, CallbackMethod, Counters, Inner};
 use crate::config::FaultSpec;
 use crate::sim::{rng_for, Stream};
 use chrono::{DateTime, Duration, Utc};
@@ -12,6 +12,8 @@ use tokio::sync::watch;
 /// One callback request to make (maybe twice), at a simulated instant.
 #[derive(Debug, Clone)]
 pub(crate) struct Delivery {
+    /// The event's `SequenceNumber`: identifies the delivery across re-schedules.
+    pub seq: usize,
     /// When to send it (simulated).
     pub at: DateTime<Utc>,
     /// Form parameters.
@@ -36,7 +38,10 @@ struct Fired {
 fn fired_events(rec: &CallRecord) -> Vec<Fired> {
     let p = &rec.plan;
     let mut out = Vec::new();
-    if rec.events.initiated {
+    if p.silent {
+        return out;
+    }
+    if rec.events.initiated && p.ended_at.is_none_or(|end| p.initiated_at <= end) {
         out.push(Fired {
             at: p.initiated_at,
             status: "initiated",
@@ -138,6 +143,7 @@ pub(crate) fn schedule(
             let extra = Duration::milliseconds((x * delay_ms) as i64);
             (
                 Delivery {
+                    seq,
                     at: ev.at + extra,
                     params: params_for(rec, account_sid, seq, ev),
                     lost: l < faults.lose,
@@ -167,14 +173,16 @@ pub(crate) fn schedule(
     items.into_iter().map(|(d, _)| d).collect()
 }
 
-/// Sleeps until the clock reads `at`. False if the carrier stopped meanwhile.
+/// Sleeps until the clock reads `at`. False if the carrier stopped meanwhile, or, when
+/// `ended` is given, once it reads true (the call was ended through the API).
 pub(crate) async fn wait_until(
     inner: &Inner,
     at: DateTime<Utc>,
     stop: &mut watch::Receiver<bool>,
+    mut ended: Option<&mut watch::Receiver<bool>>,
 ) -> bool {
     loop {
-        if *stop.borrow() {
+        if *stop.borrow() || ended.as_ref().is_some_and(|e| *e.borrow()) {
             return false;
         }
         if inner.clock.now() >= at {
@@ -185,23 +193,50 @@ pub(crate) async fn wait_until(
             // A clock that does not move by itself (manual clock): poll.
             d = std::time::Duration::from_millis(20);
         }
+        let ended_changed = async {
+            match ended.as_mut() {
+                Some(e) => {
+                    if e.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(d) => {}
             _ = stop.changed() => {}
+            _ = ended_changed => {}
         }
     }
 }
 
-/// Sends the call's deliveries in order, each at its instant.
-pub(crate) async fn run(inner: Arc<Inner>, rec: Arc<CallRecord>, deliveries: Vec<Delivery>) {
+/// Sends the call's deliveries in order, each at its instant. Before each one it records the
+/// delivery's sequence number in `ctl.taken`, under that lock, unless the call was ended
+/// through the API meanwhile (`ctl.ended`): then it stops, and the task the API spawned for
+/// the shortened timeline sends whatever was not taken.
+pub(crate) async fn run(
+    inner: Arc<Inner>,
+    rec: Arc<CallRecord>,
+    deliveries: Vec<Delivery>,
+    ctl: Arc<CallbackCtl>,
+) {
     let mut stop = inner.shutdown.subscribe();
+    let mut ended = ctl.ended.subscribe();
     let Some(url) = rec.status_callback.clone() else {
         return;
     };
     let c = &inner.counters;
     for d in deliveries {
-        if !wait_until(&inner, d.at, &mut stop).await {
+        if !wait_until(&inner, d.at, &mut stop, Some(&mut ended)).await {
             return;
+        }
+        {
+            let mut taken = ctl.taken.lock().expect("callback lock");
+            if *ctl.ended.borrow() {
+                return;
+            }
+            taken.insert(d.seq);
         }
         if d.lost {
             Counters::bump(&c.callbacks_lost);
@@ -233,7 +268,7 @@ async fn send_with_retry(
         if attempt == 1 {
             Counters::bump(&c.callbacks_retried);
             let at = inner.clock.now() + Duration::seconds(1);
-            if !wait_until(inner, at, stop).await {
+            if !wait_until(inner, at, stop, None).await {
                 return;
             }
         }

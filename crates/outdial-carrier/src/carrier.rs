@@ -50,7 +50,27 @@ pub(crate) struct EventMask {
     pub answered: bool,
 }
 
-/// A call the carrier placed. Immutable: its status at any instant derives from `plan`.
+/// Coordination between a call's callback task and an API request that ends the call.
+#[derive(Debug)]
+pub(crate) struct CallbackCtl {
+    /// `SequenceNumber`s the task has taken (sent, or dropped by the `lose` fault). Taken
+    /// under this lock only while `ended` is false.
+    pub taken: Mutex<HashSet<usize>>,
+    /// Set (under `taken`'s lock) when the call is ended through the API: the task stops.
+    pub ended: watch::Sender<bool>,
+}
+
+impl Default for CallbackCtl {
+    fn default() -> Self {
+        Self {
+            taken: Mutex::default(),
+            ended: watch::channel(false).0,
+        }
+    }
+}
+
+/// A call the carrier placed. Immutable: its status at any instant derives from `plan`; a
+/// call ended through the API is replaced in the [`Book`] by a record with a shortened plan.
 #[derive(Debug, Clone)]
 pub(crate) struct CallRecord {
     pub sid: String,
@@ -78,6 +98,8 @@ pub(crate) struct Book {
     pub requests_per_to: HashMap<String, u64>,
     /// Next free CPS slot (simulated), when `cps` is set.
     pub next_dial_slot: Option<DateTime<Utc>>,
+    /// The current callback task's control, per call SID (calls with a `StatusCallback`).
+    pub callbacks: HashMap<String, Arc<CallbackCtl>>,
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +109,7 @@ pub(crate) struct Counters {
     pub creates_rate_limited: AtomicU64,
     pub creates_error5xx: AtomicU64,
     pub creates_ambiguous: AtomicU64,
+    pub calls_ended_by_request: AtomicU64,
     pub callbacks_sent: AtomicU64,
     pub callbacks_delivered: AtomicU64,
     pub callbacks_retried: AtomicU64,
@@ -122,7 +145,8 @@ pub struct CarrierStats {
     pub calls_placed: u64,
     /// Placed calls that have not ended yet (queued, ringing, in progress, or never ending).
     pub calls_in_flight: u64,
-    /// Ended calls by final status (`completed`, `busy`, `no-answer`, `failed`).
+    /// Ended calls by final status (`completed`, `busy`, `no-answer`, `failed`, and
+    /// `canceled` for calls ended through the API before they were answered).
     pub calls_by_final_status: BTreeMap<String, u64>,
     /// Requests refused with 401 (code 20003), on any endpoint.
     pub requests_unauthorized: u64,
@@ -134,6 +158,9 @@ pub struct CarrierStats {
     pub creates_error5xx: u64,
     /// Creates answered 500 by the `ambiguous` fault: the call *was* placed.
     pub creates_ambiguous: u64,
+    /// Live calls ended by `POST Calls/{Sid}.json` with `Status=completed|canceled` (requests
+    /// that changed nothing are not counted).
+    pub calls_ended_by_request: u64,
     /// Status-callback HTTP requests made, counting duplicates and retries.
     pub callbacks_sent: u64,
     /// Requests answered with a non-5xx status.
@@ -246,6 +273,7 @@ impl Carrier {
             creates_rate_limited: get(&c.creates_rate_limited),
             creates_error5xx: get(&c.creates_error5xx),
             creates_ambiguous: get(&c.creates_ambiguous),
+            calls_ended_by_request: get(&c.calls_ended_by_request),
             callbacks_sent: get(&c.callbacks_sent),
             callbacks_delivered: get(&c.callbacks_delivered),
             callbacks_retried: get(&c.callbacks_retried),

@@ -37,7 +37,8 @@ pub struct CarrierConfig {
     pub outcomes: OutcomeMix,
     /// E.164 numbers whose calls always end `busy` (after ringing).
     pub always_busy: Vec<String>,
-    /// E.164 numbers whose calls are answered and then stay `in-progress` forever: no `completed`
+    /// E.164 numbers whose calls are answered and then stay `in-progress` until ended through
+    /// the API (`POST Calls/{Sid}.json` with `Status=completed`): until then no `completed`
     /// callback is sent and fetch keeps answering `in-progress`.
     pub never_ends: Vec<String>,
     /// Numbers refused at create time with Twilio error 21211 (no call placed, not in the ledger),

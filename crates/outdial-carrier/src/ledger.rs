@@ -23,7 +23,9 @@ pub struct LedgerEntry {
     pub answered_at: Option<DateTime<Utc>>,
     /// When the call ended, if it has.
     pub ended_at: Option<DateTime<Utc>>,
-    /// `completed`, `busy`, `no-answer` or `failed` once ended; `None` while in flight.
+    /// `completed`, `busy`, `no-answer` or `failed` once ended, or `canceled` for a call ended
+    /// through the API before it was answered; `None` while in flight. A call ended through
+    /// the API after it was answered is `completed`, `ended_at` the instant of the request.
     pub final_status: Option<String>,
 }
 

@@ -25,6 +25,14 @@
 //!   - With the `ambiguous` fault the call **is** placed but the answer is 500 / 20500.
 //! - `GET Calls/{Sid}.json` → **200** call JSON at the current simulated instant, or
 //!   **404** / 20404.
+//! - `POST Calls/{Sid}.json` (form: `Status` = `canceled` | `completed`) ends a live call at
+//!   the current simulated instant, as Twilio's call update does: a call not yet answered ends
+//!   `canceled`, an answered one `completed` (`Status=completed` only: `canceled` does not
+//!   affect a call in progress). The ledger records the end, the final status callback is
+//!   sent (none for a call canceled before dialing started, as at Twilio), and the answer is
+//!   **200** call JSON. A final call is returned unchanged (200); unknown call → **404** /
+//!   20404; no or another `Status` → **400** / 20001 (no redirects). Works for
+//!   [`CarrierConfig::never_ends`] numbers.
 //! - `GET Calls.json` → **200** `{calls, page, page_size, start, end, uri, first_page_uri,
 //!   next_page_uri (null on the last page), previous_page_uri}`, newest first. Filters: `To`,
 //!   `From`, `Status`, `StartTime`, `StartTime>`, `StartTime<` (also `>=`, `<=`), and the same
@@ -49,7 +57,8 @@
 //! after the talk time capped by `TimeLimit`), `busy` 2–5 s after ringing, `no-answer` at
 //! `Timeout` after `initiated` (also when an answer would come later than that), or `failed`
 //! 1–3 s after `initiated` without ringing. Numbers in [`CarrierConfig::always_busy`] always end
-//! `busy`; numbers in [`CarrierConfig::never_ends`] are answered and stay `in-progress`.
+//! `busy`; numbers in [`CarrierConfig::never_ends`] are answered and stay `in-progress` until ended
+//! through the API.
 //! `answered_by` is set only when `MachineDetection` was requested (as at Twilio): `human`, or
 //! `machine_start` (`machine_end_beep` for `DetectMessageEnd`).
 //!

@@ -51,6 +51,8 @@ pub(crate) enum FinalStatus {
     Busy,
     NoAnswer,
     Failed,
+    /// Ended through the API (`Status=canceled|completed`) before it was answered.
+    Canceled,
 }
 
 impl FinalStatus {
@@ -61,6 +63,7 @@ impl FinalStatus {
             FinalStatus::Busy => "busy",
             FinalStatus::NoAnswer => "no-answer",
             FinalStatus::Failed => "failed",
+            FinalStatus::Canceled => "canceled",
         }
     }
 
@@ -71,6 +74,8 @@ impl FinalStatus {
             FinalStatus::Busy => 486,
             FinalStatus::NoAnswer => 487,
             FinalStatus::Failed => 500,
+            // 487 Request Terminated: the caller gave up (RFC 3261 §21.4.26).
+            FinalStatus::Canceled => 487,
         }
     }
 }
@@ -110,6 +115,10 @@ pub(crate) struct CallPlan {
     pub answered_by: Option<&'static str>,
     /// Seconds between answer and end (0 when not answered).
     pub duration_s: u64,
+    /// No status callback at all: the call was canceled through the API before it left the
+    /// queue (Twilio: "If the call is canceled while still in `queued` status, no status
+    /// callbacks are fired").
+    pub silent: bool,
 }
 
 /// The SID of a call: `CA` + 32 lowercase hex, drawn from the call's outcome stream.
@@ -166,6 +175,7 @@ pub(crate) fn plan_call(rng: &mut ChaCha8Rng, mix: &OutcomeMix, input: &PlanInpu
         final_status: None,
         answered_by: None,
         duration_s: 0,
+        silent: false,
     };
     match outcome {
         0 | 1 => {
@@ -221,9 +231,38 @@ pub(crate) struct Snapshot {
 }
 
 impl CallPlan {
+    /// The plan of a call ended through the API at `at` (the call is not final at `at`):
+    /// answered by then → `completed` with the talk time so far; otherwise `canceled`, and
+    /// silent (no callbacks) when `at` comes before dialing started (`initiated`). Events
+    /// planned after `at` are dropped.
+    pub(crate) fn ended_by_request(&self, at: DateTime<Utc>) -> CallPlan {
+        let before = |t: Option<DateTime<Utc>>| t.filter(|t| *t <= at);
+        let answered_at = before(self.answered_at);
+        let (final_status, duration_s) = match answered_at {
+            Some(a) => (
+                FinalStatus::Completed,
+                u64::try_from((at - a).num_seconds()).unwrap_or(0),
+            ),
+            None => (FinalStatus::Canceled, 0),
+        };
+        CallPlan {
+            initiated_at: self.initiated_at,
+            ringing_at: before(self.ringing_at),
+            answered_at,
+            ended_at: Some(at),
+            final_status: Some(final_status),
+            answered_by: answered_at.and(self.answered_by),
+            duration_s,
+            silent: at < self.initiated_at,
+        }
+    }
+
     /// The call's state at simulated instant `now`; `created_at` is the creation instant.
+    /// Nothing planned after the end counts (a call canceled before `initiated`).
     pub(crate) fn at(&self, created_at: DateTime<Utc>, now: DateTime<Utc>) -> Snapshot {
-        let past = |t: Option<DateTime<Utc>>| t.filter(|t| *t <= now);
+        let past = |t: Option<DateTime<Utc>>| {
+            t.filter(|t| *t <= now && self.ended_at.is_none_or(|end| *t <= end))
+        };
         let start_time = past(Some(self.initiated_at));
         let ringing = past(self.ringing_at);
         let answered = past(self.answered_at);
@@ -333,5 +372,42 @@ mod tests {
             assert_eq!(snap.status, p.final_status.unwrap().as_str());
             assert_eq!(p.at(t0(), t0()).status, "queued");
         }
+    }
+
+    #[test]
+    fn ending_by_request_truncates_the_timeline() {
+        let mix = OutcomeMix::default();
+        let never = plan_call(
+            &mut rng_for(3, Stream::Outcome, "+1", 0),
+            &mix,
+            &input(Forced::NeverEnds),
+        );
+        let answered = never.answered_at.unwrap();
+        let end = answered + Duration::seconds(3600);
+        let done = never.ended_by_request(end);
+        assert_eq!(done.final_status, Some(FinalStatus::Completed));
+        assert_eq!(done.duration_s, 3600);
+        assert!(!done.silent);
+        let snap = done.at(t0(), end + Duration::days(1));
+        assert_eq!(snap.status, "completed");
+        assert_eq!(snap.end_time, Some(end));
+        assert_eq!(snap.answered_at, Some(answered));
+
+        // Ringing, not answered yet: canceled, the answer never happens.
+        let ringing = never.ringing_at.unwrap() + Duration::milliseconds(1);
+        let canceled = never.ended_by_request(ringing);
+        assert_eq!(canceled.final_status, Some(FinalStatus::Canceled));
+        assert_eq!((canceled.answered_at, canceled.answered_by), (None, None));
+        assert_eq!(canceled.duration_s, 0);
+        assert!(!canceled.silent);
+        let snap = canceled.at(t0(), answered + Duration::days(1));
+        assert_eq!((snap.status, snap.answered_at), ("canceled", None));
+
+        // Before dialing: canceled silently, never started.
+        let early = never.ended_by_request(t0());
+        assert!(early.silent);
+        assert_eq!(early.ringing_at, None);
+        let snap = early.at(t0(), answered + Duration::days(1));
+        assert_eq!((snap.status, snap.start_time), ("canceled", None));
     }
 }

@@ -173,6 +173,6 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// webhook). A call already final is left alone and returned as it is.
     /// Twilio: `POST /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json` with
     /// `Status=completed` or `Status=canceled`
-    /// (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource).
+    /// (<https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource>).
     async fn end_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError>;
 }

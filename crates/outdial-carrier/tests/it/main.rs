@@ -14,6 +14,8 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod end_call;
+
 const SPEED: f64 = 1000.0;
 const FROM: &str = "+15005550006";
 

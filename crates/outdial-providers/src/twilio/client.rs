@@ -3,10 +3,13 @@
 //! - create: `POST {api_base}/2010-04-01/Accounts/{AccountSid}/Calls.json` (form body, 201 JSON);
 //! - fetch: `GET {api_base}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`;
 //! - list: `GET {api_base}/2010-04-01/Accounts/{AccountSid}/Calls.json?To=…&StartTime>=…`,
-//!   following `next_page_uri`.
+//!   following `next_page_uri`;
+//! - end: `POST {api_base}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json` with
+//!   `Status=canceled` or `Status=completed` (see [`TwilioClient::end_call`]).
 //!
 //! All requests use HTTP Basic auth (account SID, auth token). Sources: twilio-oai
-//! `spec/json/twilio_api_v2010.json` (operations `CreateCall`, `FetchCall`, `ListCall`) and
+//! `spec/json/twilio_api_v2010.json` (operations `CreateCall`, `FetchCall`, `ListCall`,
+//! `UpdateCall`) and
 //! <https://www.twilio.com/docs/voice/api/call-resource>. Error bodies are Twilio's
 //! `{code, message, more_info, status}` (twilio-go `client/error.go`); RFC 9457 problem bodies
 //! (`type`, `title`, `detail`, `status`, no `code`) are accepted too and classified by HTTP
@@ -59,6 +62,10 @@ pub const MAX_LIST_PAGES: usize = 50;
 
 /// Longest provider message kept from an error body that is not Twilio JSON, in characters.
 const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Twilio error 21220, "Invalid call state for operation": the update does not apply to the
+/// call's current state (<https://www.twilio.com/docs/errors/21220>).
+pub const ERROR_INVALID_CALL_STATE: u32 = 21220;
 
 /// Connection settings for one Twilio account.
 ///
@@ -238,11 +245,160 @@ impl TwilioClient {
     }
 }
 
+/// The `Status` of a call update (twilio-oai `call_enum_update_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndStatus {
+    /// Hangs up a queued or ringing call; does not affect a call in progress.
+    Canceled,
+    /// Hangs up the call, even in progress.
+    Completed,
+}
+
+impl EndStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            EndStatus::Canceled => "canceled",
+            EndStatus::Completed => "completed",
+        }
+    }
+}
+
+/// Why one update request did not return a call.
+#[derive(Debug)]
+enum UpdateFailure {
+    /// 4xx with code 21220: the update does not apply to the call's state (it was answered
+    /// or ended meanwhile).
+    InvalidState(String),
+    /// Anything else, classified as for a fetch.
+    Other(FetchError),
+}
+
+impl TwilioClient {
+    /// One `POST Calls/{Sid}.json` with `Status=…`: the call resource Twilio answers with.
+    async fn post_status(
+        &self,
+        call_id: &ProviderCallId,
+        status: EndStatus,
+    ) -> Result<CallSnapshot, UpdateFailure> {
+        let url = self.endpoint(&["Calls", &format!("{}.json", call_id.as_str())]);
+        let resp = self
+            .http
+            .post(url)
+            .basic_auth(
+                &self.cfg.account_sid,
+                Some(self.cfg.auth_token.expose_secret()),
+            )
+            .form(&[("Status", status.as_str())])
+            .send()
+            .await
+            .map_err(|e| {
+                let msg = error_chain(&e);
+                tracing::warn!(error = %msg, status = status.as_str(), "Twilio update call failed");
+                UpdateFailure::Other(FetchError::Unavailable(msg))
+            })?;
+        let http = resp.status();
+        let body = resp.bytes().await.map_err(|e| {
+            UpdateFailure::Other(FetchError::Unavailable(format!(
+                "reading the response body: {}",
+                error_chain(&e)
+            )))
+        })?;
+        if http.is_success() {
+            let call: CallResource = serde_json::from_slice(&body).map_err(|e| {
+                UpdateFailure::Other(FetchError::Protocol(format!("not a call resource: {e}")))
+            })?;
+            return call.into_snapshot().map_err(UpdateFailure::Other);
+        }
+        let err = TwilioErrorBody::parse(&body);
+        if http.is_client_error() && err.code == Some(ERROR_INVALID_CALL_STATE) {
+            return Err(UpdateFailure::InvalidState(err.describe(http)));
+        }
+        Err(UpdateFailure::Other(fetch_failure(http, &body)))
+    }
+
+    /// After a 21220 answer to `Status=completed`: the call most likely ended meanwhile, so
+    /// fetch it; a final status is the answer, anything else is a protocol error.
+    async fn refetch_after_invalid_state(
+        &self,
+        call_id: &ProviderCallId,
+        message: &str,
+    ) -> Result<CallSnapshot, FetchError> {
+        let snap = self.fetch_call(call_id).await?;
+        if snap.status.is_final() {
+            Ok(snap)
+        } else {
+            Err(FetchError::Protocol(format!(
+                "Twilio refused to complete call {} ({message}) yet reports it {}",
+                call_id.as_str(),
+                snap.status.as_str()
+            )))
+        }
+    }
+}
+
 #[async_trait]
 impl Provider for TwilioClient {
+    /// Ends a live call; see [`Provider::end_call`].
+    ///
+    /// 1. `GET Calls/{Sid}.json`; a final call is returned as it is (no update is sent).
+    /// 2. `POST Calls/{Sid}.json` with `Status=canceled` when the call is `queued`, `initiated`
+    ///    or `ringing`, with `Status=completed` when it is `in-progress`. Twilio: "Specifying
+    ///    canceled will attempt to hangup calls that are queued or ringing but not affect
+    ///    calls already in progress. Specifying completed will attempt to hang up a call even
+    ///    if it's already in progress"
+    ///    (<https://www.twilio.com/docs/api/rest/change-call-state>,
+    ///    <https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource>; twilio-oai
+    ///    `UpdateCall`, `call_enum_update_status`).
+    /// 3. If the cancel did not apply because the call was answered in between (the answer
+    ///    still says `in-progress`, or Twilio refuses with 21220), one more POST with
+    ///    `Status=completed`. If `completed` is refused with 21220 (the call ended meanwhile),
+    ///    the call is fetched again and returned when final.
+    ///
+    /// Returns the call resource of the last answer (normally final: `canceled` or
+    /// `completed`). Errors as for [`Provider::fetch_call`]: `NotFound` (404), `RateLimited`,
+    /// `Auth`, `Unavailable` (transport, 5xx: the end may or may not have happened; asking
+    /// again is safe), `Protocol`.
+    #[tracing::instrument(
+        name = "twilio.end_call",
+        skip_all,
+        fields(call_sid = %call_id.as_str(), before = Empty, after = Empty)
+    )]
     async fn end_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
-        // TODO(issue 5): POST Status=completed|canceled.
-        self.fetch_call(call_id).await
+        let current = self.fetch_call(call_id).await?;
+        let span = tracing::Span::current();
+        span.record("before", current.status.as_str());
+        if current.status.is_final() {
+            span.record("after", current.status.as_str());
+            return Ok(current);
+        }
+        let first = if current.status == CallStatus::InProgress {
+            EndStatus::Completed
+        } else {
+            EndStatus::Canceled
+        };
+        let ended = match (first, self.post_status(call_id, first).await) {
+            (EndStatus::Canceled, Ok(snap)) if snap.status == CallStatus::InProgress => {
+                tracing::info!("call answered before the cancel; completing it");
+                self.complete_after_cancel(call_id).await
+            }
+            (EndStatus::Canceled, Err(UpdateFailure::InvalidState(msg))) => {
+                tracing::info!(reason = %msg, "cancel refused; completing the call");
+                self.complete_after_cancel(call_id).await
+            }
+            (_, Ok(snap)) => Ok(snap),
+            (EndStatus::Completed, Err(UpdateFailure::InvalidState(msg))) => {
+                self.refetch_after_invalid_state(call_id, &msg).await
+            }
+            (_, Err(UpdateFailure::Other(e))) => Err(e),
+        };
+        match &ended {
+            Ok(snap) => {
+                span.record("after", snap.status.as_str());
+                tracing::info!(status = snap.status.as_str(), "Twilio ended the call");
+            }
+            Err(e) => tracing::warn!(error = %e, "Twilio end call failed"),
+        }
+        ended
     }
 
     #[tracing::instrument(
@@ -379,6 +535,21 @@ impl Provider for TwilioClient {
 }
 
 impl TwilioClient {
+    /// The single retry of [`TwilioClient::end_call`]: `Status=completed` after a cancel that
+    /// did not apply.
+    async fn complete_after_cancel(
+        &self,
+        call_id: &ProviderCallId,
+    ) -> Result<CallSnapshot, FetchError> {
+        match self.post_status(call_id, EndStatus::Completed).await {
+            Ok(snap) => Ok(snap),
+            Err(UpdateFailure::InvalidState(msg)) => {
+                self.refetch_after_invalid_state(call_id, &msg).await
+            }
+            Err(UpdateFailure::Other(e)) => Err(e),
+        }
+    }
+
     /// `next_page_uri` is a path (and query) relative to the API base.
     fn next_page_url(&self, uri: &str) -> Result<Url, FetchError> {
         if !uri.starts_with('/') || uri.starts_with("//") {

@@ -754,6 +754,224 @@ async fn fetch_call_transport_failures_are_unavailable() {
     assert!(matches!(err, FetchError::Unavailable(_)), "{err:?}");
 }
 
+// ---------------------------------------------------------------- end_call
+
+/// Answers the n-th request with `script[n]`; any request beyond the script gets a 500.
+async fn serve_script(script: Vec<Canned>) -> (String, Log) {
+    let next = Arc::new(Mutex::new(0usize));
+    serve_with(move |_| {
+        let mut n = next.lock().unwrap();
+        let c = script
+            .get(*n)
+            .cloned()
+            .unwrap_or_else(|| canned(500, "unexpected request"));
+        *n += 1;
+        c
+    })
+    .await
+}
+
+fn call_path() -> String {
+    format!("/2010-04-01/Accounts/{SID}/Calls/{CALL_SID}.json")
+}
+
+/// A call resource in `status`, as Twilio shows a live or just-ended call.
+fn live_call(status: &str) -> Canned {
+    let ended = matches!(status, "completed" | "canceled");
+    canned(
+        200,
+        serde_json::json!({
+            "sid": CALL_SID, "status": status, "to": "+14155550100",
+            "date_created": "Tue, 31 Aug 2010 20:36:28 +0000",
+            "start_time": "Tue, 31 Aug 2010 20:36:29 +0000",
+            "end_time": if ended { Some("Tue, 31 Aug 2010 20:41:29 +0000") } else { None },
+            "duration": if status == "completed" { Some("300") } else { None },
+            "answered_by": null,
+        })
+        .to_string(),
+    )
+}
+
+/// Asserts `seen` is `POST Calls/{Sid}.json` with Basic auth and exactly `Status=status`.
+fn assert_update(seen: &Seen, status: &str) {
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.path, call_path());
+    assert_eq!(
+        seen.authorization.as_deref(),
+        Some(expected_basic_auth().as_str())
+    );
+    assert_eq!(
+        seen.content_type.as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(seen.form(), vec![("Status".to_owned(), status.to_owned())]);
+}
+
+#[tokio::test]
+async fn end_call_completes_a_call_in_progress() {
+    let (base, log) = serve_script(vec![live_call("in-progress"), live_call("completed")]).await;
+    let snap = client(&base).end_call(&call_id()).await.unwrap();
+    assert_eq!(snap.status, CallStatus::Completed);
+    assert_eq!(snap.duration_s, Some(300));
+    assert_eq!(
+        snap.end_time,
+        Some(Utc.with_ymd_and_hms(2010, 8, 31, 20, 41, 29).unwrap())
+    );
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.clone()),
+        ("GET", call_path())
+    );
+    assert_update(&seen[1], "completed");
+}
+
+#[tokio::test]
+async fn end_call_cancels_a_queued_or_ringing_call() {
+    for status in ["queued", "ringing"] {
+        let (base, log) = serve_script(vec![live_call(status), live_call("canceled")]).await;
+        let snap = client(&base).end_call(&call_id()).await.unwrap();
+        assert_eq!(snap.status, CallStatus::Canceled, "{status}");
+        let seen = log.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{status}");
+        assert_update(&seen[1], "canceled");
+    }
+}
+
+#[tokio::test]
+async fn end_call_leaves_a_final_call_alone() {
+    for status in ["completed", "busy", "no-answer", "failed", "canceled"] {
+        let (base, log) = serve_script(vec![live_call(status)]).await;
+        let snap = client(&base).end_call(&call_id()).await.unwrap();
+        assert_eq!(snap.status.as_str(), status);
+        let seen = log.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{status}: no update sent");
+        assert_eq!(seen[0].method, "GET");
+    }
+}
+
+#[tokio::test]
+async fn end_call_completes_a_call_answered_during_the_cancel() {
+    // Twilio: canceled "will not affect calls already in progress": the answer still says
+    // in-progress, so one more POST with Status=completed.
+    let (base, log) = serve_script(vec![
+        live_call("ringing"),
+        live_call("in-progress"),
+        live_call("completed"),
+    ])
+    .await;
+    let snap = client(&base).end_call(&call_id()).await.unwrap();
+    assert_eq!(snap.status, CallStatus::Completed);
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert_update(&seen[1], "canceled");
+    assert_update(&seen[2], "completed");
+
+    // The same when the cancel is refused with 21220 (invalid call state).
+    let (base, log) = serve_script(vec![
+        live_call("ringing"),
+        canned(
+            400,
+            twilio_error(21220, "Call is not in a valid state to cancel", 400),
+        ),
+        live_call("completed"),
+    ])
+    .await;
+    let snap = client(&base).end_call(&call_id()).await.unwrap();
+    assert_eq!(snap.status, CallStatus::Completed);
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert_update(&seen[2], "completed");
+}
+
+#[tokio::test]
+async fn end_call_retries_completed_only_once() {
+    // Cancel without effect, then completed still answering in-progress: no third POST; the
+    // answer is returned as it is.
+    let (base, log) = serve_script(vec![
+        live_call("ringing"),
+        live_call("in-progress"),
+        live_call("in-progress"),
+    ])
+    .await;
+    let snap = client(&base).end_call(&call_id()).await.unwrap();
+    assert_eq!(snap.status, CallStatus::InProgress);
+    assert_eq!(log.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn end_call_refused_because_the_call_ended_meanwhile_refetches() {
+    let refused = canned(
+        400,
+        twilio_error(21220, "Call is not in-progress. Cannot redirect.", 400),
+    );
+    let (base, log) = serve_script(vec![
+        live_call("in-progress"),
+        refused.clone(),
+        live_call("completed"),
+    ])
+    .await;
+    let snap = client(&base).end_call(&call_id()).await.unwrap();
+    assert_eq!(snap.status, CallStatus::Completed);
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[2].method, "GET");
+
+    // Refused, yet still live: a protocol error, not a loop.
+    let (base, _) = serve_script(vec![
+        live_call("in-progress"),
+        refused,
+        live_call("in-progress"),
+    ])
+    .await;
+    let err = client(&base).end_call(&call_id()).await.unwrap_err();
+    assert!(
+        matches!(&err, FetchError::Protocol(m) if m.contains("in-progress")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn end_call_failures_are_classified() {
+    let not_found = canned(
+        404,
+        twilio_error(20404, "The requested resource was not found", 404),
+    );
+    // Unknown call: the fetch says 404.
+    let (base, log) = serve_script(vec![not_found.clone()]).await;
+    let err = client(&base).end_call(&call_id()).await.unwrap_err();
+    assert_eq!(err, FetchError::NotFound);
+    assert_eq!(log.lock().unwrap().len(), 1);
+
+    type Check = fn(&FetchError) -> bool;
+    let cases: Vec<(Canned, Check)> = vec![
+        (not_found, |e| *e == FetchError::NotFound),
+        (canned(500, "oops"), |e| {
+            matches!(e, FetchError::Unavailable(_))
+        }),
+        (
+            canned(429, twilio_error(20429, "Too Many Requests", 429)),
+            |e| matches!(e, FetchError::RateLimited(_)),
+        ),
+        (canned(401, twilio_error(20003, "Authenticate", 401)), |e| {
+            matches!(e, FetchError::Auth(_))
+        }),
+        (canned(200, "not json"), |e| {
+            matches!(e, FetchError::Protocol(_))
+        }),
+        (canned(400, twilio_error(20001, "Bad request", 400)), |e| {
+            matches!(e, FetchError::Protocol(_))
+        }),
+    ];
+    for (c, check) in cases {
+        let status = c.status;
+        let (base, log) = serve_script(vec![live_call("in-progress"), c]).await;
+        let err = client(&base).end_call(&call_id()).await.unwrap_err();
+        assert!(check(&err), "update answered HTTP {status}: {err:?}");
+        assert_eq!(log.lock().unwrap().len(), 2, "HTTP {status}: no retry");
+    }
+}
+
 // ---------------------------------------------------------------- list_calls_to
 
 #[tokio::test]

@@ -1,0 +1,234 @@
+//! `SmtpChannel` against a real SMTP server: Python's aiosmtpd running `tests/smtp_sink.py`.
+//!
+//! Without aiosmtpd these tests print a notice and pass, except under `CI=true`, where they
+//! fail (CI installs it: `.ci/run`). Install it with `python3 -m pip install aiosmtpd`.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use outdial_notify::{Channel, Message, SendError, SmtpChannel, SmtpConfig};
+use secrecy::SecretString;
+use serde_json::Value;
+
+/// True when `python3 -c 'import aiosmtpd'` works. Otherwise: a notice and false outside CI,
+/// a panic under `CI=true` (a skipped test there would hide a missing install step).
+fn aiosmtpd_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("python3 cannot import aiosmtpd, and CI=true: install it (python3 -m pip install aiosmtpd)");
+    }
+    eprintln!(
+        "NOTICE: skipping the SMTP test: python3 cannot import aiosmtpd \
+         (install it with `python3 -m pip install aiosmtpd`)"
+    );
+    false
+}
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The aiosmtpd sink, killed on drop.
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sink {
+    fn start() -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let port = free_port();
+        let child = Command::new("python3")
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 starts");
+        let mut sink = Sink { child, port, dir };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return sink;
+            }
+            if let Some(status) = sink.child.try_wait().unwrap() {
+                panic!("the SMTP sink exited with {status} before listening");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the SMTP sink did not listen on {addr} within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The stored messages, in arrival order.
+    fn messages(&self) -> Vec<Value> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+fn channel(url: &str, to: &[&str]) -> SmtpChannel {
+    SmtpChannel::new(
+        "ops-mail",
+        SmtpConfig {
+            url: url.to_owned(),
+            from: "Outdial Alerts <alerts@outdial.test>".to_owned(),
+            to: to.iter().map(|s| (*s).to_owned()).collect(),
+            username: None,
+            password: None,
+            timeout_s: 10,
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn delivers_a_mail_the_server_stores() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let sink = Sink::start();
+    let ch = channel(
+        &sink.url(),
+        &["ops@example.com", "Lead Desk <desk@example.com>"],
+    );
+    assert_eq!(ch.name(), "ops-mail");
+    let msg = Message::new(
+        "Dialer stopped: credentials refused — café",
+        "Twilio answered 401 / 20003.\nThe dialer is stopped until an operator starts it.",
+    );
+    ch.send(&msg).await.expect("sent");
+
+    let got = sink.messages();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let m = &got[0];
+    assert_eq!(m["mail_from"], "alerts@outdial.test");
+    assert_eq!(
+        m["rcpt_tos"],
+        serde_json::json!(["ops@example.com", "desk@example.com"])
+    );
+    assert_eq!(m["from"], "Outdial Alerts <alerts@outdial.test>");
+    let to = m["to"].as_str().unwrap();
+    assert!(
+        to.contains("ops@example.com") && to.contains("Lead Desk <desk@example.com>"),
+        "{to}"
+    );
+    assert_eq!(m["subject"], "Dialer stopped: credentials refused — café");
+    assert_eq!(
+        m["body"].as_str().unwrap().replace("\r\n", "\n").trim_end(),
+        "Twilio answered 401 / 20003.\nThe dialer is stopped until an operator starts it."
+    );
+}
+
+#[tokio::test]
+async fn refused_recipients_are_classified() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let sink = Sink::start();
+    let msg = Message::new("s", "b");
+
+    let err = channel(&sink.url(), &["reject@example.com"])
+        .send(&msg)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SendError::Permanent { .. }), "{err:?}");
+    assert_eq!(err.code(), "smtp-550");
+    assert!(err.message().contains("mailbox unavailable"), "{err}");
+
+    let err = channel(&sink.url(), &["busy@example.com"])
+        .send(&msg)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SendError::Transient { .. }), "{err:?}");
+    assert_eq!(err.code(), "smtp-451");
+
+    // One refused recipient among good ones fails the whole send; nothing is stored.
+    let err = channel(&sink.url(), &["ops@example.com", "reject@example.com"])
+        .send(&msg)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "smtp-550");
+    assert!(sink.messages().is_empty(), "{:?}", sink.messages());
+}
+
+#[tokio::test]
+async fn closed_port_is_transient() {
+    // No server needed: a port nobody listens on.
+    let port = free_port();
+    let err = channel(&format!("smtp://127.0.0.1:{port}"), &["ops@example.com"])
+        .send(&Message::new("s", "b"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SendError::Transient { .. }), "{err:?}");
+    assert_eq!(err.code(), "connect", "{err}");
+}
+
+#[tokio::test]
+async fn silent_server_times_out_as_transient() {
+    // Accepts the connection and never greets.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let (_sock, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let ch = SmtpChannel::new(
+        "ops-mail",
+        SmtpConfig {
+            url: format!("smtp://127.0.0.1:{port}"),
+            from: "alerts@outdial.test".into(),
+            to: vec!["ops@example.com".into()],
+            username: Some("u".into()),
+            password: Some(SecretString::from("pw")),
+            timeout_s: 1,
+        },
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = ch.send(&Message::new("s", "b")).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(err.code(), "timeout", "{err}");
+    hold.abort();
+}
