@@ -13,6 +13,11 @@
 //! [`Clock`]; the store and the providers are injected (design invariant 7).
 
 pub mod explain;
+pub mod jobs;
+pub mod safety;
+
+pub use jobs::{JobError, JobHandler, JobsConfig, JobsReport};
+pub use safety::{KillSwitches, MonitorReport, SafetyConfig};
 
 use chrono::{DateTime, Duration, Utc};
 use outdial_clock::Clock;
@@ -79,6 +84,16 @@ pub struct EngineConfig {
     pub state_rules: Arc<StateRules>,
     /// This instance's name, the holder of the maintenance lease.
     pub instance_id: String,
+    /// Safety monitor thresholds and the reconciler's end-of-call slack.
+    pub safety: SafetyConfig,
+    /// Job kinds an alert is delivered through (`alert.email`, `alert.chat`): one durable
+    /// job per kind per alert. Empty: alerts are stored and logged only.
+    pub alert_channels: Vec<String>,
+    /// Job kinds enqueued, with `{"attempt_id": N}`, in the transaction that concludes an
+    /// attempt (post-call work such as `crm.attempt_concluded`). Empty: none.
+    pub post_call_jobs: Vec<String>,
+    /// Job runner settings.
+    pub jobs: JobsConfig,
 }
 
 impl Default for EngineConfig {
@@ -95,6 +110,10 @@ impl Default for EngineConfig {
             request_timeout_real_ms: 15_000,
             state_rules: Arc::new(StateRules::builtin()),
             instance_id: "outdial".into(),
+            safety: SafetyConfig::default(),
+            alert_channels: Vec::new(),
+            post_call_jobs: Vec::new(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -159,6 +178,8 @@ pub struct ReconcileReport {
     pub advanced: u32,
     /// Unknown/reserved attempts proven never placed.
     pub not_placed: u32,
+    /// Calls ended through the provider because they outlived their bound.
+    pub ended: u32,
     /// Provider errors.
     pub errors: u32,
 }
@@ -185,6 +206,12 @@ pub struct Engine {
     /// them alone, since the request may still reach the provider.
     placing: Mutex<HashSet<AttemptId>>,
     campaigns: Mutex<BTreeMap<CampaignId, Campaign>>,
+    /// Handlers of durable jobs, by kind.
+    job_handlers: HashMap<String, Arc<dyn JobHandler>>,
+    /// When this engine was built (clock time): the silence rule waits this long.
+    started_at: DateTime<Utc>,
+    /// Last attempt the anomaly scan looked at.
+    anomaly_cursor: Mutex<Option<AttemptId>>,
 }
 
 fn not_placed_code(e: &PlaceError) -> String {
@@ -209,6 +236,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Engine {
+        let started_at = clock.now();
         Engine {
             store,
             providers,
@@ -216,7 +244,16 @@ impl Engine {
             config,
             placing: Mutex::new(HashSet::new()),
             campaigns: Mutex::new(BTreeMap::new()),
+            job_handlers: HashMap::new(),
+            started_at,
+            anomaly_cursor: Mutex::new(None),
         }
+    }
+
+    /// Registers the handler of a durable job kind (replacing any earlier one).
+    pub fn with_job_handler(mut self, kind: &str, handler: Arc<dyn JobHandler>) -> Engine {
+        self.job_handlers.insert(kind.to_owned(), handler);
+        self
     }
 
     /// Time between two calls at the configured rate (clock time).
@@ -357,6 +394,10 @@ impl Engine {
         if !self.dialer_running().await? {
             return Ok(report);
         }
+        let switches = self.kill_switches().await?;
+        if switches.global_tripped() {
+            return Ok(report);
+        }
         let in_flight = self.store.in_flight_count().await?;
         let capacity = u64::from(self.config.max_concurrent).saturating_sub(in_flight);
         if capacity == 0 {
@@ -366,6 +407,9 @@ impl Engine {
         let due = self.store.due_leads(now, limit).await?;
         let mut placements = Vec::new();
         for lead in due {
+            if switches.stops(lead.campaign_id) {
+                continue;
+            }
             let campaign = self.campaign(lead.campaign_id).await?;
             let facts = self.lead_facts(&lead, &campaign, now).await?;
             let rules = self.rules(&campaign, &facts);
@@ -393,6 +437,10 @@ impl Engine {
                 .hold_if_blocked(&lead, &rules, dial_now, &mut report)
                 .await?
             {
+                continue;
+            }
+            // A switch tripped meanwhile (by another instance or the monitor) stops the call.
+            if self.kill_switches().await?.stops(lead.campaign_id) {
                 continue;
             }
             let lists = self.dnc_lists(&lead).await?;
@@ -549,11 +597,17 @@ impl Engine {
                     _ => {
                         // Credentials or configuration refused: every further call would fail
                         // the same way, so dialing stops until an operator acts.
-                        tracing::error!(error = %e, "provider refused the request; stopping the dialer");
-                        self.set_dialer_running(
-                            false,
+                        tracing::error!(error = %e, "provider refused the request; tripping the kill switch");
+                        let rule = if matches!(e, PlaceError::Auth { .. }) {
+                            "engine:provider-auth"
+                        } else {
+                            "engine:provider-refusal"
+                        };
+                        self.trip_kill_switch(
+                            outdial_store::KillScope::Global,
                             &format!("provider refused a call: {e}"),
-                            "engine",
+                            rule,
+                            &BTreeMap::from([("attempt refused".to_string(), attempt.id.0 as u64)]),
                         )
                         .await?;
                     }
@@ -660,8 +714,28 @@ impl Engine {
             .await?;
         Ok(self
             .store
-            .conclude_attempt(id, &disposition, &decision, &[], now)
+            .conclude_attempt(
+                id,
+                &disposition,
+                &decision,
+                &self.follow_up_jobs(id, now),
+                now,
+            )
             .await?)
+    }
+
+    /// The post-call jobs of an attempt (one per configured kind), carrying its id only.
+    fn follow_up_jobs(&self, id: AttemptId, now: DateTime<Utc>) -> Vec<outdial_store::NewJob> {
+        self.config
+            .post_call_jobs
+            .iter()
+            .map(|kind| outdial_store::NewJob {
+                kind: kind.clone(),
+                payload: format!("{{\"attempt_id\":{}}}", id.0),
+                run_at: now,
+                dedupe_key: Some(format!("{kind}:{}", id.0)),
+            })
+            .collect()
     }
 
     /// A DNC disposition puts the number on the internal list at once, for every campaign
@@ -805,6 +879,7 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(now = %now))]
     pub async fn reconcile(&self, now: DateTime<Utc>) -> Result<ReconcileReport, EngineError> {
         let mut report = ReconcileReport::default();
+        let mut last_error: Option<String> = None;
         let age = Duration::seconds(self.config.reconcile_after_s);
         let candidates = self
             .store
@@ -835,24 +910,79 @@ impl Engine {
             };
             let res = match &attempt.call_id {
                 Some(call_id) => {
-                    self.reconcile_by_id(&*provider, &attempt, call_id, now)
+                    self.reconcile_by_id(&*provider, &campaign, &attempt, call_id, now)
                         .await
                 }
                 None => self.reconcile_by_list(&*provider, &attempt, now).await,
             };
             match res {
                 Ok(Resolution::Advanced) => report.advanced += 1,
+                Ok(Resolution::Ended) => {
+                    report.advanced += 1;
+                    report.ended += 1;
+                }
                 Ok(Resolution::NotPlaced) => report.not_placed += 1,
                 Ok(Resolution::Unchanged) => {}
-                Err(e) => {
+                Err(ReconcileFailure::Store(e)) => return Err(e),
+                Err(ReconcileFailure::Provider(e)) => {
                     report.errors += 1;
                     tracing::warn!(attempt = %attempt.id, error = %e, "reconciler could not reach the provider; the attempt stays blocked");
+                    if let FetchError::Auth(m) = &e {
+                        self.trip_kill_switch(
+                            outdial_store::KillScope::Global,
+                            &format!("provider refused the credentials: {m}"),
+                            "engine:provider-auth",
+                            &BTreeMap::new(),
+                        )
+                        .await?;
+                    }
+                    last_error = Some(e.to_string());
                 }
             }
             self.store.mark_reconciled(attempt.id, now).await?;
         }
+        if let Some(error) = last_error {
+            let in_flight = self.store.in_flight_count().await?;
+            // One alert per hour at most while the provider stays unreachable.
+            self.raise_alert(outdial_store::NewAlert {
+                kind: "provider.unreachable".into(),
+                scope: "global".into(),
+                subject: format!(
+                    "outdial cannot reach the provider: {} attempt(s) stay blocked",
+                    report.errors
+                ),
+                body: format!(
+                    "The reconciler could not ask the provider about {errors} of {examined} \
+                     attempt(s) at {now} UTC. Last error: {error}\n\nCounts:\n  attempts \
+                     the provider could not be asked about: {errors}\n  attempts in flight \
+                     (each blocks its number and counts against caps until resolved): \
+                     {in_flight}\n\nWhat to do: check the provider's status page, the \
+                     network path and the credentials. Nothing is redialed while its attempt \
+                     is unresolved; the reconciler keeps asking every {every} s.\n",
+                    errors = report.errors,
+                    examined = report.examined,
+                    now = now.format("%Y-%m-%d %H:%M:%S"),
+                    every = self.config.reconcile_after_s,
+                ),
+                dedupe_key: Some(format!(
+                    "provider.unreachable:{}",
+                    now.format("%Y-%m-%dT%H")
+                )),
+            })
+            .await?;
+        }
         self.conclude_pending(now).await?;
         Ok(report)
+    }
+
+    /// The longest a call may stay live before the reconciler ends it: ring timeout +
+    /// longest call + `end_call_slack_s`, from its placement.
+    pub fn call_bound(&self, campaign: &Campaign) -> Duration {
+        Duration::seconds(
+            i64::from(campaign.settings.ring_timeout_s)
+                + i64::from(campaign.settings.max_call_length_s)
+                + self.config.safety.end_call_slack_s,
+        )
     }
 
     async fn apply_snapshot(
@@ -886,11 +1016,43 @@ impl Engine {
     async fn reconcile_by_id(
         &self,
         provider: &dyn Provider,
+        campaign: &Campaign,
         attempt: &Attempt,
         call_id: &outdial_core::ProviderCallId,
         now: DateTime<Utc>,
     ) -> Result<Resolution, ReconcileFailure> {
         match provider.fetch_call(call_id).await {
+            Ok(snap) if !snap.status.is_final() => {
+                let since = attempt.placed_at.unwrap_or(attempt.reserved_at);
+                if now - since <= self.call_bound(campaign) {
+                    return Ok(self.apply_snapshot(attempt, &snap, now).await?);
+                }
+                // Outlived its bound (a stuck call, a TimeLimit the provider ignored): end it.
+                tracing::warn!(attempt = %attempt.id, %call_id, status = snap.status.as_str(), "call outlived ring timeout + longest call + slack; ending it");
+                let ended = provider
+                    .end_call(call_id)
+                    .await
+                    .map_err(ReconcileFailure::Provider)?;
+                self.store
+                    .record_event(
+                        Some(attempt.lead_id),
+                        Some(attempt.id),
+                        "call.end_requested",
+                        "reconciler",
+                        &format!(
+                            "{{\"call_id\":\"{}\",\"was\":\"{}\",\"now\":\"{}\"}}",
+                            call_id.as_str(),
+                            snap.status.as_str(),
+                            ended.status.as_str()
+                        ),
+                        now,
+                    )
+                    .await?;
+                match self.apply_snapshot(attempt, &ended, now).await? {
+                    Resolution::Advanced if ended.status.is_final() => Ok(Resolution::Ended),
+                    r => Ok(r),
+                }
+            }
             Ok(snap) => Ok(self.apply_snapshot(attempt, &snap, now).await?),
             Err(FetchError::NotFound) => {
                 tracing::warn!(attempt = %attempt.id, %call_id, "provider does not know a call it accepted; will ask again");
@@ -988,10 +1150,23 @@ impl Engine {
                         if let Err(e) = self.reconcile(now).await {
                             tracing::error!(error = %e, "reconciler step failed");
                         }
+                        match self.monitor(self.clock.now()).await {
+                            Ok(r) if !r.tripped.is_empty() => {
+                                tracing::error!(tripped = ?r.tripped, "safety monitor tripped kill switches")
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::error!(error = %e, "safety monitor step failed"),
+                        }
                     }
                     Ok(false) => {}
                     Err(e) => tracing::error!(error = %e, "maintenance lease failed"),
                 }
+            }
+            // Durable jobs run on every instance; claims keep them exclusive.
+            match self.run_jobs(self.clock.now()).await {
+                Ok(r) if r != JobsReport::default() => tracing::debug!(?r, "jobs"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "job runner step failed"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -1010,6 +1185,7 @@ enum PlacementKind {
 
 enum Resolution {
     Advanced,
+    Ended,
     NotPlaced,
     Unchanged,
 }

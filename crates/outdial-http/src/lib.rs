@@ -5,7 +5,8 @@
 //!   `X-Twilio-Signature` header is checked against the configured public URL (never the
 //!   `Host` header) before anything is parsed or stored: unsigned or forged → 403, malformed
 //!   → 400, each with one log line; a valid callback is applied and answered 200 at once.
-//! - `/api/v1/…`: the admin API, behind `Authorization: Bearer <api key>` (401 otherwise).
+//! - `/api/v1/…`: the admin API, behind `Authorization: Bearer <api key>` (401 otherwise);
+//!   kill switches, jobs and alerts are described in the `safety` module.
 //! - `GET /healthz`: liveness, no authentication.
 
 use axum::body::Bytes;
@@ -23,6 +24,8 @@ use outdial_store::{Attempt, EventRecord, Lead, RawEvent, StatusCounts, StoreErr
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+mod safety;
 
 /// Shared state of the router.
 #[derive(Clone)]
@@ -65,6 +68,12 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/attempts/{id}/disposition",
             post(attempt_disposition),
         )
+        .route("/api/v1/killswitch", get(safety::killswitch_status))
+        .route("/api/v1/killswitch/trip", post(safety::killswitch_trip))
+        .route("/api/v1/killswitch/resume", post(safety::killswitch_resume))
+        .route("/api/v1/jobs", get(safety::jobs_list))
+        .route("/api/v1/jobs/{id}/requeue", post(safety::job_requeue))
+        .route("/api/v1/alerts", get(safety::alerts_list))
         .with_state(state)
 }
 
@@ -245,6 +254,10 @@ pub struct StatusResponse {
     pub calls_today: u64,
     /// Every count.
     pub counts: serde_json::Value,
+    /// Kill switches that are tripped (scope keys: `global`, `campaign:3`).
+    pub kill_switches_tripped: Vec<String>,
+    /// Durable jobs by state (`pending`, `running`, `done`, `dead`).
+    pub jobs: std::collections::BTreeMap<String, u64>,
 }
 
 async fn status(
@@ -267,6 +280,16 @@ async fn status(
         attempts_in_flight: counts.attempts_in_flight,
         calls_today: counts.attempts_since,
         counts: serde_json::to_value(&counts).unwrap_or_default(),
+        kill_switches_tripped: state
+            .engine
+            .kill_switches()
+            .await?
+            .switches
+            .iter()
+            .filter(|s| s.tripped)
+            .map(|s| s.scope.as_key())
+            .collect(),
+        jobs: state.engine.store().job_counts().await?,
     }))
 }
 

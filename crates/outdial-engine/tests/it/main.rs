@@ -31,6 +31,8 @@ struct Calls {
     next: Vec<Script>,
     placed: Vec<(String, String, CallStatus, DateTime<Utc>)>, // sid, to, status, created
     requests: Vec<PlaceCall>,
+    /// Fetch and list fail as if the provider could not be reached.
+    unreachable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +118,9 @@ impl Provider for MockProvider {
 
     async fn fetch_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
         let c = self.calls.lock().unwrap();
+        if c.unreachable {
+            return Err(FetchError::Unavailable("connection refused".into()));
+        }
         let p = c
             .placed
             .iter()
@@ -130,6 +135,9 @@ impl Provider for MockProvider {
         since: DateTime<Utc>,
     ) -> Result<Vec<CallSnapshot>, FetchError> {
         let c = self.calls.lock().unwrap();
+        if c.unreachable {
+            return Err(FetchError::Unavailable("connection refused".into()));
+        }
         Ok(c.placed
             .iter()
             .filter(|p| p.1 == to.as_str() && p.3 >= since)
@@ -164,6 +172,10 @@ fn t0() -> DateTime<Utc> {
 }
 
 async fn rig(phones: &[&str]) -> Rig {
+    rig_with(phones, |_| {}).await
+}
+
+async fn rig_with(phones: &[&str], adjust: impl FnOnce(&mut EngineConfig)) -> Rig {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
     let clock = Arc::new(ManualClock::new(t0()));
     let provider = MockProvider {
@@ -195,10 +207,11 @@ async fn rig(phones: &[&str]) -> Rig {
         })
         .collect();
     store.insert_leads(c.id, &leads, t0()).await.unwrap();
-    let config = EngineConfig {
+    let mut config = EngineConfig {
         calls_per_second: 1000.0,
         ..EngineConfig::default()
     };
+    adjust(&mut config);
     let engine = Engine::new(store.clone(), providers, clock.clone(), config);
     Rig {
         engine,
@@ -338,11 +351,26 @@ async fn bad_number_is_terminal_and_rate_limit_retries_later() {
 }
 
 #[tokio::test]
-async fn auth_failure_stops_the_dialer_persistently() {
+async fn auth_failure_trips_the_global_kill_switch_persistently() {
     let r = rig(&["+12125550101", "+12125550102"]).await;
     r.provider.script(vec![Script::AuthFail, Script::AuthFail]);
     r.tick(t0()).await.unwrap();
-    assert!(!r.engine.dialer_running().await.unwrap());
+    let switches = r.engine.kill_switches().await.unwrap();
+    assert!(switches.global_tripped(), "{switches:?}");
+    let sw = switches.get(outdial_store::KillScope::Global).unwrap();
+    assert_eq!(sw.source, "engine:provider-auth");
+    assert!(sw.reason.contains("credentials"), "{}", sw.reason);
+    // Persisted: a new engine over the same store sees it.
+    let fresh = Engine::new(
+        r.store.clone(),
+        HashMap::new(),
+        r.clock.clone(),
+        EngineConfig::default(),
+    );
+    assert!(fresh.kill_switches().await.unwrap().global_tripped());
+    let alerts = r.store.alerts(10).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].kind, "kill_switch.tripped");
     let n = r.provider.calls.lock().unwrap().requests.len();
     r.tick(t0() + Duration::minutes(10)).await.unwrap();
     assert_eq!(
@@ -536,3 +564,5 @@ async fn a_dnc_number_is_not_dialed_in_any_campaign() {
     assert!(lead.status_reason.unwrap().contains("do-not-call"));
     assert!(r.provider.calls.lock().unwrap().requests.is_empty());
 }
+
+mod safety;

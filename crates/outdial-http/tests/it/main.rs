@@ -484,3 +484,177 @@ async fn disposition_api_validates_and_applies() {
         Some(Utc.with_ymd_and_hms(2026, 1, 5, 19, 0, 0).unwrap())
     );
 }
+
+async fn send_json(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: &str,
+) -> (StatusCode, serde_json::Value) {
+    let mut r = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(k) = key {
+        r = r.header("authorization", format!("Bearer {k}"));
+    }
+    let resp = app
+        .clone()
+        .oneshot(r.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn kill_switch_api_trips_and_resumes_with_a_reason() {
+    let (app, store, _) = app().await;
+    let (s, _) = send_json(
+        &app,
+        "POST",
+        "/api/v1/killswitch/trip",
+        None,
+        "{\"reason\":\"x\"}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = send_json(&app, "POST", "/api/v1/killswitch/trip", Some(KEY), "{}").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("reason"), "{v}");
+    let (s, v) = send_json(
+        &app,
+        "POST",
+        "/api/v1/killswitch/trip",
+        Some(KEY),
+        "{\"reason\":\"x\",\"campaign\":\"nope\"}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = send_json(
+        &app,
+        "POST",
+        "/api/v1/killswitch/trip",
+        Some(KEY),
+        "{\"reason\":\"x\",\"campaing\":\"c\"}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "unknown field: {v}");
+    assert!(
+        store.kill_switches().await.unwrap().is_empty(),
+        "a refused request changed a switch"
+    );
+
+    let (s, v) = send_json(
+        &app,
+        "POST",
+        "/api/v1/killswitch/trip",
+        Some(KEY),
+        "{\"reason\":\"list under review\",\"campaign\":\"c\"}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["changed"], true);
+    let (_, v) = send_json(
+        &app,
+        "POST",
+        "/api/v1/killswitch/trip",
+        Some(KEY),
+        "{\"reason\":\"again\",\"campaign\":\"c\"}",
+    )
+    .await;
+    assert_eq!(v["changed"], false);
+    let (s, v) = send_json(&app, "GET", "/api/v1/killswitch", Some(KEY), "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["global_tripped"], false);
+    assert_eq!(v["switches"][0]["tripped"], true);
+    assert_eq!(v["switches"][0]["reason"], "list under review");
+    assert_eq!(v["switches"][0]["source"], "operator:api");
+    let (_, v) = send_json(&app, "GET", "/api/v1/status", Some(KEY), "").await;
+    assert!(
+        v["kill_switches_tripped"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("campaign:"),
+        "{v}"
+    );
+    assert_eq!(store.alerts(10).await.unwrap().len(), 1);
+
+    let (s, v) = send_json(
+        &app,
+        "POST",
+        "/api/v1/killswitch/resume",
+        Some(KEY),
+        "{\"reason\":\"reviewed\",\"campaign\":\"c\"}",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["changed"], true);
+    assert!(!store.kill_switches().await.unwrap()[0].tripped);
+}
+
+#[tokio::test]
+async fn jobs_api_lists_and_requeues_only_dead_jobs() {
+    let (app, store, _) = app().await;
+    let id = store
+        .enqueue_job(
+            &outdial_store::NewJob {
+                kind: "crm.attempt_concluded".into(),
+                payload: "{\"attempt_id\":1}".into(),
+                run_at: t0(),
+                dedupe_key: None,
+            },
+            t0(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let (s, v) = send_json(&app, "GET", "/api/v1/jobs?state=zombie", Some(KEY), "").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = send_json(
+        &app,
+        "POST",
+        &format!("/api/v1/jobs/{}/requeue", id.0),
+        Some(KEY),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, _) = send_json(&app, "POST", "/api/v1/jobs/999/requeue", Some(KEY), "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    store
+        .claim_jobs("w", t0(), chrono::Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    store
+        .dead_letter_job(id, "http-404", "no such endpoint", t0())
+        .await
+        .unwrap();
+    let (s, v) = send_json(&app, "GET", "/api/v1/jobs?state=dead", Some(KEY), "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["jobs"][0]["error_code"], "http-404");
+    assert_eq!(v["counts"]["dead"], 1);
+    let (s, _) = send_json(
+        &app,
+        "POST",
+        &format!("/api/v1/jobs/{}/requeue", id.0),
+        Some(KEY),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        store.job(id).await.unwrap().unwrap().state,
+        outdial_store::JobState::Pending
+    );
+    let (s, v) = send_json(&app, "GET", "/api/v1/alerts", Some(KEY), "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["alerts"].as_array().unwrap().is_empty());
+}
