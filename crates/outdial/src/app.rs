@@ -141,7 +141,91 @@ pub fn twilio_provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     Ok(Arc::new(client))
 }
 
-/// Builds the engine.
+/// The notification channels a configuration names, as job kinds with their channel:
+/// alert channels (`alert.email`, `alert.chat`) and the CRM channel. Errors name the
+/// setting (a bad address, URL or timeout).
+pub fn notify_channels(cfg: &Config) -> anyhow::Result<NotifyChannels> {
+    use outdial_notify::{ChatWebhookChannel, JsonWebhookChannel, SmtpChannel, SmtpConfig};
+    let timeout = std::time::Duration::from_secs(30);
+    let mut alerts: Vec<(&'static str, Arc<dyn outdial_notify::Channel>)> = Vec::new();
+    if let Some(e) = &cfg.alerts.email {
+        let ch = SmtpChannel::new(
+            "alerts.email",
+            SmtpConfig {
+                url: e.smtp_url.clone(),
+                from: e.from.clone(),
+                to: e.to.clone(),
+                username: e.username.clone(),
+                password: e.password.clone(),
+                timeout_s: e.timeout_s,
+            },
+        )
+        .map_err(|err| anyhow::anyhow!("alerts.email: {err}"))?;
+        alerts.push((crate::jobs::ALERT_EMAIL, Arc::new(ch)));
+    }
+    if let Some(url) = &cfg.alerts.chat_webhook_url {
+        let ch = ChatWebhookChannel::new("alerts.chat", url.clone(), timeout)
+            .map_err(|err| anyhow::anyhow!("alerts.chat_webhook_url: {err}"))?;
+        alerts.push((crate::jobs::ALERT_CHAT, Arc::new(ch)));
+    }
+    let crm = match &cfg.crm.webhook_url {
+        None => None,
+        Some(url) => Some(Arc::new(
+            JsonWebhookChannel::new("crm", url.clone(), cfg.crm.bearer_token.clone(), timeout)
+                .map_err(|err| anyhow::anyhow!("crm.webhook_url: {err}"))?,
+        ) as Arc<dyn outdial_notify::Channel>),
+    };
+    Ok(NotifyChannels { alerts, crm })
+}
+
+/// Notification channels by job kind.
+#[derive(Debug, Clone)]
+pub struct NotifyChannels {
+    /// Alert deliveries: job kind and channel.
+    pub alerts: Vec<(&'static str, Arc<dyn outdial_notify::Channel>)>,
+    /// CRM notifications after each concluded attempt.
+    pub crm: Option<Arc<dyn outdial_notify::Channel>>,
+}
+
+/// The engine settings a configuration gives (without providers or job handlers).
+pub fn engine_config(cfg: &Config, instance_id: &str) -> anyhow::Result<EngineConfig> {
+    let channels = notify_channels(cfg)?;
+    Ok(EngineConfig {
+        public_url: cfg.public_url.clone(),
+        calls_per_second: cfg.dialer.calls_per_second,
+        max_concurrent: cfg.dialer.max_concurrent,
+        reconcile_after_s: cfg.dialer.reconcile_after_s,
+        request_timeout_real_ms: cfg.twilio.request_timeout_s * 1000,
+        instance_id: instance_id.to_owned(),
+        state_rules: Arc::new(state_rules(cfg)?),
+        safety: outdial_engine::SafetyConfig {
+            placement_failures: cfg.safety.placement_failures,
+            webhook_silence_s: cfg.safety.webhook_silence_s,
+            webhook_silence_min_calls: cfg.safety.webhook_silence_min_calls,
+            end_call_slack_s: cfg.safety.end_call_slack_s,
+            scan_anomalies: cfg.safety.scan_anomalies,
+        },
+        alert_channels: channels
+            .alerts
+            .iter()
+            .map(|(k, _)| (*k).to_owned())
+            .collect(),
+        post_call_jobs: channels
+            .crm
+            .iter()
+            .map(|_| crate::jobs::CRM_ATTEMPT_CONCLUDED.to_owned())
+            .collect(),
+        jobs: outdial_engine::JobsConfig {
+            max_attempts: cfg.jobs.max_attempts,
+            backoff_base_s: cfg.jobs.backoff_base_s,
+            backoff_cap_s: cfg.jobs.backoff_cap_s,
+            ..outdial_engine::JobsConfig::default()
+        },
+        ..EngineConfig::default()
+    })
+}
+
+/// Builds the engine, with the Twilio provider and the job handlers the configuration names.
 pub fn engine(
     cfg: &Config,
     store: Arc<dyn Store>,
@@ -150,22 +234,18 @@ pub fn engine(
 ) -> anyhow::Result<Arc<Engine>> {
     let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
     providers.insert(ProviderKind::Twilio, twilio_provider(cfg)?);
-    let engine_config = EngineConfig {
-        public_url: cfg.public_url.clone(),
-        calls_per_second: cfg.dialer.calls_per_second,
-        max_concurrent: cfg.dialer.max_concurrent,
-        reconcile_after_s: cfg.dialer.reconcile_after_s,
-        request_timeout_real_ms: cfg.twilio.request_timeout_s * 1000,
-        instance_id: instance_id.to_owned(),
-        state_rules: Arc::new(state_rules(cfg)?),
-        ..EngineConfig::default()
-    };
-    Ok(Arc::new(Engine::new(
-        store,
-        providers,
-        clock,
-        engine_config,
-    )))
+    let channels = notify_channels(cfg)?;
+    let mut engine = Engine::new(store, providers, clock, engine_config(cfg, instance_id)?);
+    for (kind, channel) in channels.alerts {
+        engine = engine.with_job_handler(kind, Arc::new(crate::jobs::AlertDelivery { channel }));
+    }
+    if let Some(channel) = channels.crm {
+        engine = engine.with_job_handler(
+            crate::jobs::CRM_ATTEMPT_CONCLUDED,
+            Arc::new(crate::jobs::CrmNotification { channel }),
+        );
+    }
+    Ok(Arc::new(engine))
 }
 
 /// A running HTTP server and dialer loop.

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use outdial_carrier::LedgerEntry;
 use outdial_core::compliance::StateRules;
-use outdial_core::schedule::{candidate_zones, whereabouts, LeadRules};
+use outdial_core::schedule::{whereabouts, LeadRules};
 use outdial_core::{AttemptId, LeadId, LeadStatus, Region, E164};
 use outdial_store::{Attempt, Lead, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -184,11 +184,15 @@ pub async fn check_all(
     for l in &leads {
         let c = &campaigns[&l.campaign_id];
         cap = cap.min(c.settings.redial.max_per_local_day);
-        let z = candidate_zones(
+        // The zones the engine applies the caps in: the number's own zones (NPA-NXX) and
+        // the lead's state's, or the explicit zone; the fallback only when there is none.
+        let z = whereabouts(
+            &l.phone,
             l.contact.time_zone,
             l.contact.state.as_deref(),
             c.settings.fallback_time_zone,
-        );
+        )
+        .zones;
         zones_of.entry(l.phone.to_string()).or_default().extend(z);
     }
     let (cap_violations, max_day) = daily_cap_violations(ledger, &zones_of, cap);

@@ -44,6 +44,98 @@ pub struct Config {
     /// Operator file of state calling rules (TOML, the format of the built-in
     /// `crates/outdial-core/data/state-rules.toml`); its states replace the built-in ones.
     pub state_rules_file: Option<PathBuf>,
+    /// Safety monitor thresholds (kill switch rules).
+    pub safety: SafetySettings,
+    /// Where alerts go. With no channel, alerts are stored, logged and listed by the API only.
+    pub alerts: AlertSettings,
+    /// CRM notification after each concluded attempt (a durable job per attempt).
+    pub crm: CrmSettings,
+    /// Durable job runner.
+    pub jobs: JobsSettings,
+}
+
+/// Safety monitor thresholds. Seconds are clock seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetySettings {
+    /// Consecutive failed create requests that trip the kill switch (0: off). Default 3.
+    pub placement_failures: u32,
+    /// Webhook silence, seconds, that trips the global switch while calls go unheard
+    /// (0: off). Default 600.
+    pub webhook_silence_s: i64,
+    /// Unheard calls needed for the silence rule. Default 3.
+    pub webhook_silence_min_calls: u32,
+    /// Slack after ring timeout + longest call before a live call is ended, seconds.
+    /// Default 120.
+    pub end_call_slack_s: i64,
+    /// Scan the attempt log for cap and overlap anomalies. Default true.
+    pub scan_anomalies: bool,
+}
+
+/// Alert channels.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// E-mail over SMTP.
+    pub email: Option<EmailSettings>,
+    /// Slack-compatible incoming webhook URL (secret).
+    #[serde(serialize_with = "redact_opt")]
+    pub chat_webhook_url: Option<SecretString>,
+}
+
+/// SMTP e-mail settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// `smtp://host:25`, `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`.
+    pub smtp_url: String,
+    /// Sender address.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// SMTP user name.
+    pub username: Option<String>,
+    /// SMTP password (secret).
+    #[serde(serialize_with = "redact_opt")]
+    pub password: Option<SecretString>,
+    /// Timeout of one delivery, seconds. Default 30.
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: u64,
+}
+
+fn default_timeout_s() -> u64 {
+    30
+}
+
+/// CRM webhook settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmSettings {
+    /// URL receiving `{"subject", "body", "fields"}` JSON for each concluded attempt (secret).
+    #[serde(serialize_with = "redact_opt")]
+    pub webhook_url: Option<SecretString>,
+    /// Bearer token sent with it (secret).
+    #[serde(serialize_with = "redact_opt")]
+    pub bearer_token: Option<SecretString>,
+}
+
+/// Durable job runner settings (clock seconds).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsSettings {
+    /// Tries before a job is dead-lettered. Default 8.
+    pub max_attempts: u32,
+    /// First retry delay, seconds (doubling). Default 30.
+    pub backoff_base_s: i64,
+    /// Longest retry delay, seconds. Default 3600.
+    pub backoff_cap_s: i64,
+}
+
+fn redact_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        None => s.serialize_none(),
+        Some(v) => redact(v, s),
+    }
 }
 
 /// Twilio account settings.
@@ -119,6 +211,20 @@ impl Default for Config {
             },
             log_format: "text".into(),
             state_rules_file: None,
+            safety: SafetySettings {
+                placement_failures: 3,
+                webhook_silence_s: 600,
+                webhook_silence_min_calls: 3,
+                end_call_slack_s: 120,
+                scan_anomalies: true,
+            },
+            alerts: AlertSettings::default(),
+            crm: CrmSettings::default(),
+            jobs: JobsSettings {
+                max_attempts: 8,
+                backoff_base_s: 30,
+                backoff_cap_s: 3600,
+            },
         }
     }
 }
@@ -219,6 +325,17 @@ impl Config {
         if self.log_format != "text" && self.log_format != "json" {
             bail!("log_format must be text or json, got '{}'", self.log_format);
         }
+        if self.safety.webhook_silence_s < 0 || self.safety.end_call_slack_s < 0 {
+            bail!("safety.webhook_silence_s and safety.end_call_slack_s must not be negative");
+        }
+        if self.jobs.max_attempts == 0
+            || self.jobs.backoff_base_s <= 0
+            || self.jobs.backoff_cap_s < self.jobs.backoff_base_s
+        {
+            bail!("jobs: max_attempts must be at least 1 and 0 < backoff_base_s <= backoff_cap_s");
+        }
+        // Building the channels validates addresses and URLs.
+        crate::app::notify_channels(self)?;
         Ok(())
     }
 }
@@ -292,5 +409,49 @@ mod tests {
             Ok(())
         });
         assert!(Config::load(Some(Path::new("/nonexistent/o.toml"))).is_err());
+    }
+
+    #[test]
+    fn bad_alert_channels_stop_start_up_naming_the_setting() {
+        figment::Jail::expect_with(|jail| {
+            let base = r#"
+                api_keys = ["0123456789abcdef0123"]
+                [twilio]
+                account_sid = "AC0123456789abcdef0123456789abcdef"
+                auth_token = "secret-token"
+            "#;
+            jail.create_file(
+                "a.toml",
+                &format!("{base}\n[alerts.email]\nsmtp_url = \"smtp://127.0.0.1:25\"\nfrom = \"not an address\"\nto = [\"ops@example.com\"]\n"),
+            )?;
+            let c = Config::load(Some(Path::new("a.toml"))).expect("loads");
+            let err = format!("{:#}", c.validate_for_serve().unwrap_err());
+            assert!(
+                err.contains("alerts.email") && err.contains("from"),
+                "{err}"
+            );
+            jail.create_file(
+                "b.toml",
+                &format!("{base}\n[alerts]\nchat_webhook_url = \"hooks.example.com/x\"\n"),
+            )?;
+            let c = Config::load(Some(Path::new("b.toml"))).expect("loads");
+            let err = format!("{:#}", c.validate_for_serve().unwrap_err());
+            assert!(err.contains("alerts.chat_webhook_url"), "{err}");
+            jail.create_file(
+                "c.toml",
+                &format!("{base}\n[alerts]\nchat_webhook_url = \"https://hooks.example.com/T0/secret\"\n[crm]\nwebhook_url = \"https://crm.example.com/h\"\n"),
+            )?;
+            let c = Config::load(Some(Path::new("c.toml"))).expect("loads");
+            c.validate_for_serve().expect("valid channels");
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("secret"), "webhook URL shown: {shown}");
+            let engine_cfg = crate::app::engine_config(&c, "x").unwrap();
+            assert_eq!(engine_cfg.alert_channels, vec!["alert.chat".to_string()]);
+            assert_eq!(
+                engine_cfg.post_call_jobs,
+                vec!["crm.attempt_concluded".to_string()]
+            );
+            Ok(())
+        });
     }
 }

@@ -8,3 +8,5 @@ pub mod checks;
 pub mod commands;
 pub mod config;
 pub mod import;
+pub mod jobs;
+pub mod sim;

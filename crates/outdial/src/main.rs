@@ -32,6 +32,9 @@ enum Command {
     Carrier(commands::carrier::CarrierArgs),
     /// Run the whole loop on a new SQLite file against the in-process fake carrier.
     Demo(commands::demo::DemoArgs),
+    /// Deterministic simulation: the real engine and SQLite store against an in-process fake
+    /// provider on virtual time, with seeded faults; checks every invariant.
+    Simulate(commands::simulate::SimulateArgs),
     /// Manage the Do-Not-Call lists (internal, per campaign, national registry).
     #[command(subcommand)]
     Dnc(commands::dnc::DncCommand),
@@ -43,6 +46,15 @@ enum Command {
     /// Check the configuration and print it with secrets redacted.
     #[command(subcommand)]
     Config(commands::config_cmd::ConfigCommand),
+    /// Kill switches: stop or resume dialing, globally or per campaign.
+    #[command(subcommand)]
+    Killswitch(commands::safety::KillswitchCommand),
+    /// Durable jobs (post-call work, alert deliveries) and their dead letters.
+    #[command(subcommand)]
+    Jobs(commands::safety::JobsCommand),
+    /// Alerts raised by the safety monitor and the reconciler.
+    #[command(subcommand)]
+    Alerts(commands::safety::AlertsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,10 +78,14 @@ fn main() -> std::process::ExitCode {
             Command::Export(c) => commands::export::run(config, c).await,
             Command::Carrier(a) => commands::carrier::run(a).await,
             Command::Demo(a) => commands::demo::run(a).await,
+            Command::Simulate(a) => commands::simulate::run(a).await,
             Command::Dnc(c) => commands::dnc::run(config, c).await,
             Command::Compliance(c) => commands::compliance::run_check(config, c).await,
             Command::Explain(a) => commands::compliance::run_explain(config, a).await,
             Command::Config(c) => commands::config_cmd::run(config, c),
+            Command::Killswitch(c) => commands::safety::run_killswitch(config, c).await,
+            Command::Jobs(c) => commands::safety::run_jobs(config, c).await,
+            Command::Alerts(c) => commands::safety::run_alerts(config, c).await,
         }
     });
     match result {

@@ -8,4 +8,6 @@ pub mod demo;
 pub mod dnc;
 pub mod export;
 pub mod import;
+pub mod safety;
 pub mod serve;
+pub mod simulate;

@@ -15,55 +15,30 @@
 //! ledger), each listener counting the calls its instance placed: that proves the work really
 //! was spread over the fleet.
 
+use super::support::{self, LeadFile, Serve, ServeProcess, SimClock, AREAS, POSTGRES_URL_VAR};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use outdial::checks;
-use outdial_carrier::{Carrier, CarrierConfig, FaultSpec, LedgerEntry};
-use outdial_clock::{Clock, ScaledClock};
-use outdial_core::compliance::StateRules;
-use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
+use outdial_carrier::{Carrier, LedgerEntry};
 use outdial_store_postgres::PgStore;
 use sqlx::Connection;
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-const URL_VAR: &str = "OUTDIAL_TEST_POSTGRES_URL";
-const SID: &str = "AC0123456789abcdef0123456789abcdef";
-const TOKEN: &str = "fleet-auth-token";
-const API_KEY: &str = "fleet-api-key-0123456789";
+const URL_VAR: &str = POSTGRES_URL_VAR;
 /// The fleet-wide pace, calls per simulated second (`OUTDIAL_DIALER__CALLS_PER_SECOND`).
 const FLEET_CPS: f64 = 0.05;
 /// The fleet-wide cap on attempts in flight (`OUTDIAL_DIALER__MAX_CONCURRENT`).
 const FLEET_MAX_CONCURRENT: u32 = 8;
 
-/// Area codes with a state each, all valid for libphonenumber, over every US time zone.
-const AREAS: [(&str, &str); 20] = [
-    ("212", "NY"),
-    ("415", "CA"),
-    ("312", "IL"),
-    ("305", "FL"),
-    ("602", "AZ"),
-    ("808", "HI"),
-    ("214", "TX"),
-    ("617", "MA"),
-    ("702", "NV"),
-    ("206", "WA"),
-    ("404", "GA"),
-    ("303", "CO"),
-    ("215", "PA"),
-    ("313", "MI"),
-    ("612", "MN"),
-    ("504", "LA"),
-    ("801", "UT"),
-    ("907", "AK"),
-    ("704", "NC"),
-    ("503", "OR"),
-];
-
-const VALID_ROWS: usize = 1900;
-const DUPLICATE_ROWS: usize = 50;
-const INVALID_ROWS: usize = 50;
+/// The lead file: 2,000 rows in the VICIdial layout (1,900 distinct valid numbers, 50
+/// duplicates written differently, 50 invalid numbers).
+const LEADS: LeadFile<'static> = LeadFile {
+    areas: &AREAS,
+    valid: 1900,
+    duplicates: 50,
+    duplicate_stride: 37,
+    invalid: 50,
+};
 
 /// The special numbers of the lead file.
 struct Specials {
@@ -72,43 +47,13 @@ struct Specials {
     carrier_invalid: Vec<String>,
 }
 
-/// Writes the lead file: 2,000 rows in the VICIdial layout (1,900 distinct valid numbers, 50
-/// duplicates written differently, 50 invalid numbers).
+/// Writes the lead file; the first valid numbers are the special ones.
 fn write_leads(path: &std::path::Path) -> Specials {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut rows = Vec::new();
-    for i in 0..VALID_ROWS {
-        let (npa, st) = AREAS[i % AREAS.len()];
-        let number = format!("{npa}{:03}{:04}", 200 + (i % 700), 1000 + i);
-        rows.push((format!("V{i:05}"), number, st.to_string()));
-    }
-    for i in 0..DUPLICATE_ROWS {
-        let (n, st) = (rows[i * 37].1.clone(), rows[i * 37].2.clone());
-        let pretty = format!("({}) {}-{}", &n[0..3], &n[3..6], &n[6..]);
-        rows.push((format!("D{i:05}"), pretty, st));
-    }
-    for i in 0..INVALID_ROWS {
-        let bad = match i % 3 {
-            0 => format!("12{i}"),
-            1 => "not-a-number".to_string(),
-            _ => format!("(011) 555-{i:04}"),
-        };
-        rows.push((format!("X{i:05}"), bad, "NY".into()));
-    }
-    assert_eq!(rows.len(), 2000);
-    for (code, phone, state) in &rows {
-        // vendor_lead_code, source_id, list_id, phone_code, phone_number, title, first_name,
-        // middle_initial, last_name, address1, address2, address3, city, state, province,
-        // postal_code, country_code, gender, date_of_birth, alt_phone, email,
-        // security_phrase, comments
-        writeln!(f, "{code}\tsrc\t1001\t1\t{phone}\t\tAlex\t\tDoe\t1 Main St\t\t\tTown\t{state}\t\t10001\tUSA\t\t\t\t\t\t").unwrap();
-    }
-    f.flush().unwrap();
-    let e = |n: &str| E164::parse(n, Region::US).unwrap().to_string();
+    let numbers = LEADS.write(path);
     Specials {
-        busy: e(&rows[1].1),
-        endless: e(&rows[2].1),
-        carrier_invalid: vec![e(&rows[3].1), e(&rows[4].1)],
+        busy: numbers[1].clone(),
+        endless: numbers[2].clone(),
+        carrier_invalid: numbers[3..5].to_vec(),
     }
 }
 
@@ -208,12 +153,11 @@ impl Drop for FleetDb {
     }
 }
 
-/// One `outdial serve` process of the fleet; killed (SIGKILL) if still running when dropped,
-/// so that a failing test leaves no process behind.
+/// One `outdial serve` process of the fleet with its own carrier listener.
 struct Instance {
     id: &'static str,
     public_url: String,
-    child: Option<Child>,
+    process: ServeProcess,
     /// Calls this instance placed at the carrier (create requests answered 201, or 500 by the
     /// `ambiguous` fault, which places the call).
     placed: Arc<AtomicU64>,
@@ -221,68 +165,22 @@ struct Instance {
 }
 
 impl Instance {
-    fn api(&self, path: &str) -> String {
-        format!("{}{path}", self.public_url)
-    }
-
     fn placed(&self) -> u64 {
         self.placed.load(Ordering::SeqCst)
     }
 
-    fn pid(&self) -> u32 {
-        self.child.as_ref().expect("instance running").id()
-    }
-
     /// Panics if the process has exited.
     fn assert_running(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            if let Ok(Some(code)) = child.try_wait() {
-                panic!("instance {} exited early with {code}", self.id);
-            }
-        }
-    }
-
-    /// Sends `sig` and waits for the process; returns its exit status.
-    fn signal_and_wait(&mut self, sig: &str) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("instance running");
-        send_signal(child.id(), sig);
-        child.wait().unwrap()
+        let what = format!("instance {}", self.id);
+        self.process.assert_running(&what);
     }
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // The process is killed by its own drop.
         self.carrier_server.abort();
     }
-}
-
-/// The `outdial` binary, without the test's own `OUTDIAL_TEST_POSTGRES_URL` (each process is
-/// told its database with `--db`).
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_outdial"));
-    cmd.env_remove(URL_VAR);
-    cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Sends a signal with the `kill` command (no unsafe code, no extra crate).
-fn send_signal(pid: u32, sig: &str) {
-    let st = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
 }
 
 /// Serves the shared carrier's API on a new listener, counting the calls placed through it.
@@ -314,48 +212,6 @@ async fn carrier_listener(
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     (base, server)
-}
-
-/// Prints, for the numbers named in failed checks (at most five), their attempts in the store
-/// and their calls in the carrier's ledger, side by side in time.
-fn explain_failures(
-    report: &checks::CheckReport,
-    attempts: &[outdial_store::Attempt],
-    ledger: &[LedgerEntry],
-) {
-    let mut numbers = Vec::new();
-    for c in report.checks.iter().filter(|c| !c.ok) {
-        let d = c.detail.as_bytes();
-        for (i, _) in c.detail.match_indices("+1") {
-            let end = i + 1 + d[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
-            let n = &c.detail[i..end];
-            if n.len() == 12 && !numbers.iter().any(|m| m == n) {
-                numbers.push(n.to_string());
-            }
-        }
-    }
-    for n in numbers.iter().take(5) {
-        eprintln!("-- {n}");
-        for a in attempts.iter().filter(|a| a.phone.as_str() == n.as_str()) {
-            eprintln!(
-                "   attempt {} #{} {} reserved {} placed {:?} ended {:?} call {:?} error {:?}",
-                a.id,
-                a.number,
-                a.state.as_str(),
-                a.reserved_at,
-                a.placed_at,
-                a.ended_at,
-                a.call_id.as_ref().map(|c| c.to_string()),
-                a.error_code
-            );
-        }
-        for e in ledger.iter().filter(|e| &e.to == n) {
-            eprintln!(
-                "   carrier {} created {} ended {:?} {:?}",
-                e.call_sid, e.created_at, e.ended_at, e.final_status
-            );
-        }
-    }
 }
 
 /// Most calls live at the carrier at one instant: created and not yet ended (a call ending
@@ -393,19 +249,7 @@ fn max_in_window(mut times: Vec<DateTime<Utc>>, width: Duration) -> usize {
 }
 
 async fn status(http: &reqwest::Client, inst: &Instance) -> serde_json::Value {
-    let res = http
-        .get(inst.api("/api/v1/status"))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("status of instance {}: {e}", inst.id));
-    assert!(
-        res.status().is_success(),
-        "status of instance {}: {}",
-        inst.id,
-        res.status()
-    );
-    res.json().await.unwrap()
+    support::status(http, &inst.public_url, &format!("instance {}", inst.id)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -421,71 +265,24 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
     let specials = write_leads(&leads);
 
     // Campaign: default policy (0, 2, 5, 10, 30, 60, 120 min; 8 per local day).
-    let mut settings = CampaignSettings::new(
-        E164::parse("+15005550006", Region::US).unwrap(),
-        AnswerAction::TwimlUrl {
-            url: "https://example.com/twiml".into(),
-        },
-    );
-    settings.machine_detection = Some("Enable".into());
-    let settings_path = dir.path().join("campaign.json");
-    std::fs::write(&settings_path, serde_json::to_string(&settings).unwrap()).unwrap();
-    let out = bin()
-        .args(["campaign", "create", "fleet", "--settings"])
-        .arg(&settings_path)
-        .args(["--db", &db.url])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "campaign create on PostgreSQL failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::create_campaign(&db.url, "fleet", dir.path());
 
     // One simulated clock for every process: Monday 2026-01-05 08:00 New York.
     let start = Utc.with_ymd_and_hms(2026, 1, 5, 13, 0, 0).unwrap();
-    let out = bin()
-        .args(["import"])
-        .arg(&leads)
-        .args([
-            "--campaign",
-            "fleet",
-            "--clock-start",
-            &start.to_rfc3339(),
-            "--db",
-            &db.url,
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let imported = VALID_ROWS;
-    assert!(
-        stdout.contains(&format!(
-            "2000 rows read, {imported} imported, {DUPLICATE_ROWS} duplicates skipped, \
-             {INVALID_ROWS} rejected"
-        )),
-        "{stdout}"
-    );
+    let (stdout, _) = support::import_leads(&db.url, &leads, "fleet", start);
+    let imported = LEADS.valid;
+    assert!(stdout.contains(&LEADS.import_summary()), "{stdout}");
 
-    let speed = 2000.0;
-    let anchor = outdial_clock::real_unix_ms() + 2000;
-    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(start, anchor, speed).unwrap());
+    let sim = SimClock::new(start, 2000.0, 2000);
+    let clock = sim.clock();
     let carrier = Carrier::new(
-        CarrierConfig {
-            account_sid: SID.into(),
-            auth_token: TOKEN.into(),
-            seed: 4,
-            faults: "lose=0.3,duplicate=0.2,reorder=0.2,ambiguous=0.02"
-                .parse::<FaultSpec>()
-                .unwrap(),
-            always_busy: vec![specials.busy.clone()],
-            never_ends: vec![specials.endless.clone()],
-            invalid: specials.carrier_invalid.clone(),
-            ..CarrierConfig::default()
-        },
+        support::carrier_config(
+            4,
+            "lose=0.3,duplicate=0.2,reorder=0.2,ambiguous=0.02",
+            std::slice::from_ref(&specials.busy),
+            std::slice::from_ref(&specials.endless),
+            &specials.carrier_invalid,
+        ),
         clock.clone(),
     )
     .unwrap();
@@ -494,44 +291,13 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
     for id in ["a", "b", "c"] {
         let placed = Arc::new(AtomicU64::new(0));
         let (carrier_base, carrier_server) = carrier_listener(&carrier, placed.clone()).await;
-        let port = free_port();
-        let public_url = format!("http://127.0.0.1:{port}");
-        let child = bin()
-            .args(["serve", "--db", &db.url, "--instance-id", id])
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--public-url",
-                &public_url,
-            ])
-            .args([
-                "--clock-start",
-                &start.to_rfc3339(),
-                "--speed",
-                &speed.to_string(),
-                "--clock-anchor",
-                &anchor.to_string(),
-            ])
-            .env("OUTDIAL_TWILIO__API_BASE", &carrier_base)
-            .env("OUTDIAL_TWILIO__ACCOUNT_SID", SID)
-            .env("OUTDIAL_TWILIO__AUTH_TOKEN", TOKEN)
-            .env("OUTDIAL_API_KEYS", format!("[\"{API_KEY}\"]"))
-            // Fleet-wide limits: the pace and the cap hold for the three instances together.
-            .env("OUTDIAL_DIALER__CALLS_PER_SECOND", FLEET_CPS.to_string())
-            .env(
-                "OUTDIAL_DIALER__MAX_CONCURRENT",
-                FLEET_MAX_CONCURRENT.to_string(),
-            )
-            .env("OUTDIAL_DIALER__TICK_MS", "50")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        // Fleet-wide limits: the pace and the cap hold for the three instances together.
+        let mut serve = Serve::new(&db.url, sim, &carrier_base, FLEET_CPS, FLEET_MAX_CONCURRENT);
+        serve.instance_id = Some(id.into());
         fleet.push(Instance {
             id,
-            public_url,
-            child: Some(child),
+            public_url: serve.public_url(),
+            process: serve.spawn(),
             placed,
             carrier_server,
         });
@@ -539,18 +305,11 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
 
     let http = reqwest::Client::new();
     for inst in &mut fleet {
-        let mut up = false;
-        for _ in 0..150 {
-            if http.get(inst.api("/healthz")).send().await.is_ok() {
-                up = true;
-                break;
-            }
-            inst.assert_running();
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert!(up, "instance {} did not come up", inst.id);
-        let unauth = http.get(inst.api("/api/v1/status")).send().await.unwrap();
-        assert_eq!(unauth.status(), 401, "instance {}", inst.id);
+        let what = format!("instance {}", inst.id);
+        inst.process
+            .wait_healthy(&http, std::time::Duration::from_secs(15), &what)
+            .await;
+        support::assert_status_needs_key(&http, &inst.public_url, &what).await;
     }
 
     // Two simulated days. `b` is killed 8 simulated hours in (16:00 New York, 13:00 Los
@@ -573,10 +332,9 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
             }
             let b = &mut fleet[1];
             assert_eq!(b.id, "b");
-            let pid = b.pid();
+            let pid = b.process.pid();
             let placed = b.placed();
-            send_signal(pid, "KILL");
-            let code = b.child.take().unwrap().wait().unwrap();
+            let code = b.process.kill();
             assert!(!code.success(), "b was killed: {code}");
             eprintln!(
                 "killed instance b (pid {pid}) at {} after it placed {placed} calls",
@@ -607,30 +365,17 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
     let (a, c) = (&fleet[0], &fleet[2]);
     assert_eq!(status(&http, a).await["dialer"], "running");
     // Stop dialing on one survivor: the dialer state is shared, so the other stops too.
-    let stop = http
-        .post(a.api("/api/v1/dialer/stop"))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap();
-    assert!(stop.status().is_success(), "{}", stop.status());
+    support::stop_dialer(&http, &a.public_url).await;
     let s = status(&http, c).await;
     assert_eq!(s["dialer"], "stopped", "the stop did not reach c: {s}");
     // Let webhooks and the reconciler finish what is in flight, b's orphans included; only
     // the never-ending call stays.
-    let drain_deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
-    let mut in_flight;
-    loop {
-        in_flight = status(&http, c).await["attempts_in_flight"].as_u64();
-        if in_flight.is_some_and(|n| n <= 1) || std::time::Instant::now() > drain_deadline {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let in_flight =
+        support::drain(&http, &c.public_url, 1, std::time::Duration::from_secs(40)).await;
     eprintln!("attempts in flight after the drain: {in_flight:?}");
     for i in [0, 2] {
         let inst = &mut fleet[i];
-        let code = inst.signal_and_wait("TERM");
+        let code = inst.process.signal_and_wait("TERM");
         assert!(code.success(), "instance {} exited with {code}", inst.id);
     }
 
@@ -641,13 +386,8 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
     drop(fleet);
 
     let store = PgStore::connect(&db.url, 5).await.unwrap();
-    let report = checks::check_all(&store, &ledger, &StateRules::builtin())
-        .await
-        .unwrap();
-    for line in report.lines() {
-        eprintln!("{line}");
-    }
-    let attempts = checks::all_attempts(&store).await.unwrap();
+    let report = support::run_checks(&store, &ledger).await;
+    let attempts = outdial::checks::all_attempts(&store).await.unwrap();
     outdial_store::Store::close(&store).await;
 
     // Pace windows: one second (or one slot, when slots are longer), and ten of those.
@@ -693,7 +433,7 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
         real_start.elapsed().as_secs_f64()
     );
     if !report.ok() {
-        explain_failures(&report, &attempts, &ledger);
+        support::explain_failures(&report, &attempts, &ledger);
     }
 
     // No overlapping calls to a number, caps, every call allowed by every rule when placed,
@@ -725,14 +465,15 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
     // `created_at` when the create request arrives, which is the slot plus the request's
     // latency (sub-millisecond jitter is a sizeable fraction of a simulated second at this
     // speed), rounded to the millisecond: a call whose slot lies just before a window can
-    // land inside it. One extra call per second is allowed for that boundary effect; over
-    // 10 seconds the effect is small against the 40 slots and the average must hold.
+    // land inside it. While the latency stays below one slot interval, at most one call can
+    // shift into a window of any length, so each window may hold its slots + 1 (a run showed
+    // 11 in a 10-slot window when a kill-switch read added latency between slot and create).
     assert!(
         max_short <= short_slots + 1,
         "{max_short} calls created within {short_s} simulated s (fleet pace {FLEET_CPS}/s)"
     );
     assert!(
-        max_long <= long_slots,
+        max_long <= long_slots + 1,
         "{max_long} calls created within {} simulated s (fleet pace {FLEET_CPS}/s)",
         10.0 * short_s
     );

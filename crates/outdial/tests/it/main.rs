@@ -1,7 +1,11 @@
 //! End-to-end tests of the `outdial` binary: real processes, real HTTP, the fake carrier.
 
+mod alerts;
 mod checks;
 mod cli;
+mod crash;
 mod dnc;
 mod e2e;
 mod fleet;
+mod simulate;
+mod support;
