@@ -212,6 +212,9 @@ pub struct Engine {
     started_at: DateTime<Utc>,
     /// Last attempt the anomaly scan looked at.
     anomaly_cursor: Mutex<Option<AttemptId>>,
+    /// Latest reservation instant seen (loaded from the store at the first tick): no call is
+    /// placed while the clock reads earlier.
+    high_water: Mutex<Option<DateTime<Utc>>>,
 }
 
 fn not_placed_code(e: &PlaceError) -> String {
@@ -247,6 +250,7 @@ impl Engine {
             job_handlers: HashMap::new(),
             started_at,
             anomaly_cursor: Mutex::new(None),
+            high_water: Mutex::new(None),
         }
     }
 
@@ -398,6 +402,26 @@ impl Engine {
         if switches.global_tripped() {
             return Ok(report);
         }
+        // A clock that went backwards (an NTP step, a VM restored) would let calls out after a
+        // window closed in true time: dial only once `now` is past every instant an attempt
+        // was reserved at, here or in a previous run.
+        let known = *self.high_water.lock().expect("high water");
+        let high_water = match known {
+            Some(t) => Some(t),
+            None => self
+                .store
+                .recent_attempts(None, 1)
+                .await?
+                .first()
+                .map(|a| a.reserved_at),
+        };
+        if let Some(hw) = high_water {
+            *self.high_water.lock().expect("high water") = Some(hw);
+            if now < hw {
+                tracing::warn!(%now, high_water = %hw, "clock is behind the latest reservation; not dialing until it catches up");
+                return Ok(report);
+            }
+        }
         let in_flight = self.store.in_flight_count().await?;
         let capacity = u64::from(self.config.max_concurrent).saturating_sub(in_flight);
         if capacity == 0 {
@@ -405,7 +429,7 @@ impl Engine {
         }
         let limit = capacity.min(u64::from(self.config.claim_batch)) as u32;
         let due = self.store.due_leads(now, limit).await?;
-        let mut placements = Vec::new();
+        let mut placements: Vec<PlacementTask> = Vec::new();
         for lead in due {
             if switches.stops(lead.campaign_id) {
                 continue;
@@ -419,6 +443,17 @@ impl Engine {
                 .await?
             {
                 continue;
+            }
+            // Record placements already back, so an accepted call leaves `reserved` within
+            // about one pacing interval (less for the reconciler after a crash).
+            let mut i = 0;
+            while i < placements.len() {
+                if placements[i].is_finished() {
+                    let handle = placements.remove(i);
+                    self.finish_placement(handle, &mut report).await?;
+                } else {
+                    i += 1;
+                }
             }
             // The pacer lives in the store, so every instance together keeps the rate.
             // Ask for the slot at the current time, not the tick's start: a slot in the past
@@ -450,6 +485,14 @@ impl Engine {
                 report.parked += 1;
                 continue;
             }
+            if self
+                .high_water
+                .lock()
+                .expect("high water")
+                .is_some_and(|hw| dial_now < hw)
+            {
+                break;
+            }
             let Some(attempt) = self
                 .store
                 .reserve_attempt_capped(lead.id, dial_now, self.config.max_concurrent)
@@ -457,6 +500,10 @@ impl Engine {
             else {
                 continue;
             };
+            {
+                let mut hw = self.high_water.lock().expect("high water");
+                *hw = Some(hw.map_or(attempt.reserved_at, |t| t.max(attempt.reserved_at)));
+            }
             let provider = self
                 .providers
                 .get(&campaign.settings.provider)
@@ -486,21 +533,34 @@ impl Engine {
         // The requests run concurrently; each outcome is stored as soon as all are back.
         // No transaction is open meanwhile (invariant 2).
         for handle in placements {
-            let (attempt, res) = handle.await.expect("placement task panicked");
-            let outcome = self.record_placement(&attempt, res).await;
-            self.placing
-                .lock()
-                .expect("placing set")
-                .remove(&attempt.id);
-            match outcome? {
-                PlacementKind::Placed => report.placed += 1,
-                PlacementKind::Rejected => report.rejected += 1,
-                PlacementKind::Ambiguous => report.ambiguous += 1,
-                PlacementKind::NotPlaced => report.not_placed += 1,
-            }
+            self.finish_placement(handle, &mut report).await?;
         }
         report.concluded += self.conclude_pending(self.clock.now()).await?;
         Ok(report)
+    }
+
+    /// Awaits one placement request and stores its outcome.
+    async fn finish_placement(
+        &self,
+        handle: tokio::task::JoinHandle<(
+            Attempt,
+            Result<outdial_providers::PlacedCall, PlaceError>,
+        )>,
+        report: &mut TickReport,
+    ) -> Result<(), EngineError> {
+        let (attempt, res) = handle.await.expect("placement task panicked");
+        let outcome = self.record_placement(&attempt, res).await;
+        self.placing
+            .lock()
+            .expect("placing set")
+            .remove(&attempt.id);
+        match outcome? {
+            PlacementKind::Placed => report.placed += 1,
+            PlacementKind::Rejected => report.rejected += 1,
+            PlacementKind::Ambiguous => report.ambiguous += 1,
+            PlacementKind::NotPlaced => report.not_placed += 1,
+        }
+        Ok(())
     }
 
     /// Reschedules (or parks) `lead` if a rule blocks it at `at` or `window_margin_s` later.
@@ -1023,8 +1083,9 @@ impl Engine {
     ) -> Result<Resolution, ReconcileFailure> {
         match provider.fetch_call(call_id).await {
             Ok(snap) if !snap.status.is_final() => {
-                let since = attempt.placed_at.unwrap_or(attempt.reserved_at);
-                if now - since <= self.call_bound(campaign) {
+                // From the reservation: our own clock's instant (placed_at may be the
+                // provider's event time, and the two clocks may disagree).
+                if now - attempt.reserved_at <= self.call_bound(campaign) {
                     return Ok(self.apply_snapshot(attempt, &snap, now).await?);
                 }
                 // Outlived its bound (a stuck call, a TimeLimit the provider ignored): end it.
@@ -1175,6 +1236,10 @@ impl Engine {
         }
     }
 }
+
+/// A create request under way: the attempt and the provider's answer.
+type PlacementTask =
+    tokio::task::JoinHandle<(Attempt, Result<outdial_providers::PlacedCall, PlaceError>)>;
 
 enum PlacementKind {
     Placed,

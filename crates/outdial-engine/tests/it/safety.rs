@@ -421,3 +421,34 @@ async fn concluding_an_attempt_enqueues_its_post_call_job_once() {
     assert_eq!(jobs[0].payload, format!("{{\"attempt_id\":{}}}", a.id.0));
     assert_eq!(jobs[0].kind, "crm.attempt_concluded");
 }
+
+#[tokio::test]
+async fn a_clock_that_went_backwards_does_not_dial_until_it_catches_up() {
+    let one_per_tick = |c: &mut EngineConfig| c.claim_batch = 1;
+    let r = rig_with(&["+12125550101", "+12125550102"], one_per_tick).await;
+    r.tick(t0() + Duration::minutes(10)).await.unwrap();
+    assert_eq!(r.provider.placed().len(), 1);
+    // The clock steps back 5 minutes: the second lead is due, but nothing is placed, by this
+    // engine or by a restarted one.
+    let back = t0() + Duration::minutes(5);
+    r.tick(back).await.unwrap();
+    let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
+    providers.insert(ProviderKind::Twilio, Arc::new(r.provider.clone()));
+    let mut config = EngineConfig {
+        calls_per_second: 1000.0,
+        ..EngineConfig::default()
+    };
+    one_per_tick(&mut config);
+    let restarted = Engine::new(r.store.clone(), providers, r.clock.clone(), config);
+    restarted.tick(back).await.unwrap();
+    assert_eq!(
+        r.provider.placed().len(),
+        1,
+        "dialed on a clock behind a reservation"
+    );
+    // Once the clock is past the last reservation, dialing goes on.
+    let later = t0() + Duration::minutes(11);
+    r.clock.set(later);
+    restarted.tick(later).await.unwrap();
+    assert_eq!(r.provider.placed().len(), 2, "never resumed dialing");
+}
