@@ -264,7 +264,42 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("    {k:<14} {v}");
     }
     let stats = carrier.stats();
-    println!("  carrier: {} calls placed; {:?}", ledger.len(), stats);
+    println!("  carrier:");
+    println!("    calls placed   {}", ledger.len());
+    println!(
+        "    creates        {} ambiguous, {} answered 5xx, {} rate-limited, {} rejected",
+        stats.creates_ambiguous,
+        stats.creates_error5xx,
+        stats.creates_rate_limited,
+        stats.creates_rejected
+    );
+    println!(
+        "    callbacks      {} sent, {} lost, {} duplicated, {} reordered, {} failed",
+        stats.callbacks_sent,
+        stats.callbacks_lost,
+        stats.callbacks_duplicated,
+        stats.callbacks_reordered,
+        stats.callbacks_failed
+    );
+    println!(
+        "    ended by outdial (outlived ring timeout + longest call): {}",
+        stats.calls_ended_by_request
+    );
+    let switches = store.kill_switches().await?;
+    let tripped: Vec<String> = switches
+        .iter()
+        .filter(|s| s.tripped)
+        .map(|s| format!("{} ({})", s.scope.as_key(), s.reason))
+        .collect();
+    println!(
+        "  safety: kill switches tripped: {}; alerts raised: {}",
+        if tripped.is_empty() {
+            "none".to_string()
+        } else {
+            tripped.join(", ")
+        },
+        store.alerts(1000).await?.len()
+    );
 
     let report = checks::check_all(
         &*store,
