@@ -941,17 +941,18 @@ impl Engine {
         let mut report = ReconcileReport::default();
         let mut last_error: Option<String> = None;
         let age = Duration::seconds(self.config.reconcile_after_s);
-        let candidates = self
-            .store
-            .attempts_to_reconcile(now - age, now - age, 100)
-            .await?;
         // A `reserved` attempt's create request may still be under way, in this process or in
         // another instance: leave it alone until the request must have ended (its timeout,
-        // which is real time, converted to clock time).
+        // which is real time, converted to clock time), and at least `unknown_resolve_after_s`
+        // (default 60 s). After that it is resolved by listing, without waiting for `age`.
         let request_bound = Duration::milliseconds(
             (self.config.request_timeout_real_ms as f64 * 2.0 * self.clock.speed()) as i64,
         )
         .max(Duration::seconds(self.config.unknown_resolve_after_s));
+        let candidates = self
+            .store
+            .attempts_to_reconcile(now - age.min(request_bound), now - age, 100)
+            .await?;
         for attempt in candidates {
             let placing_here = self
                 .placing
@@ -960,7 +961,9 @@ impl Engine {
                 .contains(&attempt.id);
             let maybe_placing = attempt.state == AttemptState::Reserved
                 && now - attempt.reserved_at < request_bound;
-            if placing_here || maybe_placing {
+            // Calls the provider accepted are first asked about at `age`.
+            let too_young = attempt.call_id.is_some() && now - attempt.reserved_at < age;
+            if placing_here || maybe_placing || too_young {
                 continue;
             }
             report.examined += 1;

@@ -452,3 +452,27 @@ async fn a_clock_that_went_backwards_does_not_dial_until_it_catches_up() {
     restarted.tick(later).await.unwrap();
     assert_eq!(r.provider.placed().len(), 2, "never resumed dialing");
 }
+
+#[tokio::test]
+async fn a_reserved_attempt_without_a_call_id_is_resolved_after_sixty_seconds() {
+    // Speed 1 and a 15 s request timeout: the request bound is max(2 × 15 s, 60 s) = 60 s.
+    let r = rig_with(&["+12125550101"], |c| c.request_timeout_real_ms = 15_000).await;
+    let lead = lead_of(&r, "+12125550101").await;
+    // A crashed instance reserved it and died before (or while) asking the provider.
+    let a = r
+        .store
+        .reserve_attempt(lead.id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let rep = r.reconcile(t0() + Duration::seconds(45)).await.unwrap();
+    assert_eq!(
+        rep.examined, 0,
+        "touched while its request may be under way: {rep:?}"
+    );
+    let rep = r.reconcile(t0() + Duration::seconds(61)).await.unwrap();
+    assert_eq!(rep.not_placed, 1, "{rep:?}");
+    let a = r.store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(a.state, AttemptState::NotPlaced);
+    assert_eq!(a.error_code.as_deref(), Some("no-call-found"));
+}
