@@ -189,7 +189,15 @@ pub struct NotifyChannels {
 
 /// The engine settings a configuration gives (without providers or job handlers).
 pub fn engine_config(cfg: &Config, instance_id: &str) -> anyhow::Result<EngineConfig> {
-    let channels = notify_channels(cfg)?;
+    engine_config_with(cfg, instance_id, &notify_channels(cfg)?)
+}
+
+/// [`engine_config`] over channels already built from the same configuration.
+fn engine_config_with(
+    cfg: &Config,
+    instance_id: &str,
+    channels: &NotifyChannels,
+) -> anyhow::Result<EngineConfig> {
     Ok(EngineConfig {
         public_url: cfg.public_url.clone(),
         calls_per_second: cfg.dialer.calls_per_second,
@@ -235,7 +243,8 @@ pub fn engine(
     let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
     providers.insert(ProviderKind::Twilio, twilio_provider(cfg)?);
     let channels = notify_channels(cfg)?;
-    let mut engine = Engine::new(store, providers, clock, engine_config(cfg, instance_id)?);
+    let engine_config = engine_config_with(cfg, instance_id, &channels)?;
+    let mut engine = Engine::new(store, providers, clock, engine_config);
     for (kind, channel) in channels.alerts {
         engine = engine.with_job_handler(kind, Arc::new(crate::jobs::AlertDelivery { channel }));
     }
