@@ -47,6 +47,12 @@ pub enum StoreError {
     /// The database could not be opened or a statement failed.
     #[error("database error: {0}")]
     Backend(String),
+    /// The storage cannot take writes or cannot be reached: the disk is full, an I/O error,
+    /// a read-only file system, a lost connection. Nothing of the failed operation was
+    /// committed. The engine stops new calls when it sees this (design invariant: a failed
+    /// write is never reported as success).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Result alias.
