@@ -14,6 +14,8 @@
 
 pub mod explain;
 pub mod jobs;
+pub mod placement;
+use placement::Placements;
 pub mod safety;
 
 pub use jobs::{JobError, JobHandler, JobsConfig, JobsReport};
@@ -27,10 +29,8 @@ use outdial_core::schedule::{
     decide_after_attempt, whereabouts, Block, LeadDecision, LeadRules, Whereabouts,
 };
 use outdial_core::{AttemptId, AttemptState, CallEvent, CampaignId, Disposition, ProviderKind};
-use outdial_providers::{FetchError, PlaceCall, PlaceError, Provider};
-use outdial_store::{
-    Attempt, Campaign, EventOutcome, Lead, Placement, RawEvent, Store, StoreError,
-};
+use outdial_providers::{FetchError, PlaceCall, Provider};
+use outdial_store::{Attempt, Campaign, EventOutcome, Lead, RawEvent, Store, StoreError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -44,10 +44,6 @@ pub const MAINTENANCE_LEASE: &str = "maintenance";
 pub const DIALER_SETTING: &str = "dialer";
 /// Setting key of the reason the dialer was last stopped.
 pub const DIALER_REASON_SETTING: &str = "dialer_reason";
-
-/// Provider error codes that condemn the number itself (the lead becomes `BAD_NUMBER`).
-/// Sources: https://www.twilio.com/docs/api/errors/21211, /21214, /21217, /13224.
-pub const BAD_NUMBER_CODES: [u32; 4] = [21211, 21214, 21217, 13224];
 
 /// Engine settings. Durations are in simulated (clock) seconds unless said otherwise.
 #[derive(Debug, Clone)]
@@ -215,20 +211,9 @@ pub struct Engine {
     /// Latest reservation instant seen (loaded from the store at the first tick): no call is
     /// placed while the clock reads earlier.
     high_water: Mutex<Option<DateTime<Utc>>>,
-}
-
-fn not_placed_code(e: &PlaceError) -> String {
-    match e {
-        PlaceError::RateLimited { code, .. } => code.map_or("429".into(), |c| c.to_string()),
-        PlaceError::NotSent { .. } => "not-sent".into(),
-        PlaceError::Auth {
-            code, http_status, ..
-        } => code.map_or(http_status.to_string(), |c| c.to_string()),
-        PlaceError::Rejected {
-            code, http_status, ..
-        } => code.map_or(http_status.to_string(), |c| c.to_string()),
-        PlaceError::Ambiguous { .. } => "ambiguous".into(),
-    }
+    /// A storage failure seen by this process and not yet persisted as a tripped kill
+    /// switch: no new call is placed meanwhile (see [`placement`]).
+    storage_fault: Mutex<Option<String>>,
 }
 
 impl Engine {
@@ -251,6 +236,7 @@ impl Engine {
             started_at,
             anomaly_cursor: Mutex::new(None),
             high_water: Mutex::new(None),
+            storage_fault: Mutex::new(None),
         }
     }
 
@@ -391,10 +377,23 @@ impl Engine {
     /// dialer runs). Placement requests are awaited before returning.
     #[tracing::instrument(skip_all, fields(now = %now))]
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
+        let res = self.tick_inner(now).await;
+        if let Err(e) = &res {
+            self.note_error(e);
+        }
+        res
+    }
+
+    async fn tick_inner(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
         let mut report = TickReport {
             concluded: self.conclude_pending(now).await?,
             ..TickReport::default()
         };
+        // A storage failure stops new calls at once; the stop is made durable (a tripped
+        // global kill switch) as soon as the store takes writes again.
+        if !self.persist_storage_fault(now).await? {
+            return Ok(report);
+        }
         if !self.dialer_running().await? {
             return Ok(report);
         }
@@ -402,6 +401,31 @@ impl Engine {
         if switches.global_tripped() {
             return Ok(report);
         }
+        let mut placements = Placements::default();
+        let dialed = self
+            .dial(now, &switches, &mut placements, &mut report)
+            .await;
+        // The requests run concurrently; every outcome is recorded (or left to the
+        // reconciler) whatever happened to the rest of the tick. No transaction is open
+        // meanwhile (invariant 2).
+        let recorded = self
+            .finish_placements(placements.drain_all(), &mut report)
+            .await;
+        dialed?;
+        recorded?;
+        report.concluded += self.conclude_pending(self.clock.now()).await?;
+        Ok(report)
+    }
+
+    /// The dialing part of a tick: claim due leads, check, reserve, pace and send. Every
+    /// create request started is pushed to `placements` before anything else can fail.
+    async fn dial(
+        &self,
+        now: DateTime<Utc>,
+        switches: &safety::KillSwitches,
+        placements: &mut Placements,
+        report: &mut TickReport,
+    ) -> Result<(), EngineError> {
         // A clock that went backwards (an NTP step, a VM restored) would let calls out after a
         // window closed in true time: dial only once `now` is past every instant an attempt
         // was reserved at, here or in a previous run.
@@ -419,17 +443,16 @@ impl Engine {
             *self.high_water.lock().expect("high water") = Some(hw);
             if now < hw {
                 tracing::warn!(%now, high_water = %hw, "clock is behind the latest reservation; not dialing until it catches up");
-                return Ok(report);
+                return Ok(());
             }
         }
         let in_flight = self.store.in_flight_count().await?;
         let capacity = u64::from(self.config.max_concurrent).saturating_sub(in_flight);
         if capacity == 0 {
-            return Ok(report);
+            return Ok(());
         }
         let limit = capacity.min(u64::from(self.config.claim_batch)) as u32;
         let due = self.store.due_leads(now, limit).await?;
-        let mut placements: Vec<PlacementTask> = Vec::new();
         for lead in due {
             if switches.stops(lead.campaign_id) {
                 continue;
@@ -438,23 +461,13 @@ impl Engine {
             let facts = self.lead_facts(&lead, &campaign, now).await?;
             let rules = self.rules(&campaign, &facts);
             // Rules at claim time: a blocked lead is moved, not dialed.
-            if self
-                .hold_if_blocked(&lead, &rules, now, &mut report)
-                .await?
-            {
+            if self.hold_if_blocked(&lead, &rules, now, report).await? {
                 continue;
             }
             // Record placements already back, so an accepted call leaves `reserved` within
             // about one pacing interval (less for the reconciler after a crash).
-            let mut i = 0;
-            while i < placements.len() {
-                if placements[i].is_finished() {
-                    let handle = placements.remove(i);
-                    self.finish_placement(handle, &mut report).await?;
-                } else {
-                    i += 1;
-                }
-            }
+            self.finish_placements(placements.take_finished(), report)
+                .await?;
             // The pacer lives in the store, so every instance together keeps the rate.
             // Ask for the slot at the current time, not the tick's start: a slot in the past
             // would let calls burst to catch up.
@@ -469,7 +482,7 @@ impl Engine {
             // Dial-time check: the same rules again at the instant of dialing (invariant 6).
             let dial_now = self.clock.now();
             if self
-                .hold_if_blocked(&lead, &rules, dial_now, &mut report)
+                .hold_if_blocked(&lead, &rules, dial_now, report)
                 .await?
             {
                 continue;
@@ -484,6 +497,9 @@ impl Engine {
                 self.store.park_lead(lead.id, &reason, dial_now).await?;
                 report.parked += 1;
                 continue;
+            }
+            if self.storage_fault().is_some() {
+                break;
             }
             if self
                 .high_water
@@ -525,40 +541,7 @@ impl Engine {
                 time_limit_s: campaign.settings.max_call_length_s,
                 machine_detection: campaign.settings.machine_detection.clone(),
             };
-            placements.push(tokio::spawn(async move {
-                let res = provider.place_call(&req).await;
-                (attempt, res)
-            }));
-        }
-        // The requests run concurrently; each outcome is stored as soon as all are back.
-        // No transaction is open meanwhile (invariant 2).
-        for handle in placements {
-            self.finish_placement(handle, &mut report).await?;
-        }
-        report.concluded += self.conclude_pending(self.clock.now()).await?;
-        Ok(report)
-    }
-
-    /// Awaits one placement request and stores its outcome.
-    async fn finish_placement(
-        &self,
-        handle: tokio::task::JoinHandle<(
-            Attempt,
-            Result<outdial_providers::PlacedCall, PlaceError>,
-        )>,
-        report: &mut TickReport,
-    ) -> Result<(), EngineError> {
-        let (attempt, res) = handle.await.expect("placement task panicked");
-        let outcome = self.record_placement(&attempt, res).await;
-        self.placing
-            .lock()
-            .expect("placing set")
-            .remove(&attempt.id);
-        match outcome? {
-            PlacementKind::Placed => report.placed += 1,
-            PlacementKind::Rejected => report.rejected += 1,
-            PlacementKind::Ambiguous => report.ambiguous += 1,
-            PlacementKind::NotPlaced => report.not_placed += 1,
+            placements.start(attempt, async move { provider.place_call(&req).await });
         }
         Ok(())
     }
@@ -600,81 +583,6 @@ impl Engine {
             }
         }
         Ok(true)
-    }
-
-    #[tracing::instrument(skip_all, fields(attempt = %attempt.id, lead = %attempt.lead_id))]
-    async fn record_placement(
-        &self,
-        attempt: &Attempt,
-        res: Result<outdial_providers::PlacedCall, PlaceError>,
-    ) -> Result<PlacementKind, EngineError> {
-        let now = self.clock.now();
-        match res {
-            Ok(placed) => {
-                if let Some(q) = placed.queue_time_ms.filter(|q| *q > 0) {
-                    tracing::warn!(
-                        queue_time_ms = q,
-                        "provider queued the call: calls per second above the account's limit"
-                    );
-                }
-                self.store
-                    .mark_placed(
-                        attempt.id,
-                        &Placement {
-                            call_id: placed.call_id,
-                            status: placed.status,
-                        },
-                        now,
-                    )
-                    .await?;
-                Ok(PlacementKind::Placed)
-            }
-            Err(PlaceError::Rejected {
-                code: Some(code),
-                message,
-                ..
-            }) if BAD_NUMBER_CODES.contains(&code) => {
-                tracing::info!(code, %message, "provider rejected the number");
-                self.store
-                    .mark_rejected(attempt.id, &code.to_string(), &message, now)
-                    .await?;
-                Ok(PlacementKind::Rejected)
-            }
-            Err(PlaceError::Ambiguous { message }) => {
-                tracing::warn!(%message, "create outcome unknown; the attempt blocks the number until reconciled");
-                self.store.mark_unknown(attempt.id, &message, now).await?;
-                Ok(PlacementKind::Ambiguous)
-            }
-            Err(e) => {
-                let code = not_placed_code(&e);
-                self.store
-                    .mark_not_placed(attempt.id, &code, &e.to_string(), now)
-                    .await?;
-                match &e {
-                    PlaceError::RateLimited { .. } | PlaceError::NotSent { .. } => {
-                        tracing::warn!(error = %e, "call not placed; the lead is retried later");
-                    }
-                    _ => {
-                        // Credentials or configuration refused: every further call would fail
-                        // the same way, so dialing stops until an operator acts.
-                        tracing::error!(error = %e, "provider refused the request; tripping the kill switch");
-                        let rule = if matches!(e, PlaceError::Auth { .. }) {
-                            "engine:provider-auth"
-                        } else {
-                            "engine:provider-refusal"
-                        };
-                        self.trip_kill_switch(
-                            outdial_store::KillScope::Global,
-                            &format!("provider refused a call: {e}"),
-                            rule,
-                            &BTreeMap::from([("attempt refused".to_string(), attempt.id.0 as u64)]),
-                        )
-                        .await?;
-                    }
-                }
-                Ok(PlacementKind::NotPlaced)
-            }
-        }
     }
 
     /// Concludes every final attempt whose lead is not yet updated. Returns how many.
@@ -732,7 +640,11 @@ impl Engine {
                     .clone()
                     .or_else(|| auto_disposition(status, attempt.answered_by))
                     .unwrap_or_else(|| Disposition::normalise("FAILED").expect("valid code"));
-                let ended = attempt.ended_at.unwrap_or(now);
+                // The redial interval runs from the instant outdial learned the call ended, on
+                // its own clock: a provider's end time (skewed, or before the reservation)
+                // informs reports but never shortens a gap. `now` is that instant (the final
+                // event concludes at once) or later (concluded after a restart): never earlier.
+                let ended = now.max(attempt.ended_at.unwrap_or(now));
                 recent.push(d.clone());
                 let decision = decide_after_attempt(
                     &campaign.settings.dispositions,
@@ -756,6 +668,19 @@ impl Engine {
                     None,
                 );
                 (d, decision)
+            }
+            AttemptState::NotPlaced
+                if attempt.error_code.as_deref()
+                    == Some(placement::FAILURE_REFUSED_DESTINATION) =>
+            {
+                // The provider refuses this destination from this account: no retry helps
+                // until an operator changes the account's permissions.
+                let d = Disposition::normalise("NOT_PLACED").expect("valid code");
+                let reason = format!(
+                    "the provider refuses calls to this destination: {}",
+                    attempt.error_message.as_deref().unwrap_or("no message")
+                );
+                (d, LeadDecision::Park { reason })
             }
             _ => {
                 let d = Disposition::normalise("NOT_PLACED").expect("valid code");
@@ -914,10 +839,18 @@ impl Engine {
         raw: &RawEvent,
     ) -> Result<EventOutcome, EngineError> {
         let now = self.clock.now();
-        let outcome = self
+        let outcome = match self
             .store
             .apply_call_event(attempt_hint, event, raw, now)
-            .await?;
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let e = EngineError::Store(e);
+                self.note_error(&e);
+                return Err(e);
+            }
+        };
         match &outcome {
             EventOutcome::Applied { attempt, .. } if attempt.state.is_final() => {
                 self.conclude(attempt.id, now).await?;
@@ -1212,6 +1145,7 @@ impl Engine {
                 match self.hold_maintenance_lease(now).await {
                     Ok(true) => {
                         if let Err(e) = self.reconcile(now).await {
+                            self.note_error(&e);
                             tracing::error!(error = %e, "reconciler step failed");
                         }
                         match self.monitor(self.clock.now()).await {
@@ -1230,7 +1164,10 @@ impl Engine {
             match self.run_jobs(self.clock.now()).await {
                 Ok(r) if r != JobsReport::default() => tracing::debug!(?r, "jobs"),
                 Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "job runner step failed"),
+                Err(e) => {
+                    self.note_error(&e);
+                    tracing::error!(error = %e, "job runner step failed")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -1238,17 +1175,6 @@ impl Engine {
             }
         }
     }
-}
-
-/// A create request under way: the attempt and the provider's answer.
-type PlacementTask =
-    tokio::task::JoinHandle<(Attempt, Result<outdial_providers::PlacedCall, PlaceError>)>;
-
-enum PlacementKind {
-    Placed,
-    Rejected,
-    Ambiguous,
-    NotPlaced,
 }
 
 enum Resolution {

@@ -26,7 +26,8 @@
 //! operator resumes ([`Engine::resume_kill_switch`], `outdial killswitch resume`,
 //! `POST /api/v1/killswitch/resume`); the monitor never does.
 
-use crate::{Engine, EngineError, BAD_NUMBER_CODES};
+use crate::placement::is_rate_limited;
+use crate::{Engine, EngineError};
 use chrono::{DateTime, Duration, Utc};
 use outdial_core::schedule::{Block, LeadRules};
 use outdial_core::{AttemptId, AttemptState, CampaignId};
@@ -116,13 +117,13 @@ pub fn placement_failed(a: &Attempt) -> Option<bool> {
     match a.state {
         AttemptState::Reserved => None,
         AttemptState::Unknown => Some(true),
-        AttemptState::NotPlaced if code == "429" || code == "20429" => None,
+        AttemptState::NotPlaced if is_rate_limited(code) => None,
+        // A destination the account may not call says nothing about the provider's health:
+        // the lead is parked instead; it neither counts nor resets the run of failures.
+        AttemptState::NotPlaced if code == crate::placement::FAILURE_REFUSED_DESTINATION => None,
         AttemptState::NotPlaced => Some(true),
-        AttemptState::Rejected => Some(
-            !code
-                .parse::<u32>()
-                .is_ok_and(|c| BAD_NUMBER_CODES.contains(&c)),
-        ),
+        // Only bad numbers are stored `rejected`: the number's fault, not the provider's.
+        AttemptState::Rejected => Some(false),
         // Placed, ringing, in progress, ended: the provider accepted the call. An ended
         // attempt that was never placed (reconciled `unknown`) has no call id.
         _ => Some(a.call_id.is_none()),

@@ -5,7 +5,9 @@
 //! this crate; the rest of outdial sees [`outdial_core::CallEvent`]s and classified errors.
 //!
 //! Failure classes, as the engine must treat them (design invariant 3):
-//! - [`PlaceError::Rejected`]: refused for good, no call exists (Twilio 4xx such as 21211);
+//! - [`PlaceError::Rejected`]: refused for good, no call exists (Twilio 4xx such as 21211),
+//!   with a [`RejectReason`] saying whether the refusal is about the number, the
+//!   destination, the account, or none of these;
 //! - [`PlaceError::RateLimited`]: not processed, safe to try later (HTTP 429 / 20429);
 //! - [`PlaceError::NotSent`]: the request never reached the provider (connection refused);
 //! - [`PlaceError::Auth`]: credentials refused (HTTP 401 / 20003): no call, dialing must stop;
@@ -47,12 +49,51 @@ pub struct PlacedCall {
     pub queue_time_ms: Option<u64>,
 }
 
+/// What a refusal of a create request is about, as the adapter classifies the provider's
+/// code. The engine acts on the reason, never on a provider code:
+///
+/// | reason | engine action |
+/// |---|---|
+/// | [`BadNumber`](RejectReason::BadNumber) | attempt `rejected`, lead ends `BAD_NUMBER` |
+/// | [`Destination`](RejectReason::Destination) | attempt `not-placed`, lead parked with the reason (an operator changes the account's permissions, then resumes the lead) |
+/// | [`Account`](RejectReason::Account) | attempt `not-placed`, the global kill switch trips: every call would fail the same way |
+/// | [`Other`](RejectReason::Other) | attempt `not-placed`, lead retried later; counts toward the consecutive-failure rule of the safety monitor |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    /// The number itself is invalid or cannot be reached.
+    BadNumber,
+    /// This number or destination may not be called from this account (geographic
+    /// permissions, a blocked or high-risk destination).
+    Destination,
+    /// The account cannot place calls at all (suspended, caller id not verified or not
+    /// owned, trial restrictions).
+    Account,
+    /// Any other refusal (a malformed request, an unknown code).
+    Other,
+}
+
+impl RejectReason {
+    /// The stable name stored as an attempt's failure kind (`bad-number`, `destination`,
+    /// `account`, `other`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::BadNumber => "bad-number",
+            RejectReason::Destination => "destination",
+            RejectReason::Account => "account",
+            RejectReason::Other => "other",
+        }
+    }
+}
+
 /// Why a call was not (or may not have been) placed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlaceError {
-    /// Refused for good; no call exists. `code` is the provider's error code (21211, …).
-    #[error("provider rejected the call (HTTP {http_status}, code {code:?}): {message}")]
+    /// Refused for good; no call exists. `code` is the provider's error code (21211, …),
+    /// kept for display; `reason` is what the engine acts on.
+    #[error("provider rejected the call (HTTP {http_status}, code {code:?}, {}): {message}", reason.as_str())]
     Rejected {
+        /// What the refusal is about.
+        reason: RejectReason,
         /// HTTP status.
         http_status: u16,
         /// Provider error code.

@@ -24,6 +24,8 @@ enum Script {
     /// The call is placed, but the response is lost.
     Ambiguous,
     AuthFail,
+    /// The create request task panics.
+    Panic,
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +35,8 @@ struct Calls {
     requests: Vec<PlaceCall>,
     /// Fetch and list fail as if the provider could not be reached.
     unreachable: bool,
+    /// Each create answers after this many milliseconds of real time.
+    delay_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +76,10 @@ impl Provider for MockProvider {
     }
 
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
+        let delay = self.calls.lock().unwrap().delay_ms;
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
         let mut c = self.calls.lock().unwrap();
         c.requests.push(req.clone());
         let script = if c.next.is_empty() {
@@ -98,7 +106,12 @@ impl Provider for MockProvider {
                     message: "HTTP 500".into(),
                 })
             }
+            Script::Panic => {
+                drop(c);
+                panic!("scripted panic in place_call");
+            }
             Script::Reject(code) => Err(PlaceError::Rejected {
+                reason: outdial_providers::twilio::client::reject_reason(Some(code)),
                 http_status: 400,
                 code: Some(code),
                 message: "invalid".into(),
@@ -177,6 +190,15 @@ async fn rig(phones: &[&str]) -> Rig {
 
 async fn rig_with(phones: &[&str], adjust: impl FnOnce(&mut EngineConfig)) -> Rig {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
+    rig_on(store, phones, adjust).await
+}
+
+/// A rig over a given store (a file on a small file system, a store with a fault planted).
+async fn rig_on(
+    store: Arc<dyn Store>,
+    phones: &[&str],
+    adjust: impl FnOnce(&mut EngineConfig),
+) -> Rig {
     let clock = Arc::new(ManualClock::new(t0()));
     let provider = MockProvider {
         calls: Arc::default(),
@@ -285,10 +307,12 @@ async fn places_then_redials_busy_by_the_policy() {
     let lead = lead_of(&r, "+12125550101").await;
     assert_eq!(lead.status, LeadStatus::Active);
     assert_eq!(lead.disposition.unwrap().as_str(), "BUSY");
-    // Second attempt waits the policy's 2 minutes after the first ended.
+    // Second attempt waits the policy's 2 minutes after the first ended, on outdial's own
+    // clock: from when the final status was heard (the clock reads t0 + 1 min), not from the
+    // provider's timestamp.
     assert_eq!(
         lead.next_attempt_at,
-        Some(t0() + Duration::seconds(10) + Duration::minutes(2))
+        Some(t0() + Duration::minutes(1) + Duration::minutes(2))
     );
     assert_eq!(r.tick(t0() + Duration::minutes(2)).await.unwrap().placed, 0);
     assert_eq!(r.tick(t0() + Duration::minutes(3)).await.unwrap().placed, 1);
@@ -565,4 +589,5 @@ async fn a_dnc_number_is_not_dialed_in_any_campaign() {
     assert!(r.provider.calls.lock().unwrap().requests.is_empty());
 }
 
+mod hardening;
 mod safety;

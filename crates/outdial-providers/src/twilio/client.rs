@@ -24,7 +24,8 @@
 //! | HTTP 429, or code 20429 on a 4xx | `RateLimited` (with `Retry-After` seconds) |
 //! | HTTP 401/403, or code 20003 on a 4xx | `Auth` |
 //! | HTTP 408 | `Ambiguous` (a gateway timed out; the request may have been forwarded) |
-//! | any other 4xx (21211, 21214, 21217, 21210, 21215, 21216, …) | `Rejected` |
+//! | HTTP 400 with code 22005 (call queue full) or 10004 (call concurrency limit) | `RateLimited` |
+//! | any other 4xx (21211, 21214, 21217, 21210, 21215, 21216, …) | `Rejected`, with the reason from [`reject_reason`] |
 //! | HTTP 5xx, 1xx or 3xx (redirects are not followed) | `Ambiguous` |
 //! | connection refused, DNS or TLS failure, connect timeout, bad URL | `NotSent` |
 //! | request timeout, connection reset, body read failure after sending | `Ambiguous` |
@@ -44,7 +45,7 @@ use serde_json::Value;
 use tracing::field::Empty;
 use url::Url;
 
-use crate::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
+use crate::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider, RejectReason};
 
 /// Twilio's production REST base URL.
 pub const DEFAULT_API_BASE: &str = "https://api.twilio.com";
@@ -598,6 +599,42 @@ fn classify_send_error(e: &reqwest::Error) -> PlaceError {
     }
 }
 
+/// Twilio codes that refuse the called number itself: the lead ends `BAD_NUMBER`.
+/// Sources: <https://www.twilio.com/docs/api/errors/21211> (invalid 'To'), `/21214` ('To'
+/// cannot be reached), `/21217` (number does not appear valid), `/13224` (Twilio does not
+/// support calling this number or it is invalid).
+pub const BAD_NUMBER_CODES: [u32; 4] = [21211, 21214, 21217, 13224];
+
+/// Twilio codes that refuse one destination from this account: the lead is parked with the
+/// reason. Sources: <https://support.twilio.com/hc/en-us/articles/223180228> (geographic
+/// permissions surface as 21215, 32205 or 13227),
+/// <https://support.twilio.com/hc/en-us/articles/49801363547675> (21216, number blocked:
+/// high-risk destination or regulatory).
+pub const DESTINATION_CODES: [u32; 4] = [21215, 32205, 13227, 21216];
+
+/// Twilio codes that refuse the account itself, whatever number is called: the global kill
+/// switch trips. Sources: <https://www.twilio.com/docs/api/errors/21210> ('From' not a Twilio
+/// number or verified caller id); 21212 (invalid 'From'), 21219 (trial account: 'To' not
+/// verified), 20005 (account not active), 20003 (authentication) are widely used and listed
+/// as unverified in `shared/reference/telephony-apis.md`.
+pub const ACCOUNT_CODES: [u32; 5] = [21210, 21212, 21219, 20005, 20003];
+
+/// Twilio codes of a 4xx that mean "not now" rather than "no": the call queue is full
+/// (<https://twilio.com/docs/api/errors/22005>) or the call concurrency cap is reached
+/// (<https://www.twilio.com/docs/api/errors/10004>). Handled like a 429: retried later.
+pub const TRY_LATER_CODES: [u32; 2] = [22005, 10004];
+
+/// What a Twilio refusal code is about (see [`RejectReason`]); an unknown or missing code is
+/// [`RejectReason::Other`].
+pub fn reject_reason(code: Option<u32>) -> RejectReason {
+    match code {
+        Some(c) if BAD_NUMBER_CODES.contains(&c) => RejectReason::BadNumber,
+        Some(c) if DESTINATION_CODES.contains(&c) => RejectReason::Destination,
+        Some(c) if ACCOUNT_CODES.contains(&c) => RejectReason::Account,
+        _ => RejectReason::Other,
+    }
+}
+
 /// Classifies a non-2xx create response (see the module table).
 fn classify_place_failure(
     status: StatusCode,
@@ -609,7 +646,8 @@ fn classify_place_failure(
     let code = err.code;
     let message = err.describe(status);
     let client_error = status.is_client_error();
-    if http == 429 || (client_error && code == Some(20429)) {
+    let try_later = code.is_some_and(|c| c == 20429 || TRY_LATER_CODES.contains(&c));
+    if http == 429 || (client_error && try_later) {
         PlaceError::RateLimited {
             code,
             message,
@@ -631,6 +669,7 @@ fn classify_place_failure(
         }
     } else if client_error {
         PlaceError::Rejected {
+            reason: reject_reason(code),
             http_status: http,
             code,
             message,

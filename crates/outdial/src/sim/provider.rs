@@ -730,6 +730,7 @@ impl Provider for FakeProvider {
             self.trace
                 .line(now, format!("provider rejects {to}: 21211"));
             return Err(PlaceError::Rejected {
+                reason: outdial_providers::RejectReason::BadNumber,
                 http_status: 400,
                 code: Some(21211),
                 message: format!("The 'To' number {to} is not a valid phone number."),

@@ -340,10 +340,12 @@ async fn place_call_400_21211_is_rejected() {
     let err = client(&base).place_call(&place_req()).await.unwrap_err();
     match err {
         PlaceError::Rejected {
+            reason,
             http_status,
             code,
             message,
         } => {
+            assert_eq!(reason, crate::RejectReason::BadNumber);
             assert_eq!(http_status, 400);
             assert_eq!(code, Some(21211));
             assert!(message.contains(msg), "{message}");
@@ -354,17 +356,49 @@ async fn place_call_400_21211_is_rejected() {
 }
 
 #[tokio::test]
-async fn place_call_other_refusals_are_rejected() {
-    for code in [21214u32, 21217, 21210, 21215, 21216, 21201, 22005, 10004] {
+async fn place_call_refusals_carry_what_they_are_about() {
+    use crate::RejectReason::*;
+    let table = [
+        (21211u32, BadNumber),
+        (21214, BadNumber),
+        (21217, BadNumber),
+        (13224, BadNumber),
+        (21215, Destination),
+        (21216, Destination),
+        (13227, Destination),
+        (32205, Destination),
+        (21210, Account),
+        (21212, Account),
+        (21219, Account),
+        (20005, Account),
+        (21201, Other),
+        (21205, Other),
+        (29999, Other),
+    ];
+    for (code, reason) in table {
         let (base, _) = serve(canned(400, twilio_error(code, "refused", 400))).await;
         let err = client(&base).place_call(&place_req()).await.unwrap_err();
         assert_eq!(
             err,
             PlaceError::Rejected {
+                reason,
                 http_status: 400,
                 code: Some(code),
                 message: format!("refused (https://www.twilio.com/docs/errors/{code})"),
-            }
+            },
+            "code {code}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn place_call_queue_full_and_concurrency_cap_are_try_later() {
+    for code in [22005u32, 10004] {
+        let (base, _) = serve(canned(400, twilio_error(code, "not now", 400))).await;
+        let err = client(&base).place_call(&place_req()).await.unwrap_err();
+        assert!(
+            matches!(err, PlaceError::RateLimited { code: Some(c), .. } if c == code),
+            "code {code}: {err:?}"
         );
     }
 }
@@ -384,6 +418,7 @@ async fn place_call_rfc9457_body_without_code_falls_back_to_http_status() {
     let err = client(&base).place_call(&place_req()).await.unwrap_err();
     match err {
         PlaceError::Rejected {
+            reason: crate::RejectReason::Other,
             http_status: 422,
             code: None,
             message,
