@@ -7,5 +7,6 @@ mod crash;
 mod dnc;
 mod e2e;
 mod fleet;
+mod full_disk;
 mod simulate;
 mod support;
