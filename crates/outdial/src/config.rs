@@ -307,6 +307,7 @@ impl Config {
         if self.database_pool_size == 0 {
             bail!("database_pool_size must be at least 1");
         }
+        check_database(&self.database)?;
         check_public_url(&self.public_url)?;
         check_api_keys(&self.api_keys)?;
         let sid = &self.twilio.account_sid;
@@ -357,6 +358,26 @@ fn without_userinfo(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((_, host)) => format!("{scheme}://***@{host}{tail}"),
         None => url.to_owned(),
+    }
+}
+
+/// Checks `database`: a path, `sqlite://path`, or a PostgreSQL URL the `url` crate can
+/// read with a host. Messages show the location redacted.
+fn check_database(database: &SecretUrl) -> anyhow::Result<()> {
+    let location = database.expose_secret();
+    let Some((scheme, _)) = location.split_once("://") else {
+        return Ok(());
+    };
+    match scheme {
+        "sqlite" => Ok(()),
+        "postgres" | "postgresql" => match url::Url::parse(location) {
+            Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+            Ok(_) => bail!("database: the PostgreSQL URL {database} has no host"),
+            Err(e) => bail!("database: {database} is not a valid PostgreSQL URL ({e})"),
+        },
+        _ => bail!(
+            "database must be a SQLite file path, sqlite://path or a postgres:// URL, got {database}"
+        ),
     }
 }
 
@@ -458,6 +479,162 @@ mod tests {
             assert!(!dbg.contains("secret-token"), "secret in Debug: {dbg}");
             Ok(())
         });
+    }
+
+    /// A valid base for validation tests.
+    fn valid() -> Config {
+        let mut c = Config {
+            api_keys: vec![SecretString::from("0123456789abcdef0123".to_string())],
+            ..Config::default()
+        };
+        c.twilio.account_sid = "AC0123456789abcdef0123456789abcdef".into();
+        c.twilio.auth_token = SecretString::from("t".to_string());
+        c
+    }
+
+    #[test]
+    fn secrets_load_from_the_environment_as_their_exact_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("o.toml", "[twilio]\nauth_token = 987654321987\n")?;
+            let c = Config::load(Some(Path::new("o.toml"))).expect("numeric TOML secret");
+            assert_eq!(c.twilio.auth_token.expose_secret(), "987654321987");
+
+            for (var, value) in [
+                ("OUTDIAL_TWILIO__AUTH_TOKEN", "0987654321987"),
+                ("OUTDIAL_ALERTS__EMAIL__PASSWORD", " 1.50 "),
+                ("OUTDIAL_CRM__BEARER_TOKEN", "\"quoted\""),
+                ("OUTDIAL_CRM__WEBHOOK_URL", "true"),
+                ("OUTDIAL_ALERTS__CHAT_WEBHOOK_URL", "{a=b}"),
+                ("OUTDIAL_DATABASE", "0042"),
+            ] {
+                jail.set_env(var, value);
+            }
+            jail.set_env("OUTDIAL_ALERTS__EMAIL__SMTP_URL", "smtp://127.0.0.1:25");
+            jail.set_env("OUTDIAL_ALERTS__EMAIL__FROM", "a@example.com");
+            jail.set_env("OUTDIAL_ALERTS__EMAIL__TO", "[b@example.com]");
+            let c = Config::load(None).expect("loads");
+            assert_eq!(c.twilio.auth_token.expose_secret(), "0987654321987");
+            let email = c.alerts.email.as_ref().expect("email");
+            assert_eq!(email.password.as_ref().unwrap().expose_secret(), " 1.50 ");
+            assert_eq!(email.smtp_url.expose_secret(), "smtp://127.0.0.1:25");
+            assert_eq!(
+                c.crm.bearer_token.as_ref().unwrap().expose_secret(),
+                "\"quoted\""
+            );
+            assert_eq!(c.crm.webhook_url.as_ref().unwrap().expose_secret(), "true");
+            assert_eq!(
+                c.alerts.chat_webhook_url.as_ref().unwrap().expose_secret(),
+                "{a=b}"
+            );
+            assert_eq!(c.database_path(), PathBuf::from("0042"));
+
+            // One key as it is, or a list (quoted elements exact, numbers as digits).
+            jail.set_env("OUTDIAL_API_KEYS", "9876543210987654321");
+            let c = Config::load(None).expect("one numeric key");
+            let keys: Vec<&str> = c.api_keys.iter().map(|k| k.expose_secret()).collect();
+            assert_eq!(keys, ["9876543210987654321"]);
+            jail.set_env(
+                "OUTDIAL_API_KEYS",
+                "[\"0011223344556677\", 98765432109876543]",
+            );
+            let c = Config::load(None).expect("a list of keys");
+            let keys: Vec<&str> = c.api_keys.iter().map(|k| k.expose_secret()).collect();
+            assert_eq!(keys, ["0011223344556677", "98765432109876543"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn load_errors_never_show_a_secret() {
+        figment::Jail::expect_with(|jail| {
+            for (name, text) in [
+                ("syntax.toml", "[twilio]\nauth_token = \"PLANTED-1234\n"),
+                ("float.toml", "[twilio]\nauth_token = 31415.9265\n"),
+                ("table.toml", "[alerts]\nemail = \"smtps://u:PLANTED-1234@h\"\n"),
+                ("list.toml", "api_keys = \"PLANTED-1234\"\n"),
+                (
+                    "next.toml",
+                    "[twilio]\nauth_token = \"PLANTED-1234\"\n[dialer]\ncalls_per_second = \"fast\"\n",
+                ),
+            ] {
+                jail.create_file(name, text)?;
+                let err = format!("{:#}", Config::load(Some(Path::new(name))).unwrap_err());
+                assert!(!err.contains("PLANTED"), "{name}: {err}");
+                assert!(!err.contains("31415"), "{name}: {err}");
+                assert!(err.contains(name), "{name} not named: {err}");
+            }
+            jail.set_env("OUTDIAL_ALERTS__EMAIL", "smtps://u:PLANTED-1234@h");
+            let err = format!("{:#}", Config::load(None).unwrap_err());
+            assert!(!err.contains("PLANTED"), "{err}");
+            assert!(err.contains("ALERTS.EMAIL") && err.contains("OUTDIAL_"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn api_keys_need_sixteen_visible_characters_and_no_edge_whitespace() {
+        for (key, ok, expect) in [
+            ("0123456789abcdef", true, ""),
+            ("0123456789abcde", false, "15 non-whitespace characters"),
+            ("                ", false, "blank"),
+            ("\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t", false, "blank"),
+            (" 0123456789abcdef", false, "whitespace"),
+            ("0123456789abcdef\n", false, "whitespace"),
+            ("0123 4567 89ab cde", false, "15 non-whitespace"),
+        ] {
+            let c = Config {
+                api_keys: vec![
+                    SecretString::from("0123456789abcdef0123".to_string()),
+                    SecretString::from(key.to_string()),
+                ],
+                ..valid()
+            };
+            match c.validate_for_serve() {
+                Ok(()) => assert!(ok, "{key:?} accepted"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(!ok, "{key:?} refused: {e}");
+                    assert!(e.contains("api_keys: key 2 of 2") && e.contains(expect), "{e}");
+                    if !key.trim().is_empty() {
+                        assert!(!e.contains(key.trim()), "key shown: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn public_url_is_a_plain_http_base_url() {
+        for (url, ok, expect) in [
+            ("https://dialer.example.com", true, ""),
+            ("http://127.0.0.1:8080", true, ""),
+            ("https://example.com/outdial", true, ""),
+            ("https://dialer.example.com/", false, "slash"),
+            ("https://dialer example.com", false, "whitespace"),
+            ("https://dialer.example.com ", false, "whitespace"),
+            ("https://dialer.example.com?x=1", false, "query"),
+            ("https://dialer.example.com/?", false, "query"),
+            ("https://dialer.example.com#top", false, "fragment"),
+            ("https://user:PLANTED-pw@dialer.example.com", false, "user info"),
+            ("https://PLANTED-user@dialer.example.com", false, "user info"),
+            ("ftp://dialer.example.com", false, "http"),
+            ("dialer.example.com", false, "not a URL"),
+            ("https://", false, "not a URL"),
+        ] {
+            let c = Config {
+                public_url: url.into(),
+                ..valid()
+            };
+            match c.validate_for_serve() {
+                Ok(()) => assert!(ok, "{url:?} accepted"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(!ok, "{url:?} refused: {e}");
+                    assert!(e.contains("public_url") && e.contains(expect), "{url}: {e}");
+                    assert!(!e.contains("PLANTED"), "user info shown: {e}");
+                }
+            }
+        }
     }
 
     #[test]
