@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 mod load;
 pub mod secret;
 
-pub use secret::{redact_location, SecretUrl};
 use secret::{de_opt_secret, de_secret, de_secret_list, redact, redact_list, redact_opt};
+pub use secret::{redact_location, SecretUrl};
 
 /// Fewest non-whitespace characters of an admin API key. A key must also not begin or end
 /// with whitespace (a client cannot send that in an `Authorization` header).
@@ -566,7 +566,10 @@ mod tests {
             jail.set_env("OUTDIAL_ALERTS__EMAIL", "smtps://u:PLANTED-1234@h");
             let err = format!("{:#}", Config::load(None).unwrap_err());
             assert!(!err.contains("PLANTED"), "{err}");
-            assert!(err.contains("ALERTS.EMAIL") && err.contains("OUTDIAL_"), "{err}");
+            assert!(
+                err.contains("ALERTS.EMAIL") && err.contains("OUTDIAL_"),
+                "{err}"
+            );
             Ok(())
         });
     }
@@ -594,7 +597,10 @@ mod tests {
                 Err(e) => {
                     let e = e.to_string();
                     assert!(!ok, "{key:?} refused: {e}");
-                    assert!(e.contains("api_keys: key 2 of 2") && e.contains(expect), "{e}");
+                    assert!(
+                        e.contains("api_keys: key 2 of 2") && e.contains(expect),
+                        "{e}"
+                    );
                     if !key.trim().is_empty() {
                         assert!(!e.contains(key.trim()), "key shown: {e}");
                     }
@@ -615,8 +621,16 @@ mod tests {
             ("https://dialer.example.com?x=1", false, "query"),
             ("https://dialer.example.com/?", false, "query"),
             ("https://dialer.example.com#top", false, "fragment"),
-            ("https://user:PLANTED-pw@dialer.example.com", false, "user info"),
-            ("https://PLANTED-user@dialer.example.com", false, "user info"),
+            (
+                "https://user:PLANTED-pw@dialer.example.com",
+                false,
+                "user info",
+            ),
+            (
+                "https://PLANTED-user@dialer.example.com",
+                false,
+                "user info",
+            ),
             ("ftp://dialer.example.com", false, "http"),
             ("dialer.example.com", false, "not a URL"),
             ("https://", false, "not a URL"),

@@ -259,8 +259,14 @@ mod tests {
                 "postgres://host/db?sslmode=require&password=pw",
                 "postgres://host/db?sslmode=require&password=***",
             ),
-            ("smtps://u:p%40ss@mail.example.com", "smtps://u:***@mail.example.com"),
-            ("postgres://u:pw@host:99999/db", "postgres://***@host:99999/db"),
+            (
+                "smtps://u:p%40ss@mail.example.com",
+                "smtps://u:***@mail.example.com",
+            ),
+            (
+                "postgres://u:pw@host:99999/db",
+                "postgres://***@host:99999/db",
+            ),
             ("postgres://u:p/w@host/db?x=1", "postgres://***@host/db?***"),
         ] {
             assert_eq!(redact_location(given), shown, "{given}");

@@ -200,10 +200,20 @@ fn every_command(dir: &Path, campaign: &str) -> Vec<(Vec<String>, bool)> {
         ),
         (args(&["import", &leads, "--campaign", campaign]), true),
         (args(&["export", "attempts", "--format", "csv"]), true),
-        (args(&["dnc", "add", "+12125550199", "--reason", "asked"]), true),
+        (
+            args(&["dnc", "add", "+12125550199", "--reason", "asked"]),
+            true,
+        ),
         (args(&["dnc", "check", "+12125550199"]), true),
         (
-            args(&["dnc", "check", "+12125550199", "--campaign", campaign, "--json"]),
+            args(&[
+                "dnc",
+                "check",
+                "+12125550199",
+                "--campaign",
+                campaign,
+                "--json",
+            ]),
             true,
         ),
         (args(&["dnc", "import", &dnc, "--dry-run"]), true),
@@ -258,7 +268,10 @@ fn every_command(dir: &Path, campaign: &str) -> Vec<(Vec<String>, bool)> {
             true,
         ),
         (args(&["jobs", "list"]), true),
-        (args(&["jobs", "list", "--state", "pending", "--json"]), true),
+        (
+            args(&["jobs", "list", "--state", "pending", "--json"]),
+            true,
+        ),
         (args(&["jobs", "requeue", "999999"]), false),
         (args(&["alerts", "list"]), true),
         (args(&["alerts", "list", "--json"]), true),
@@ -383,7 +396,11 @@ fn serve_until_listening(cfg: &Path, env: &[(String, String)], round: &str) {
 fn no_command_prints_a_secret_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("o.db");
-    let cfg = write_config(dir.path(), "o.toml", &config_text(&db.display().to_string(), ""));
+    let cfg = write_config(
+        dir.path(),
+        "o.toml",
+        &config_text(&db.display().to_string(), ""),
+    );
     run_everything(dir.path(), &cfg, &[], "file");
     run_everything(dir.path(), &cfg, &env_secrets(None), "file+env");
 }
@@ -483,7 +500,11 @@ fn no_command_prints_a_secret_postgres() {
 fn all_digit_secrets_load_from_the_environment_and_files() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("o.db");
-    let cfg = write_config(dir.path(), "o.toml", &config_text(&db.display().to_string(), ""));
+    let cfg = write_config(
+        dir.path(),
+        "o.toml",
+        &config_text(&db.display().to_string(), ""),
+    );
     let check = args(&["config", "check"]);
     for env in [
         vec![("OUTDIAL_TWILIO__AUTH_TOKEN", ENV_AUTH_TOKEN.to_owned())],
@@ -509,21 +530,26 @@ fn all_digit_secrets_load_from_the_environment_and_files() {
             "OUTDIAL_TWILIO__AUTH_TOKEN_FILE".to_owned(),
             token.display().to_string(),
         ),
-        ("OUTDIAL_API_KEYS_FILE".to_owned(), keys.display().to_string()),
+        (
+            "OUTDIAL_API_KEYS_FILE".to_owned(),
+            keys.display().to_string(),
+        ),
     ];
     let out = run(&cfg, &env, &check);
     assert_no_secret("config check with *_FILE", &out);
     assert!(out.status.success());
 }
 
+/// A bad configuration: what it is, the file's text, the environment.
+type ErrorCase = (&'static str, String, Vec<(&'static str, String)>);
+
 #[test]
 fn configuration_errors_never_show_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("o.db").display().to_string();
     let base = config_text(&db, "");
-    // (case, file text, environment, must fail); each runs `config check`, `serve` and
-    // `campaign list`.
-    let cases: Vec<(&str, String, Vec<(&str, String)>)> = vec![
+    // Each case runs `config check` and `serve` (both must refuse it) and `campaign list`.
+    let cases: Vec<ErrorCase> = vec![
         (
             "a bad value next to the secrets",
             config_text(&db, "[dialer]\ncalls_per_second = \"fast\"\n"),
@@ -650,11 +676,7 @@ fn configuration_errors_never_show_a_secret() {
             String::from_utf8_lossy(&check.stderr).contains("error:"),
             "{case}: no error message"
         );
-        let serve = run(
-            &cfg,
-            &env,
-            &args(&["serve", "--listen", "127.0.0.1:0"]),
-        );
+        let serve = run(&cfg, &env, &args(&["serve", "--listen", "127.0.0.1:0"]));
         assert_no_secret(&format!("{case}: serve"), &serve);
         assert!(!serve.status.success(), "{case}: serve started");
         let list = run(&cfg, &env, &args(&["campaign", "list"]));
@@ -671,18 +693,45 @@ fn validation_refuses_blank_api_keys_and_odd_public_urls() {
     let cfg = write_config(dir.path(), "o.toml", &config_text(&db, ""));
     let cases = [
         ("OUTDIAL_API_KEYS", "[\"                \"]", "api_keys"),
-        ("OUTDIAL_API_KEYS", "[\"\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\"]", "api_keys"),
+        (
+            "OUTDIAL_API_KEYS",
+            "[\"\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\"]",
+            "api_keys",
+        ),
         ("OUTDIAL_API_KEYS", "[\"  0123456789abcdef\"]", "api_keys"),
         ("OUTDIAL_API_KEYS", "[\"0123 4567 89ab cd\"]", "api_keys"),
-        ("OUTDIAL_PUBLIC_URL", "https://dialer example.com", "public_url"),
-        ("OUTDIAL_PUBLIC_URL", "https://dialer.example.com?x=1", "public_url"),
-        ("OUTDIAL_PUBLIC_URL", "https://dialer.example.com#top", "public_url"),
-        ("OUTDIAL_PUBLIC_URL", "https://ops@dialer.example.com", "public_url"),
-        ("OUTDIAL_PUBLIC_URL", "ftp://dialer.example.com", "public_url"),
+        (
+            "OUTDIAL_PUBLIC_URL",
+            "https://dialer example.com",
+            "public_url",
+        ),
+        (
+            "OUTDIAL_PUBLIC_URL",
+            "https://dialer.example.com?x=1",
+            "public_url",
+        ),
+        (
+            "OUTDIAL_PUBLIC_URL",
+            "https://dialer.example.com#top",
+            "public_url",
+        ),
+        (
+            "OUTDIAL_PUBLIC_URL",
+            "https://ops@dialer.example.com",
+            "public_url",
+        ),
+        (
+            "OUTDIAL_PUBLIC_URL",
+            "ftp://dialer.example.com",
+            "public_url",
+        ),
     ];
     for (var, value, setting) in cases {
         let env = vec![(var.to_owned(), value.to_owned())];
-        for a in [args(&["config", "check"]), args(&["serve", "--listen", "127.0.0.1:0"])] {
+        for a in [
+            args(&["config", "check"]),
+            args(&["serve", "--listen", "127.0.0.1:0"]),
+        ] {
             let out = run(&cfg, &env, &a);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(!out.status.success(), "{var}={value:?} accepted by {a:?}");
