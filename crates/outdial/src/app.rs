@@ -118,15 +118,10 @@ pub async fn open_store_with(
     Ok(Arc::new(store))
 }
 
-/// A database URL with its password replaced by `***`, for messages.
+/// A database URL with its password replaced by `***`, for messages (see
+/// [`crate::config::redact_location`]).
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
+    crate::config::redact_location(url)
 }
 
 /// The Twilio provider for a configuration.
@@ -152,7 +147,7 @@ pub fn notify_channels(cfg: &Config) -> anyhow::Result<NotifyChannels> {
         let ch = SmtpChannel::new(
             "alerts.email",
             SmtpConfig {
-                url: e.smtp_url.clone(),
+                url: e.smtp_url.expose_secret().to_owned(),
                 from: e.from.clone(),
                 to: e.to.clone(),
                 username: e.username.clone(),

@@ -1,12 +1,20 @@
 //! Configuration: every setting declared once with its default, layered as defaults, then
 //! a TOML file, then `OUTDIAL_*` environment variables (the environment wins; nested keys use
 //! `__`, e.g. `OUTDIAL_TWILIO__ACCOUNT_SID`). `OUTDIAL_CONFIG`, `OUTDIAL_TEST_POSTGRES_URL` and
-//! `OUTDIAL_CARRIER_AUTH_TOKEN` belong to other readers and are not settings. Secrets can come from files
-//! (`OUTDIAL_TWILIO__AUTH_TOKEN_FILE`, `OUTDIAL_API_KEYS_FILE`) and are redacted in `Debug`.
-//! [`Config::validate`] stops start-up with a readable message naming the setting.
+//! `OUTDIAL_CARRIER_AUTH_TOKEN` belong to other readers and are not settings.
+//!
+//! Secrets (the Twilio auth token, the admin API keys, the SMTP password, the chat and CRM
+//! webhook URLs, the CRM bearer token, and the database and SMTP URLs, which may carry a
+//! password) are typed as secrets when loaded ([`SecretString`], [`SecretUrl`]): any text is
+//! a valid secret, all digits included (from the environment a secret is read as its exact
+//! text, never parsed as a number); `Debug`, `config check` and every error show them as
+//! `[redacted]`, or a URL with its password replaced by `***`; a configuration error never
+//! contains a secret's value. Secrets can also come from files
+//! (`OUTDIAL_TWILIO__AUTH_TOKEN_FILE`, `OUTDIAL_API_KEYS_FILE`).
+//! [`Config::validate_for_serve`] stops start-up with a readable message naming the setting.
 
 use anyhow::{bail, Context};
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use outdial_core::Region;
 use secrecy::{ExposeSecret, SecretString};
@@ -14,24 +22,38 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod load;
+pub mod secret;
+
+use secret::{de_opt_secret, de_secret, de_secret_list, redact, redact_list, redact_opt};
+pub use secret::{redact_location, SecretUrl};
+
+/// Fewest non-whitespace characters of an admin API key. A key must also not begin or end
+/// with whitespace (a client cannot send that in an `Authorization` header).
+pub const MIN_API_KEY_CHARS: usize = 16;
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// SQLite database file (`outdial.db`, `sqlite://outdial.db`) or PostgreSQL URL
-    /// (`postgres://user:password@host:5432/outdial`); the scheme chooses the store.
-    pub database: String,
+    /// (`postgres://user:password@host:5432/outdial`); the scheme chooses the store. A
+    /// secret-bearing value: shown with its password redacted.
+    pub database: SecretUrl,
     /// PostgreSQL connection pool size per instance.
     pub database_pool_size: u32,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
-    /// Public base URL the provider uses to reach this server (no trailing slash). Webhook
-    /// signatures are checked against it.
+    /// Public base URL the provider uses to reach this server: `http` or `https`, a host,
+    /// optionally a port and a path, without user info, query, fragment, whitespace or a
+    /// trailing slash. Webhook signatures are checked against it.
     pub public_url: String,
     /// Region for numbers written without a country code (ISO 3166-1 alpha-2).
     pub default_region: String,
-    /// Admin API keys (`Authorization: Bearer …`). At least one is required by `serve`.
-    #[serde(serialize_with = "redact_keys")]
+    /// Admin API keys (`Authorization: Bearer …`). At least one is required by `serve`, each
+    /// of at least [`MIN_API_KEY_CHARS`] non-whitespace characters without leading or
+    /// trailing whitespace.
+    #[serde(serialize_with = "redact_list", deserialize_with = "de_secret_list")]
     pub api_keys: Vec<SecretString>,
     /// File holding more API keys, one per line.
     pub api_keys_file: Option<PathBuf>,
@@ -79,7 +101,11 @@ pub struct AlertSettings {
     /// E-mail over SMTP.
     pub email: Option<EmailSettings>,
     /// Slack-compatible incoming webhook URL (secret).
-    #[serde(serialize_with = "redact_opt")]
+    #[serde(
+        default,
+        serialize_with = "redact_opt",
+        deserialize_with = "de_opt_secret"
+    )]
     pub chat_webhook_url: Option<SecretString>,
 }
 
@@ -88,7 +114,8 @@ pub struct AlertSettings {
 #[serde(deny_unknown_fields)]
 pub struct EmailSettings {
     /// `smtp://host:25`, `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`.
-    pub smtp_url: String,
+    /// Credentials in it (`smtps://user:password@host`) are secret: shown redacted.
+    pub smtp_url: SecretUrl,
     /// Sender address.
     pub from: String,
     /// Recipients.
@@ -96,7 +123,11 @@ pub struct EmailSettings {
     /// SMTP user name.
     pub username: Option<String>,
     /// SMTP password (secret).
-    #[serde(serialize_with = "redact_opt")]
+    #[serde(
+        default,
+        serialize_with = "redact_opt",
+        deserialize_with = "de_opt_secret"
+    )]
     pub password: Option<SecretString>,
     /// Timeout of one delivery, seconds. Default 30.
     #[serde(default = "default_timeout_s")]
@@ -112,10 +143,18 @@ fn default_timeout_s() -> u64 {
 #[serde(deny_unknown_fields)]
 pub struct CrmSettings {
     /// URL receiving `{"subject", "body", "fields"}` JSON for each concluded attempt (secret).
-    #[serde(serialize_with = "redact_opt")]
+    #[serde(
+        default,
+        serialize_with = "redact_opt",
+        deserialize_with = "de_opt_secret"
+    )]
     pub webhook_url: Option<SecretString>,
     /// Bearer token sent with it (secret).
-    #[serde(serialize_with = "redact_opt")]
+    #[serde(
+        default,
+        serialize_with = "redact_opt",
+        deserialize_with = "de_opt_secret"
+    )]
     pub bearer_token: Option<SecretString>,
 }
 
@@ -131,13 +170,6 @@ pub struct JobsSettings {
     pub backoff_cap_s: i64,
 }
 
-fn redact_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        None => s.serialize_none(),
-        Some(v) => redact(v, s),
-    }
-}
-
 /// Twilio account settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,8 +178,8 @@ pub struct TwilioSettings {
     pub api_base: String,
     /// Account SID (`AC` + 32 hex digits).
     pub account_sid: String,
-    /// Auth token (secret).
-    #[serde(serialize_with = "redact")]
+    /// Auth token (secret; any text, all digits included).
+    #[serde(serialize_with = "redact", deserialize_with = "de_secret")]
     pub auth_token: SecretString,
     /// File holding the auth token (wins over `auth_token`).
     pub auth_token_file: Option<PathBuf>,
@@ -169,27 +201,10 @@ pub struct DialerSettings {
     pub reconcile_after_s: i64,
 }
 
-fn redact<S: serde::Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(if v.expose_secret().is_empty() {
-        ""
-    } else {
-        "[redacted]"
-    })
-}
-
-fn redact_keys<S: serde::Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeSeq;
-    let mut seq = s.serialize_seq(Some(v.len()))?;
-    for _ in v {
-        seq.serialize_element("[redacted]")?;
-    }
-    seq.end()
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
-            database: "outdial.db".into(),
+            database: SecretUrl::new("outdial.db"),
             database_pool_size: 10,
             listen: "127.0.0.1:8080".parse().expect("valid"),
             public_url: "http://127.0.0.1:8080".into(),
@@ -230,24 +245,28 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Loads defaults, then `file` (if given; it must exist), then the environment.
-    /// Errors name the file and the key that could not be read.
+    /// Loads defaults, then `file` (if given; it must exist), then the environment (where a
+    /// secret is its variable's exact text). Errors name the file and the key that could not
+    /// be read, and never contain a secret's value.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
             if !f.exists() {
                 bail!("configuration file {} does not exist", f.display());
             }
+            load::check_toml_syntax(f)?;
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("OUTDIAL_").split("__").ignore(&[
-            "CONFIG",
-            "TEST_POSTGRES_URL",
-            "CARRIER_AUTH_TOKEN",
-        ]));
+        fig = fig.merge(load::settings_env());
+        for secret in load::secret_env() {
+            fig = fig.merge(secret);
+        }
         let mut cfg: Config = fig.extract().map_err(|e| {
             let src = file.map_or("environment".to_string(), |f| f.display().to_string());
-            anyhow::anyhow!("invalid configuration ({src}): {e}")
+            anyhow::anyhow!(
+                "invalid configuration ({src}): {}",
+                load::describe_error(&fig, e)
+            )
         })?;
         if let Some(path) = &cfg.twilio.auth_token_file {
             let token = std::fs::read_to_string(path)
@@ -274,13 +293,12 @@ impl Config {
             .map_err(|e: String| anyhow::anyhow!("default_region: {e}"))
     }
 
-    /// The database file path.
+    /// The database location for [`crate::app::open_store`]: a SQLite file path (without
+    /// `sqlite://`), or the PostgreSQL URL itself, password included (show it with
+    /// [`redact_location`], never as it is).
     pub fn database_path(&self) -> PathBuf {
-        let s = self
-            .database
-            .strip_prefix("sqlite://")
-            .unwrap_or(&self.database);
-        PathBuf::from(s)
+        let s = self.database.expose_secret();
+        PathBuf::from(s.strip_prefix("sqlite://").unwrap_or(s))
     }
 
     /// Checks what `serve` needs. Errors name the setting and say what is expected.
@@ -289,20 +307,9 @@ impl Config {
         if self.database_pool_size == 0 {
             bail!("database_pool_size must be at least 1");
         }
-        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
-            || self.public_url.ends_with('/')
-        {
-            bail!(
-                "public_url must be an absolute http(s) URL without a trailing slash, got '{}'",
-                self.public_url
-            );
-        }
-        if self.api_keys.is_empty() {
-            bail!("api_keys: at least one admin API key is required (set OUTDIAL_API_KEYS or api_keys_file)");
-        }
-        if self.api_keys.iter().any(|k| k.expose_secret().len() < 16) {
-            bail!("api_keys: every key must be at least 16 characters");
-        }
+        check_database(&self.database)?;
+        check_public_url(&self.public_url)?;
+        check_api_keys(&self.api_keys)?;
         let sid = &self.twilio.account_sid;
         if !(sid.len() == 34
             && sid.starts_with("AC")
@@ -340,6 +347,108 @@ impl Config {
     }
 }
 
+/// `url` with any user info replaced by `***`, for messages (a public URL is not a secret,
+/// but user info in it may be one).
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{tail}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Checks `database`: a path, `sqlite://path`, or a PostgreSQL URL the `url` crate can
+/// read with a host. Messages show the location redacted.
+fn check_database(database: &SecretUrl) -> anyhow::Result<()> {
+    let location = database.expose_secret();
+    let Some((scheme, _)) = location.split_once("://") else {
+        return Ok(());
+    };
+    match scheme {
+        "sqlite" => Ok(()),
+        "postgres" | "postgresql" => match url::Url::parse(location) {
+            Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+            Ok(_) => bail!("database: the PostgreSQL URL {database} has no host"),
+            Err(e) => bail!("database: {database} is not a valid PostgreSQL URL ({e})"),
+        },
+        _ => bail!(
+            "database must be a SQLite file path, sqlite://path or a postgres:// URL, got {database}"
+        ),
+    }
+}
+
+/// Checks `public_url`: an absolute `http`/`https` URL with a host, and nothing Twilio would
+/// sign differently or that does not belong in a base URL: no whitespace or control
+/// characters, user info, query, fragment, or trailing slash.
+fn check_public_url(public_url: &str) -> anyhow::Result<()> {
+    let shown = without_userinfo(public_url);
+    let refuse = |why: &str| -> anyhow::Result<()> {
+        bail!(
+            "public_url must be the absolute http(s) base URL the provider reaches this server \
+             at, such as https://dialer.example.com; '{shown}' {why}"
+        )
+    };
+    if public_url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return refuse("contains whitespace or a control character");
+    }
+    let u = match url::Url::parse(public_url) {
+        Ok(u) => u,
+        Err(e) => return refuse(&format!("is not a URL ({e})")),
+    };
+    if !matches!(u.scheme(), "http" | "https") {
+        return refuse("does not start with http:// or https://");
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return refuse("has no host");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return refuse("has user info (user:password@); put no credentials in it");
+    }
+    if public_url.contains('?') {
+        return refuse("has a query string (?…)");
+    }
+    if public_url.contains('#') {
+        return refuse("has a fragment (#…)");
+    }
+    if public_url.ends_with('/') {
+        return refuse("ends with a slash");
+    }
+    Ok(())
+}
+
+/// Checks the admin API keys (see [`MIN_API_KEY_CHARS`]). Messages name the key by its
+/// position, never by its value.
+fn check_api_keys(keys: &[SecretString]) -> anyhow::Result<()> {
+    if keys.is_empty() {
+        bail!("api_keys: at least one admin API key is required (set OUTDIAL_API_KEYS or api_keys_file)");
+    }
+    let total = keys.len();
+    for (i, key) in keys.iter().enumerate() {
+        let key = key.expose_secret();
+        let n = i + 1;
+        if key.trim().is_empty() {
+            bail!("api_keys: key {n} of {total} is blank");
+        }
+        if key.trim() != key {
+            bail!("api_keys: key {n} of {total} begins or ends with whitespace");
+        }
+        let chars = key.chars().filter(|c| !c.is_whitespace()).count();
+        if chars < MIN_API_KEY_CHARS {
+            bail!(
+                "api_keys: key {n} of {total} has {chars} non-whitespace characters; at least {MIN_API_KEY_CHARS} are required"
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::result_large_err)]
 mod tests {
@@ -362,7 +471,7 @@ mod tests {
             )?;
             jail.set_env("OUTDIAL_DATABASE", "env.db");
             let c = Config::load(Some(Path::new("o.toml"))).expect("loads");
-            assert_eq!(c.database, "env.db");
+            assert_eq!(c.database.expose_secret(), "env.db");
             assert_eq!(c.dialer.calls_per_second, 2.0);
             assert_eq!(c.dialer.max_concurrent, 10);
             c.validate_for_serve().expect("valid");
@@ -370,6 +479,176 @@ mod tests {
             assert!(!dbg.contains("secret-token"), "secret in Debug: {dbg}");
             Ok(())
         });
+    }
+
+    /// A valid base for validation tests.
+    fn valid() -> Config {
+        let mut c = Config {
+            api_keys: vec![SecretString::from("0123456789abcdef0123".to_string())],
+            ..Config::default()
+        };
+        c.twilio.account_sid = "AC0123456789abcdef0123456789abcdef".into();
+        c.twilio.auth_token = SecretString::from("t".to_string());
+        c
+    }
+
+    #[test]
+    fn secrets_load_from_the_environment_as_their_exact_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("o.toml", "[twilio]\nauth_token = 987654321987\n")?;
+            let c = Config::load(Some(Path::new("o.toml"))).expect("numeric TOML secret");
+            assert_eq!(c.twilio.auth_token.expose_secret(), "987654321987");
+
+            for (var, value) in [
+                ("OUTDIAL_TWILIO__AUTH_TOKEN", "0987654321987"),
+                ("OUTDIAL_ALERTS__EMAIL__PASSWORD", " 1.50 "),
+                ("OUTDIAL_CRM__BEARER_TOKEN", "\"quoted\""),
+                ("OUTDIAL_CRM__WEBHOOK_URL", "true"),
+                ("OUTDIAL_ALERTS__CHAT_WEBHOOK_URL", "{a=b}"),
+                ("OUTDIAL_DATABASE", "0042"),
+            ] {
+                jail.set_env(var, value);
+            }
+            jail.set_env("OUTDIAL_ALERTS__EMAIL__SMTP_URL", "smtp://127.0.0.1:25");
+            jail.set_env("OUTDIAL_ALERTS__EMAIL__FROM", "a@example.com");
+            jail.set_env("OUTDIAL_ALERTS__EMAIL__TO", "[b@example.com]");
+            let c = Config::load(None).expect("loads");
+            assert_eq!(c.twilio.auth_token.expose_secret(), "0987654321987");
+            let email = c.alerts.email.as_ref().expect("email");
+            assert_eq!(email.password.as_ref().unwrap().expose_secret(), " 1.50 ");
+            assert_eq!(email.smtp_url.expose_secret(), "smtp://127.0.0.1:25");
+            assert_eq!(
+                c.crm.bearer_token.as_ref().unwrap().expose_secret(),
+                "\"quoted\""
+            );
+            assert_eq!(c.crm.webhook_url.as_ref().unwrap().expose_secret(), "true");
+            assert_eq!(
+                c.alerts.chat_webhook_url.as_ref().unwrap().expose_secret(),
+                "{a=b}"
+            );
+            assert_eq!(c.database_path(), PathBuf::from("0042"));
+
+            // One key as it is, or a list (quoted elements exact, numbers as digits).
+            jail.set_env("OUTDIAL_API_KEYS", "9876543210987654321");
+            let c = Config::load(None).expect("one numeric key");
+            let keys: Vec<&str> = c.api_keys.iter().map(|k| k.expose_secret()).collect();
+            assert_eq!(keys, ["9876543210987654321"]);
+            jail.set_env(
+                "OUTDIAL_API_KEYS",
+                "[\"0011223344556677\", 98765432109876543]",
+            );
+            let c = Config::load(None).expect("a list of keys");
+            let keys: Vec<&str> = c.api_keys.iter().map(|k| k.expose_secret()).collect();
+            assert_eq!(keys, ["0011223344556677", "98765432109876543"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn load_errors_never_show_a_secret() {
+        figment::Jail::expect_with(|jail| {
+            for (name, text) in [
+                ("syntax.toml", "[twilio]\nauth_token = \"PLANTED-1234\n"),
+                ("float.toml", "[twilio]\nauth_token = 31415.9265\n"),
+                ("table.toml", "[alerts]\nemail = \"smtps://u:PLANTED-1234@h\"\n"),
+                ("list.toml", "api_keys = \"PLANTED-1234\"\n"),
+                (
+                    "next.toml",
+                    "[twilio]\nauth_token = \"PLANTED-1234\"\n[dialer]\ncalls_per_second = \"fast\"\n",
+                ),
+            ] {
+                jail.create_file(name, text)?;
+                let err = format!("{:#}", Config::load(Some(Path::new(name))).unwrap_err());
+                assert!(!err.contains("PLANTED"), "{name}: {err}");
+                assert!(!err.contains("31415"), "{name}: {err}");
+                assert!(err.contains(name), "{name} not named: {err}");
+            }
+            jail.set_env("OUTDIAL_ALERTS__EMAIL", "smtps://u:PLANTED-1234@h");
+            let err = format!("{:#}", Config::load(None).unwrap_err());
+            assert!(!err.contains("PLANTED"), "{err}");
+            assert!(
+                err.contains("ALERTS.EMAIL") && err.contains("OUTDIAL_"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn api_keys_need_sixteen_visible_characters_and_no_edge_whitespace() {
+        for (key, ok, expect) in [
+            ("0123456789abcdef", true, ""),
+            ("0123456789abcde", false, "15 non-whitespace characters"),
+            ("                ", false, "blank"),
+            ("\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t", false, "blank"),
+            (" 0123456789abcdef", false, "whitespace"),
+            ("0123456789abcdef\n", false, "whitespace"),
+            ("0123 4567 89ab cde", false, "15 non-whitespace"),
+        ] {
+            let c = Config {
+                api_keys: vec![
+                    SecretString::from("0123456789abcdef0123".to_string()),
+                    SecretString::from(key.to_string()),
+                ],
+                ..valid()
+            };
+            match c.validate_for_serve() {
+                Ok(()) => assert!(ok, "{key:?} accepted"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(!ok, "{key:?} refused: {e}");
+                    assert!(
+                        e.contains("api_keys: key 2 of 2") && e.contains(expect),
+                        "{e}"
+                    );
+                    if !key.trim().is_empty() {
+                        assert!(!e.contains(key.trim()), "key shown: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn public_url_is_a_plain_http_base_url() {
+        for (url, ok, expect) in [
+            ("https://dialer.example.com", true, ""),
+            ("http://127.0.0.1:8080", true, ""),
+            ("https://example.com/outdial", true, ""),
+            ("https://dialer.example.com/", false, "slash"),
+            ("https://dialer example.com", false, "whitespace"),
+            ("https://dialer.example.com ", false, "whitespace"),
+            ("https://dialer.example.com?x=1", false, "query"),
+            ("https://dialer.example.com/?", false, "query"),
+            ("https://dialer.example.com#top", false, "fragment"),
+            (
+                "https://user:PLANTED-pw@dialer.example.com",
+                false,
+                "user info",
+            ),
+            (
+                "https://PLANTED-user@dialer.example.com",
+                false,
+                "user info",
+            ),
+            ("ftp://dialer.example.com", false, "http"),
+            ("dialer.example.com", false, "not a URL"),
+            ("https://", false, "not a URL"),
+        ] {
+            let c = Config {
+                public_url: url.into(),
+                ..valid()
+            };
+            match c.validate_for_serve() {
+                Ok(()) => assert!(ok, "{url:?} accepted"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(!ok, "{url:?} refused: {e}");
+                    assert!(e.contains("public_url") && e.contains(expect), "{url}: {e}");
+                    assert!(!e.contains("PLANTED"), "user info shown: {e}");
+                }
+            }
+        }
     }
 
     #[test]

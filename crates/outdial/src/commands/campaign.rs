@@ -91,7 +91,7 @@ pub async fn run(config: Option<&Path>, cmd: CampaignCommand) -> anyhow::Result<
                 "created campaign '{}' (id {}) in {}",
                 c.name,
                 c.id,
-                db.display()
+                crate::config::redact_location(&db.to_string_lossy())
             );
             store.close().await;
         }

@@ -36,7 +36,7 @@ pub struct ServeArgs {
 pub async fn run(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     let mut cfg = Config::load(config)?;
     if let Some(db) = &args.db {
-        cfg.database = db.display().to_string();
+        cfg.database = db.display().to_string().into();
     }
     if let Some(l) = args.listen {
         cfg.listen = l;

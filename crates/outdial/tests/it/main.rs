@@ -8,5 +8,6 @@ mod dnc;
 mod e2e;
 mod fleet;
 mod full_disk;
+mod secrets;
 mod simulate;
 mod support;
