@@ -52,10 +52,11 @@ impl<R: Read> Read for Peeked<R> {
 /// - a line longer than [`MAX_RECORD_BYTES`] (it is skipped without being buffered);
 /// - in CSV, a quoted value not closed on its line. Only a comments column (`comments`,
 ///   `notes`) or a column the reader ignores may hold a quoted line break, and then for at
-///   most [`MAX_QUOTED_LINES`] lines, within [`MAX_RECORD_BYTES`], and only while no line it
-///   runs into holds as many commas as a row (one fewer than the header's columns): such a
-///   line is taken for the row it is. When the value turns out unreadable, the lines it ran
-///   into are read again as rows.
+///   most [`MAX_QUOTED_LINES`] lines, within [`MAX_RECORD_BYTES`], only while no line it
+///   runs into holds, inside the value, as many commas as a row (one fewer than the header's
+///   columns: such a line is taken for the row it is), and only if the row then has no more
+///   fields than the header. When the value turns out unreadable, the lines it ran into are
+///   read again as rows.
 ///
 /// Field values are trimmed; an empty value is `None`; `state` is upper-cased. In the
 /// VICIdial layouts, quoting is off (a `"` is an ordinary character) and one pair of
@@ -193,7 +194,11 @@ impl<R: Read> LeadReader<R> {
             // Enough bytes for the quoted prefix; the error cuts it to its length.
             let bytes = self.records.open_value();
             let head = &bytes[..bytes.len().min(4 * crate::MAX_QUOTED_VALUE_CHARS)];
-            String::from_utf8_lossy(head).trim().to_owned()
+            // Line breaks shown escaped, so that the error stays on one line.
+            String::from_utf8_lossy(head)
+                .trim()
+                .replace('\r', "\\r")
+                .replace('\n', "\\n")
         });
         let hint = match why {
             Unreadable::QuoteAcrossLine { .. } => {

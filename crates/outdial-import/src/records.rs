@@ -8,7 +8,7 @@
 //! A record is one line, with one exception: a quoted value in a column that may hold a
 //! line break (a comments column, an ignored column: see [`Records::allow_line_breaks`]) may
 //! span up to [`MAX_QUOTED_LINES`] lines, as long as no line it runs into looks like a row of
-//! its own. Anything else (an unclosed quote elsewhere, a quote still open at a line that
+//! its own and the record then has no more fields than the header. Anything else (an unclosed quote elsewhere, a quote still open at a line that
 //! looks like a row, after [`MAX_QUOTED_LINES`] lines or at the end of the file, a record
 //! longer than [`MAX_RECORD_BYTES`]) is an [`Unreadable`] record reported at the line where
 //! it starts, and reading resumes on the next line: the lines a quote ran into are read
@@ -46,6 +46,13 @@ pub(crate) enum Unreadable {
     QuoteTooLong { column: usize },
     /// A quoted value in `column` is still open at the end of the input.
     QuoteAtEnd { column: usize },
+    /// A quoted value in `column` spanned lines, and the record it ended then has `fields`
+    /// fields, more than the header's `columns`: the value ran into the rows after it.
+    QuoteThenTooManyFields {
+        column: usize,
+        fields: usize,
+        columns: usize,
+    },
 }
 
 impl Unreadable {
@@ -56,7 +63,8 @@ impl Unreadable {
             Unreadable::QuoteAcrossLine { column }
             | Unreadable::QuoteIntoRow { column, .. }
             | Unreadable::QuoteTooLong { column }
-            | Unreadable::QuoteAtEnd { column } => Some(column),
+            | Unreadable::QuoteAtEnd { column }
+            | Unreadable::QuoteThenTooManyFields { column, .. } => Some(column),
         }
     }
 
@@ -80,6 +88,12 @@ impl Unreadable {
             Unreadable::QuoteAtEnd { .. } => {
                 "a quoted value is not closed before the end of the file".to_owned()
             }
+            Unreadable::QuoteThenTooManyFields {
+                fields, columns, ..
+            } => format!(
+                "a quoted value spans lines, and the row then has {fields} fields where the \
+                 header has {columns}: the value ran into the rows after it"
+            ),
         }
     }
 }
@@ -143,11 +157,13 @@ impl<R: Read> Input<R> {
 #[derive(Debug, Clone, Copy)]
 struct Span {
     column: usize,
-    /// Lines the value spans so far.
+    /// Whether the value is still open (its closing quote not yet read).
+    open: bool,
+    /// Lines the record spans so far.
     lines: u32,
     /// The line the value has reached (1-based).
     line: u64,
-    /// Delimiters on that line so far.
+    /// Delimiters inside the value on that line so far.
     delimiters: usize,
 }
 
@@ -276,16 +292,31 @@ impl<R: Read> Records<R> {
                     }
                 });
             }
-            let (res, nin, nout, ne) =
-                self.core
-                    .read_record(chunk, &mut self.fields[out..], &mut self.ends[nend..]);
+            // While a value spanning lines is open, the parser stops where it closes (one
+            // field end), so that only the delimiters inside it are counted.
+            let ends_to = match span {
+                Some(s) if s.open => nend + 1,
+                _ => self.ends.len(),
+            };
+            let (res, nin, nout, ne) = self.core.read_record(
+                chunk,
+                &mut self.fields[out..],
+                &mut self.ends[nend..ends_to],
+            );
             let mut ended = 0;
             if !at_end {
                 let consumed = &chunk[..nin];
                 ended = count_lines(&mut self.line, &mut self.after_cr, consumed);
                 if let Some(s) = span.as_mut() {
                     self.raw.extend_from_slice(consumed);
-                    s.delimiters += consumed.iter().filter(|&&b| b == delimiter).count();
+                    if s.open {
+                        s.delimiters += consumed.iter().filter(|&&b| b == delimiter).count();
+                        if ne > 0 {
+                            // Closed; the delimiter that ends it is not inside it.
+                            s.open = false;
+                            s.delimiters -= usize::from(consumed.last() == Some(&delimiter));
+                        }
+                    }
                 }
                 self.input.consume(nin);
                 bytes += nin;
@@ -317,12 +348,22 @@ impl<R: Read> Records<R> {
                         resume = Some((self.line, self.after_cr));
                         span = Some(Span {
                             column: nend,
+                            open: true,
                             lines: 2,
                             delimiters: 0,
                             line: self.line,
                         });
                     }
                     Some(s) => {
+                        if !s.open {
+                            // Another quoted value of the record runs past its line.
+                            if !self.multiline.get(nend).copied().unwrap_or(false) {
+                                let why = Unreadable::QuoteAcrossLine { column: nend };
+                                return Ok(self.give_up(start, why, resume, nend, out));
+                            }
+                            s.column = nend;
+                            s.open = true;
+                        }
                         s.lines += 1;
                         s.delimiters = 0;
                         s.line = self.line;
@@ -336,6 +377,18 @@ impl<R: Read> Records<R> {
                 | ReadRecordResult::OutputFull
                 | ReadRecordResult::OutputEndsFull => {}
                 ReadRecordResult::Record => {
+                    if let Some(s) = span {
+                        let columns = self.multiline.len();
+                        if nend > columns {
+                            let why = Unreadable::QuoteThenTooManyFields {
+                                column: s.column,
+                                fields: nend,
+                                columns,
+                            };
+                            let value_end = self.ends[s.column];
+                            return Ok(self.give_up(start, why, resume, s.column, value_end));
+                        }
+                    }
                     self.len = nend;
                     return Ok(Next::Record(start));
                 }
@@ -344,9 +397,9 @@ impl<R: Read> Records<R> {
         }
     }
 
-    /// Ends an unreadable record: resets the parser, keeps the fields before the open one
-    /// and the open value's start, and, when `resume` is given, makes the lines after the
-    /// record's first line the next ones read.
+    /// Ends an unreadable record: resets the parser, keeps the `nend` fields before the
+    /// value at fault and that value's bytes up to `out`, and, when `resume` is given, makes
+    /// the lines after the record's first line the next ones read.
     fn give_up(
         &mut self,
         start: u64,
@@ -405,7 +458,7 @@ impl<R: Read> Records<R> {
         Some(&self.fields[start..self.ends[i]])
     }
 
-    /// After an unreadable quoted value: the bytes of that value read so far (the quote
+    /// After an unreadable quoted value: the bytes of that value read (the quotes
     /// removed); empty otherwise.
     pub(crate) fn open_value(&self) -> &[u8] {
         let start = if self.len == 0 {
@@ -497,8 +550,8 @@ mod tests {
 
     #[test]
     fn quoted_line_breaks_only_where_allowed() {
-        // Column 1 may hold a line break, column 0 may not; two delimiters make a row.
-        let allow = || vec![false, true];
+        // Three columns: 0 and 1 may hold a line break, 2 may not; two delimiters make a row.
+        let allow = || vec![true, true, false];
         let cases: &[(&str, Vec<Rec>)] = &[
             (
                 "x,\"a\nb\"\nz\n",
@@ -508,12 +561,12 @@ mod tests {
                 "x,\"a\r\nb\"\r\nz\r\n",
                 vec![rec(1, &["x", "a\r\nb"]), rec(3, &["z"])],
             ),
-            // Not allowed in column 0: the row is unreadable, the next line is read.
+            // Not allowed in column 2: the row is unreadable, the next line is read.
             (
-                "\"a\nb\",1\nz\n",
+                "1,2,\"a\nb\"\nz\n",
                 vec![
-                    rec(1, &["!QuoteAcrossLine { column: 0 }"]),
-                    rec(2, &["b\"", "1"]),
+                    rec(1, &["!QuoteAcrossLine { column: 2 }"]),
+                    rec(2, &["b\""]),
                     rec(3, &["z"]),
                 ],
             ),
@@ -536,6 +589,38 @@ mod tests {
                 ],
             ),
             ("x,\"a", vec![rec(1, &["!QuoteAtEnd { column: 1 }"])]),
+            // Only the delimiters inside the value count: the row's own come after it.
+            (
+                "\"a\nb\",1,2\nz\n",
+                vec![rec(1, &["a\nb", "1", "2"]), rec(3, &["z"])],
+            ),
+            // Two values spanning lines in one record.
+            (
+                "\"a\nb\",\"c\nd\"\nz\n",
+                vec![rec(1, &["a\nb", "c\nd"]), rec(4, &["z"])],
+            ),
+            // The second one is in a column that may not span lines: read again from line 2.
+            (
+                "\"a\nb\",1,\"c\nd\"\nz\n",
+                vec![
+                    rec(1, &["!QuoteAcrossLine { column: 2 }"]),
+                    rec(2, &["!QuoteAcrossLine { column: 2 }"]),
+                    rec(3, &["d\""]),
+                    rec(4, &["z"]),
+                ],
+            ),
+            // A stray quote closes the value on a later row, which then has too many fields.
+            (
+                "x,\"a\n1\"2,3,4\nz\n",
+                vec![
+                    rec(
+                        1,
+                        &["!QuoteThenTooManyFields { column: 1, fields: 4, columns: 3 }"],
+                    ),
+                    rec(2, &["1\"2", "3", "4"]),
+                    rec(3, &["z"]),
+                ],
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(

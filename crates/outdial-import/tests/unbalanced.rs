@@ -137,6 +137,36 @@ fn a_well_formed_multi_line_note_is_still_read() {
     );
     assert_eq!(ok[0].lead.contact.city.as_deref(), Some("Paris"));
     assert_eq!(ok[1].row, 4);
+
+    // In the first column too: the row's own commas come after the closing quote.
+    let input = "notes,phone,city\n\"two\nlines\",2125550130,Paris\n,2125550131,Lyon\n";
+    let (ok, bad) = read_csv(input.as_bytes());
+    assert!(bad.is_empty(), "{bad:#?}");
+    assert_eq!(ok.len(), 2);
+    assert_eq!(ok[0].lead.contact.comments.as_deref(), Some("two\nlines"));
+}
+
+#[test]
+fn a_stray_quote_that_closes_on_a_later_row_is_caught_by_the_field_count() {
+    // The notes quote of row 2 is closed by a stray quote on row 3, whose fields then
+    // overflow the header's three columns.
+    let input = format!(
+        "phone,notes,city\n2125550130,\"call back,Paris\n2125550131\",Bo,Lyon\n{}",
+        good_rows(100, 3)
+    );
+    let (ok, bad) = read_csv(input.as_bytes());
+    assert_eq!(bad.len(), 1, "{bad:#?}");
+    assert_eq!((bad[0].row, bad[0].field.as_deref()), (2, Some("notes")));
+    assert!(
+        bad[0].reason.contains("4 fields where the header has 3"),
+        "{}",
+        bad[0]
+    );
+    // The line break is shown escaped: one error, one line.
+    assert!(!bad[0].to_string().contains('\n'), "{}", bad[0]);
+    // Row 3 is read again on its own (the number parser ignores the stray quote).
+    assert_eq!(ok.len(), 101);
+    assert_eq!(ok[0].row, 3);
 }
 
 #[test]
