@@ -24,6 +24,16 @@ pub enum ImportError {
         /// The file's name as the caller gave it.
         source_name: String,
     },
+    /// The header row is not one readable line: it is longer than
+    /// [`MAX_RECORD_BYTES`](crate::MAX_RECORD_BYTES), or a quoted name in it is not closed on
+    /// its line. Nothing of the header is quoted in the message.
+    #[error("{source_name}: cannot read the header row: {reason}; nothing was imported")]
+    UnreadableHeader {
+        /// The file's name as the caller gave it.
+        source_name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The header row or the first line could not be read.
     #[error("{source_name}: cannot read the file: {error}")]
     Io {
@@ -35,29 +45,58 @@ pub enum ImportError {
     },
 }
 
+/// At most this many header names are quoted in [`ImportError::MissingPhoneColumn`].
+const MAX_QUOTED_HEADERS: usize = 20;
+
+/// The items quoted, each cut to [`MAX_QUOTED_VALUE_CHARS`], at most
+/// [`MAX_QUOTED_HEADERS`] of them: a message stays short whatever the file holds.
 fn quote_list(items: &[String]) -> String {
     if items.is_empty() {
         return "none".into();
     }
-    items
+    let mut list = items
         .iter()
-        .map(|h| format!("'{h}'"))
+        .take(MAX_QUOTED_HEADERS)
+        .map(|h| format!("'{}'", cut(h)))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if items.len() > MAX_QUOTED_HEADERS {
+        list.push_str(&format!(" and {} more", items.len() - MAX_QUOTED_HEADERS));
+    }
+    list
 }
 
-/// Values quoted in a [`RowError`] are cut to this many characters.
+/// Values (and column names) quoted in a [`RowError`] or an [`ImportError`] are cut to
+/// this many characters.
 pub const MAX_QUOTED_VALUE_CHARS: usize = 80;
+
+/// Whether a bad row was read and refused, or could not be read at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowErrorKind {
+    /// The row was read, and a value in it is not acceptable (an invalid number, an
+    /// unknown time zone, too few VICIdial fields, invalid UTF-8).
+    Rejected,
+    /// The row's bytes could not be split into fields: a quoted value not closed on its
+    /// line (or, in a column that may hold line breaks, not closed in time), a line longer
+    /// than [`MAX_RECORD_BYTES`](crate::MAX_RECORD_BYTES), or an I/O error of the source.
+    /// What the row held is lost; reading resumed on the next line (after an I/O error,
+    /// reading stopped).
+    Unreadable,
+}
 
 /// One row that could not become a lead. The import goes on with the next row.
 ///
 /// Displays as `row 17, field phone_number ('12'): not a valid number (read as +112)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
-    /// 1-based line number in the file where the row starts, counting the header line.
+    /// 1-based line number in the file where the row starts, counting the header line
+    /// (for an unreadable quoted value: the line where the quote opened).
     pub row: u64,
-    /// The column at fault, as the file's header (CSV) or VICIdial's layout names it;
-    /// `None` when the fault is the row as a whole.
+    /// Refused or unreadable.
+    pub kind: RowErrorKind,
+    /// The column at fault, as the file's header (CSV) or VICIdial's layout names it
+    /// (cut to [`MAX_QUOTED_VALUE_CHARS`] characters); `None` when the fault is the row as
+    /// a whole.
     pub field: Option<String>,
     /// The offending value as written (cut to [`MAX_QUOTED_VALUE_CHARS`] characters,
     /// invalid UTF-8 shown as U+FFFD); `None` when there is none to show.
@@ -67,17 +106,19 @@ pub struct RowError {
 }
 
 impl RowError {
-    /// A fault of the whole row (no field).
+    /// A fault of the whole row (no field), [`RowErrorKind::Rejected`].
     pub fn row(row: u64, reason: impl Into<String>) -> RowError {
         RowError {
             row,
+            kind: RowErrorKind::Rejected,
             field: None,
             value: None,
             reason: reason.into(),
         }
     }
 
-    /// A fault of one field; `value` is cut to [`MAX_QUOTED_VALUE_CHARS`] characters.
+    /// A fault of one field, [`RowErrorKind::Rejected`]; `field` and `value` are cut to
+    /// [`MAX_QUOTED_VALUE_CHARS`] characters.
     pub fn field(
         row: u64,
         field: impl Into<String>,
@@ -86,10 +127,33 @@ impl RowError {
     ) -> RowError {
         RowError {
             row,
-            field: Some(field.into()),
+            kind: RowErrorKind::Rejected,
+            field: Some(cut(&field.into())),
             value: value.map(cut),
             reason: reason.into(),
         }
+    }
+
+    /// A row that could not be read, [`RowErrorKind::Unreadable`]; `field` and `value` are
+    /// cut to [`MAX_QUOTED_VALUE_CHARS`] characters.
+    pub fn unreadable(
+        row: u64,
+        field: Option<&str>,
+        value: Option<&str>,
+        reason: impl Into<String>,
+    ) -> RowError {
+        RowError {
+            row,
+            kind: RowErrorKind::Unreadable,
+            field: field.map(cut),
+            value: value.map(cut),
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether the row could not be read at all ([`RowErrorKind::Unreadable`]).
+    pub fn is_unreadable(&self) -> bool {
+        self.kind == RowErrorKind::Unreadable
     }
 }
 
@@ -193,21 +257,25 @@ impl fmt::Display for RowErrors {
 }
 
 /// Counts for one import, filled by the caller: this crate parses rows, the store decides
-/// which numbers are duplicates. `rows_read = accepted + rejected + duplicates`.
+/// which numbers are duplicates. `rows_read = accepted + rejected + duplicates + unreadable`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportSummary {
     /// Data rows read (header and blank lines not counted).
     pub rows_read: u64,
     /// Rows that became new leads.
     pub accepted: u64,
-    /// Rows with a [`RowError`].
+    /// Rows with a [`RowError`] of kind [`RowErrorKind::Rejected`].
     pub rejected: u64,
     /// Valid rows whose number was already a lead (in the campaign, or earlier in the file).
     pub duplicates: u64,
+    /// Rows with a [`RowError`] of kind [`RowErrorKind::Unreadable`]: their content is
+    /// lost, and a caller should not report the import as a success.
+    pub unreadable: u64,
 }
 
 impl fmt::Display for ImportSummary {
-    /// `300 rows read: 290 accepted, 5 rejected, 5 duplicates`.
+    /// `300 rows read: 290 accepted, 5 rejected, 5 duplicates`, then `, 1 unreadable` when
+    /// some rows could not be read.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -222,7 +290,11 @@ impl fmt::Display for ImportSummary {
             } else {
                 "duplicates"
             },
-        )
+        )?;
+        if self.unreadable > 0 {
+            write!(f, ", {} unreadable", self.unreadable)?;
+        }
+        Ok(())
     }
 }
 
@@ -272,11 +344,32 @@ mod tests {
             accepted: 290,
             rejected: 5,
             duplicates: 5,
+            unreadable: 0,
         };
         assert_eq!(
             s.to_string(),
             "300 rows read: 290 accepted, 5 rejected, 5 duplicates"
         );
+        let s = ImportSummary {
+            rows_read: 301,
+            unreadable: 1,
+            ..s
+        };
+        assert!(s.to_string().ends_with("5 duplicates, 1 unreadable"), "{s}");
+    }
+
+    #[test]
+    fn missing_phone_message_is_bounded() {
+        let headers: Vec<String> = (0..1000)
+            .map(|i| format!("{i}{}", "h".repeat(5000)))
+            .collect();
+        let e = ImportError::MissingPhoneColumn {
+            source_name: "wide.csv".into(),
+            headers,
+        };
+        let msg = e.to_string();
+        assert!(msg.len() < 3000, "{} bytes", msg.len());
+        assert!(msg.contains("and 980 more"), "{msg}");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //!
 //! - [`Format`]: the layouts, and [`Format::detect`] from a file's first line.
 //! - [`LeadReader`]: an iterator of [`ParsedRow`] or [`RowError`]; a bad row is reported with
-//!   its line number, column and value, and reading goes on.
+//!   its line number, column and value, and reading goes on. A row that cannot be read (an
+//!   unbalanced quote, a line over [`MAX_RECORD_BYTES`]) is one [`RowErrorKind::Unreadable`]
+//!   error at the line where it starts, and the rows after it are still read.
 //! - [`ImportError`]: the file as a whole cannot be read (no phone column, empty CSV).
 //! - [`ImportSummary`], [`RowErrors`]: counts and a bounded error list for the caller.
 //! - [`synthetic`]: a generated VICIdial list of any length, for streaming tests.
@@ -31,6 +33,10 @@
 //!             assert_eq!(row.lead.contact.state.as_deref(), Some("CA"));
 //!             summary.accepted += 1; // or duplicates += 1, as the store says
 //!         }
+//!         Err(e) if e.is_unreadable() => {
+//!             summary.unreadable += 1; // the row's content is lost: not a success
+//!             errors.push(e);
+//!         }
 //!         Err(e) => {
 //!             summary.rejected += 1;
 //!             errors.push(e);
@@ -51,6 +57,9 @@ mod reader;
 mod records;
 pub mod synthetic;
 
-pub use error::{ImportError, ImportSummary, RowError, RowErrors, MAX_QUOTED_VALUE_CHARS};
+pub use error::{
+    ImportError, ImportSummary, RowError, RowErrorKind, RowErrors, MAX_QUOTED_VALUE_CHARS,
+};
 pub use format::{Field, Format, VICIDIAL_FIELDS, VICIDIAL_MIN_FIELDS};
 pub use reader::{LeadReader, ParsedRow, Peeked, MAX_PEEK_BYTES};
+pub use records::{MAX_QUOTED_LINES, MAX_RECORD_BYTES};

@@ -9,7 +9,7 @@ use outdial_core::{LeadContact, NewLead, PhoneError, Region, E164};
 
 use crate::error::{ImportError, RowError};
 use crate::format::{Field, Format, Layout};
-use crate::records::Records;
+use crate::records::{Next, Records, Unreadable, MAX_RECORD_BYTES};
 
 /// One row that became a lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,9 @@ pub struct ParsedRow {
     pub lead: NewLead,
 }
 
-/// The most bytes [`LeadReader::detect`] reads to find the end of the first line.
-pub const MAX_PEEK_BYTES: usize = 64 * 1024;
+/// The most bytes [`LeadReader::detect`] reads to find the end of the first line: the
+/// longest line read, [`MAX_RECORD_BYTES`].
+pub const MAX_PEEK_BYTES: usize = MAX_RECORD_BYTES;
 
 /// A reader whose first bytes were read ahead by [`LeadReader::detect`] and are given
 /// back before the rest.
@@ -39,18 +40,35 @@ impl<R: Read> Read for Peeked<R> {
 /// Reads a lead list row by row: an [`Iterator`] of [`ParsedRow`] or [`RowError`].
 ///
 /// A bad row (empty or invalid phone number, unknown time zone name, too few VICIdial
-/// fields, invalid UTF-8 in a field that is used) yields one [`RowError`] and the reader
-/// goes on with the next row. Rows whose every field is blank are skipped, like blank
-/// lines. Nothing is collected: memory stays constant whatever the file's size (one row's
-/// bytes at a time, plus the csv crate's fixed buffer).
+/// fields, invalid UTF-8 in a field that is used) yields one [`RowError`] of kind
+/// [`RowErrorKind::Rejected`] and the reader goes on with the next row. Rows whose every
+/// field is blank are skipped, like blank lines. Nothing is collected: memory stays
+/// bounded whatever the file's size (one row of at most [`MAX_RECORD_BYTES`] at a time, a
+/// replay buffer of as much, and a fixed read buffer).
+///
+/// A row that cannot be read yields one [`RowError`] of kind [`RowErrorKind::Unreadable`]
+/// naming the line where it starts, and reading resumes on the next line, so an
+/// unbalanced quote costs one row, never the rows after it:
+/// - a line longer than [`MAX_RECORD_BYTES`] (it is skipped without being buffered);
+/// - in CSV, a quoted value not closed on its line. Only a comments column (`comments`,
+///   `notes`) or a column the reader ignores may hold a quoted line break, and then for at
+///   most [`MAX_QUOTED_LINES`] lines, within [`MAX_RECORD_BYTES`], only while no line it
+///   runs into holds, inside the value, as many commas as a row (one fewer than the header's
+///   columns: such a line is taken for the row it is), and only if the row then has no more
+///   fields than the header. When the value turns out unreadable, the lines it ran into are
+///   read again as rows.
 ///
 /// Field values are trimmed; an empty value is `None`; `state` is upper-cased. In the
 /// VICIdial layouts, quoting is off (a `"` is an ordinary character) and one pair of
 /// surrounding double quotes is removed from a value. Duplicate numbers are not detected
 /// here: the store decides what a duplicate is.
 ///
-/// If the underlying reader fails mid-file, the iterator yields one last [`RowError`]
-/// without a field and ends; [`LeadReader::stopped_early`] then returns `true`.
+/// If the underlying reader fails mid-file, the iterator yields one last (unreadable)
+/// [`RowError`] without a field and ends; [`LeadReader::stopped_early`] then returns `true`.
+///
+/// [`RowErrorKind::Rejected`]: crate::RowErrorKind::Rejected
+/// [`RowErrorKind::Unreadable`]: crate::RowErrorKind::Unreadable
+/// [`MAX_QUOTED_LINES`]: crate::MAX_QUOTED_LINES
 #[derive(Debug)]
 pub struct LeadReader<R: Read> {
     records: Records<R>,
@@ -71,7 +89,9 @@ impl<R: Read> LeadReader<R> {
     ///
     /// For [`Format::Csv`] this reads the header row now. Errors: [`ImportError::NoHeader`]
     /// for an empty file, [`ImportError::MissingPhoneColumn`] when no header names the
-    /// phone, [`ImportError::Io`] when the header cannot be read.
+    /// phone, [`ImportError::UnreadableHeader`] when the header row is longer than
+    /// [`MAX_RECORD_BYTES`] or holds an unclosed quote, [`ImportError::Io`] when the header
+    /// cannot be read.
     pub fn new(
         reader: R,
         format: Format,
@@ -84,10 +104,19 @@ impl<R: Read> LeadReader<R> {
                 source_name: source_name.to_owned(),
                 error,
             })?;
-            if found.is_none() {
-                return Err(ImportError::NoHeader {
-                    source_name: source_name.to_owned(),
-                });
+            match found {
+                Next::Record(_) => {}
+                Next::End => {
+                    return Err(ImportError::NoHeader {
+                        source_name: source_name.to_owned(),
+                    })
+                }
+                Next::Unreadable(_, why) => {
+                    return Err(ImportError::UnreadableHeader {
+                        source_name: source_name.to_owned(),
+                        reason: why.describe(),
+                    })
+                }
             }
             let headers: Vec<String> = records
                 .iter()
@@ -98,10 +127,20 @@ impl<R: Read> LeadReader<R> {
                         .to_owned()
                 })
                 .collect();
-            Layout::from_headers(&headers).ok_or_else(|| ImportError::MissingPhoneColumn {
-                source_name: source_name.to_owned(),
-                headers,
-            })?
+            let layout =
+                Layout::from_headers(&headers).ok_or_else(|| ImportError::MissingPhoneColumn {
+                    source_name: source_name.to_owned(),
+                    headers,
+                })?;
+            // Free text may hold a quoted line break: comments, and columns not read.
+            let multiline = (0..layout.names.len())
+                .map(|col| {
+                    let field = layout.columns.iter().position(|c| c.contains(&col));
+                    field.is_none_or(|f| f == Field::Comments.index())
+                })
+                .collect();
+            records.allow_line_breaks(multiline, layout.names.len().saturating_sub(1));
+            layout
         } else {
             Layout::vicidial()
         };
@@ -146,6 +185,36 @@ impl<R: Read> LeadReader<R> {
     /// yielded was that error).
     pub fn stopped_early(&self) -> bool {
         self.stopped_early
+    }
+
+    /// The error for an unreadable row starting on line `row`.
+    fn unreadable(&self, row: u64, why: Unreadable) -> RowError {
+        let field = why.column().map(|col| self.layout.name(col));
+        let value = why.column().map(|_| {
+            // Enough bytes for the quoted prefix; the error cuts it to its length.
+            let bytes = self.records.open_value();
+            let head = &bytes[..bytes.len().min(4 * crate::MAX_QUOTED_VALUE_CHARS)];
+            // Line breaks shown escaped, so that the error stays on one line.
+            String::from_utf8_lossy(head)
+                .trim()
+                .replace('\r', "\\r")
+                .replace('\n', "\\n")
+        });
+        let hint = match why {
+            Unreadable::QuoteAcrossLine { .. } => {
+                " (only a comments column or an ignored column may hold a line break)"
+            }
+            _ => "",
+        };
+        RowError::unreadable(
+            row,
+            field.as_deref(),
+            value.as_deref().filter(|v| !v.is_empty()),
+            format!(
+                "{}{hint}; the row was not read, reading went on with the next line",
+                why.describe()
+            ),
+        )
     }
 
     fn parse_current(&self, row: u64) -> Result<NewLead, RowError> {
@@ -332,8 +401,9 @@ impl<R: Read> Iterator for LeadReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             match self.records.read() {
-                Ok(None) => self.done = true,
-                Ok(Some(row)) => {
+                Ok(Next::End) => self.done = true,
+                Ok(Next::Unreadable(row, why)) => return Some(Err(self.unreadable(row, why))),
+                Ok(Next::Record(row)) => {
                     if self
                         .records
                         .iter()
@@ -346,8 +416,10 @@ impl<R: Read> Iterator for LeadReader<R> {
                 Err(e) => {
                     self.done = true;
                     self.stopped_early = true;
-                    return Some(Err(RowError::row(
+                    return Some(Err(RowError::unreadable(
                         self.records.line(),
+                        None,
+                        None,
                         format!(
                             "cannot read {} further: {e}; the rest of the file was not imported",
                             self.source_name

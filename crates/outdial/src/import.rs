@@ -1,6 +1,8 @@
 //! Lead import shared by `outdial import` and `outdial demo`: streams rows from the parser
 //! into the store in batches, computing each lead's first `next_attempt_at` through the
-//! core rules, and reports every rejected row.
+//! core rules, and reports every rejected or unreadable row. When the store fails part-way,
+//! the error ([`ImportInterrupted`]) says how many leads were committed and from which row
+//! on nothing was.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -9,25 +11,84 @@ use outdial_core::schedule::{whereabouts, Block, LeadRules};
 use outdial_core::{NewLead, Region};
 use outdial_import::LeadReader;
 use outdial_store::{Campaign, LeadPlacement, Store};
+use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
 /// Rows per store transaction.
-const BATCH: usize = 1000;
+pub const BATCH: usize = 1000;
 
-/// What an import did.
+/// What an import did. `rows = inserted + duplicates + rejected + unreadable` once it ends.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportOutcome {
     /// Data rows read (header excluded).
     pub rows: u64,
-    /// Leads inserted (or, on a dry run, valid rows).
+    /// Leads inserted, committed to the store (or, on a dry run, valid rows).
     pub inserted: u64,
     /// Rows skipped because the campaign has the number already (including earlier rows).
     pub duplicates: u64,
-    /// Rows rejected with a reason.
+    /// Rows read and rejected with a reason (an invalid number, an unknown time zone…).
     pub rejected: u64,
+    /// Rows that could not be read at all (an unclosed quote, an over-long line): their
+    /// content is lost, so the `import` command exits non-zero when this is not zero.
+    pub unreadable: u64,
     /// Of the valid rows, those placed paused (no time zone, do-not-call, never allowed).
     pub paused: u64,
+}
+
+/// An import the store stopped part-way (the disk is full, the database went away): the
+/// leads of the batches committed before the failure stay, nothing after is written.
+///
+/// Displays as `leads.csv: the store failed at row 2002; 2000 leads were committed (0
+/// duplicates skipped) from the rows before it, and no row from row 2002 on was imported;
+/// once the store takes writes again, run the same import again: the leads already committed
+/// are skipped as duplicates`; the store's error is the [`std::error::Error::source`].
+#[derive(Debug)]
+pub struct ImportInterrupted {
+    /// The file's name, as given.
+    pub source_name: String,
+    /// The first row (file line) of the batch that failed: it and every later row were not
+    /// imported.
+    pub failed_at_row: u64,
+    /// What was done before the failure: `inserted` and `duplicates` are what the store
+    /// committed; `rows`, `rejected` and `unreadable` count the rows read so far.
+    pub outcome: ImportOutcome,
+    /// Whether this was a dry run (nothing is written then).
+    pub dry_run: bool,
+    /// The store's error.
+    pub source: anyhow::Error,
+}
+
+impl fmt::Display for ImportInterrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, row) = (&self.source_name, self.failed_at_row);
+        if self.dry_run {
+            return write!(
+                f,
+                "{name}: the store failed at row {row} during a dry run; nothing was written"
+            );
+        }
+        write!(
+            f,
+            "{name}: the store failed at row {row}; {} {} committed ({} duplicates skipped) \
+             from the rows before it, and no row from row {row} on was imported; once the \
+             store takes writes again, run the same import again: the leads already \
+             committed are skipped as duplicates",
+            self.outcome.inserted,
+            if self.outcome.inserted == 1 {
+                "lead was"
+            } else {
+                "leads were"
+            },
+            self.outcome.duplicates,
+        )
+    }
+}
+
+impl std::error::Error for ImportInterrupted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
 }
 
 /// Where a new lead starts: active at the first instant every rule allows, or paused with
@@ -85,8 +146,15 @@ pub struct ImportTarget<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Imports `path` into the target's campaign. Rejected rows are written to `report` as
-/// `FILE:row N, field F ('value'): reason`; nothing is written to the store on a dry run.
+/// Imports `path` into the target's campaign, [`BATCH`] leads per store transaction.
+/// Rejected and unreadable rows are written to `report` as
+/// `FILE:row N, field F ('value'): reason` and counted; nothing is written to the store on
+/// a dry run.
+///
+/// Errors: the file cannot be opened or its header read; writing to `report` fails; or the
+/// store fails (a lead's placement cannot be computed, a batch cannot be committed): then
+/// an [`ImportInterrupted`] says how many leads were committed before and from which row
+/// on none was.
 pub async fn import_file(
     target: ImportTarget<'_>,
     path: &Path,
@@ -106,29 +174,53 @@ pub async fn import_file(
     let reader = LeadReader::detect(file, region, &name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut outcome = ImportOutcome::default();
     let mut batch: Vec<(NewLead, LeadPlacement)> = Vec::with_capacity(BATCH);
+    // The file row of the batch's first lead.
+    let mut batch_row = 0;
+    let interrupted = |failed_at_row, outcome: &ImportOutcome, source| ImportInterrupted {
+        source_name: name.clone(),
+        failed_at_row,
+        outcome: outcome.clone(),
+        dry_run,
+        source,
+    };
     for item in reader {
         outcome.rows += 1;
         match item {
             Ok(row) => {
-                let p = placement(store, &row.lead, campaign, state_rules, now).await?;
-                if matches!(p, LeadPlacement::Paused(_)) {
-                    outcome.paused += 1;
+                if batch.is_empty() {
+                    batch_row = row.row;
                 }
+                let p = match placement(store, &row.lead, campaign, state_rules, now).await {
+                    Ok(p) => p,
+                    Err(e) => return Err(interrupted(batch_row, &outcome, e).into()),
+                };
                 batch.push((row.lead, p));
                 if batch.len() >= BATCH {
-                    flush(store, campaign, &mut batch, dry_run, now, &mut outcome).await?;
+                    if let Err(e) =
+                        flush(store, campaign, &mut batch, dry_run, now, &mut outcome).await
+                    {
+                        return Err(interrupted(batch_row, &outcome, e).into());
+                    }
                 }
             }
             Err(e) => {
-                outcome.rejected += 1;
+                if e.is_unreadable() {
+                    outcome.unreadable += 1;
+                } else {
+                    outcome.rejected += 1;
+                }
                 writeln!(report, "{name}:{e}")?;
             }
         }
     }
-    flush(store, campaign, &mut batch, dry_run, now, &mut outcome).await?;
+    if let Err(e) = flush(store, campaign, &mut batch, dry_run, now, &mut outcome).await {
+        return Err(interrupted(batch_row, &outcome, e).into());
+    }
     Ok(outcome)
 }
 
+/// Writes the batch in one store transaction (counts only, on a dry run) and empties it;
+/// the counts in `outcome` change only when it was committed.
 async fn flush(
     store: &dyn Store,
     campaign: &Campaign,
@@ -147,6 +239,10 @@ async fn flush(
         outcome.inserted += r.inserted;
         outcome.duplicates += r.duplicates;
     }
+    outcome.paused += batch
+        .iter()
+        .filter(|(_, p)| matches!(p, LeadPlacement::Paused(_)))
+        .count() as u64;
     batch.clear();
     Ok(())
 }

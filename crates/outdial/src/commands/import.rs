@@ -25,7 +25,13 @@ pub struct ImportArgs {
     pub clock: crate::app::ClockArgs,
 }
 
-/// Runs the import and prints a summary; rejected rows go to stderr.
+/// Runs the import and prints a summary; rejected and unreadable rows go to stderr.
+///
+/// Exit status: zero when every row was read (rows rejected for a bad value are reported
+/// and skipped, and do not fail the import); non-zero, after the summary, when some rows
+/// could not be read (an unclosed quote, an over-long line: the rest of the file is still
+/// imported, but what those rows held is lost), and non-zero when the store fails part-way
+/// ([`crate::import::ImportInterrupted`] says how many leads were committed).
 pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<()> {
     crate::app::init_tracing(false, "warn");
     let cfg = Config::load(config)?;
@@ -52,9 +58,11 @@ pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<()> 
         dry_run: args.dry_run,
         now,
     };
-    let out = crate::import::import_file(target, &args.file, &mut stderr).await?;
+    let result = crate::import::import_file(target, &args.file, &mut stderr).await;
+    store.close().await;
+    let out = result?;
     println!(
-        "{}{}: {} rows read, {} {}, {} duplicates skipped, {} rejected, {} placed paused (no time zone, DNC or never allowed)",
+        "{}{}: {} rows read, {} {}, {} duplicates skipped, {} rejected, {} unreadable, {} placed paused (no time zone, DNC or never allowed)",
         if args.dry_run { "dry run: " } else { "" },
         args.file.display(),
         out.rows,
@@ -62,8 +70,18 @@ pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<()> 
         if args.dry_run { "valid" } else { "imported" },
         out.duplicates,
         out.rejected,
+        out.unreadable,
         out.paused,
     );
-    store.close().await;
+    if out.unreadable > 0 {
+        anyhow::bail!(
+            "{}: {} {} could not be read (see the errors above: an unclosed quote or an \
+             over-long line); the other rows were {}, and what those rows held was not",
+            args.file.display(),
+            out.unreadable,
+            if out.unreadable == 1 { "row" } else { "rows" },
+            if args.dry_run { "checked" } else { "imported" },
+        );
+    }
     Ok(())
 }

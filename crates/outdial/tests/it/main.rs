@@ -8,6 +8,7 @@ mod dnc;
 mod e2e;
 mod fleet;
 mod full_disk;
+mod import_robust;
 mod secrets;
 mod simulate;
 mod support;
