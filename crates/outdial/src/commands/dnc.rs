@@ -497,26 +497,28 @@ pub async fn import_file(
         std::fs::File::open(path)
             .with_context(|| format!("cannot open DNC file {}", path.display()))
     };
-    let mut lines = BufReader::new(open()?);
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
+    let mut lines = BoundedLines::new(BufReader::new(open()?));
     // Find the first non-blank line: a CSV header, or already a number.
     let first = loop {
-        buf.clear();
-        if lines
-            .read_until(b'\n', &mut buf)
+        let Some(line) = lines
+            .next_line()
             .with_context(|| format!("reading {name}"))?
-            == 0
-        {
+        else {
             return Ok(sink.outcome);
-        }
-        line_no += 1;
-        let text = String::from_utf8_lossy(&buf);
+        };
+        let Line::Text(text) = line else {
+            anyhow::bail!(
+                "{name}:line {}: the first line is longer than {MAX_LINE_BYTES} bytes: not a DNC list",
+                lines.line_no
+            );
+        };
+        let text = String::from_utf8_lossy(&text);
         let text = text.trim_start_matches('\u{feff}').trim();
         if !text.is_empty() {
             break text.to_owned();
         }
     };
+    let line_no = lines.line_no;
     if let Some(header) = csv_header(&first) {
         let Some(phone_col) = header
             .iter()
@@ -528,37 +530,27 @@ pub async fn import_file(
             );
         };
         let reason_col = header.iter().position(|h| h == "reason");
-        drop(lines);
         import_csv(
-            &mut sink,
-            open()?,
-            line_no,
-            phone_col,
-            reason_col,
-            region,
-            &name,
-            report,
+            &mut sink, &mut lines, phone_col, reason_col, region, &name, report,
         )
         .await?;
     } else {
         sink.line(registry_line(&first, region), None, &name, line_no, report)
             .await?;
-        loop {
-            buf.clear();
-            if lines
-                .read_until(b'\n', &mut buf)
-                .with_context(|| format!("reading {name}"))?
-                == 0
-            {
-                break;
-            }
-            line_no += 1;
-            let parsed = match std::str::from_utf8(&buf) {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => registry_line(text, region),
-                Err(_) => Err("not UTF-8 text".to_owned()),
+        while let Some(line) = lines
+            .next_line()
+            .with_context(|| format!("reading {name}"))?
+        {
+            let parsed = match line {
+                Line::TooLong => Err(format!("line longer than {MAX_LINE_BYTES} bytes")),
+                Line::Text(buf) => match std::str::from_utf8(&buf) {
+                    Ok(text) if text.trim().is_empty() => continue,
+                    Ok(text) => registry_line(text, region),
+                    Err(_) => Err("not UTF-8 text".to_owned()),
+                },
             };
-            sink.line(parsed, None, &name, line_no, report).await?;
+            sink.line(parsed, None, &name, lines.line_no, report)
+                .await?;
         }
     }
     sink.flush().await?;
@@ -606,7 +598,8 @@ fn registry_line(line: &str, region: Region) -> Result<E164, String> {
             }
             _ => {
                 return Err(format!(
-                    "'{line}': expected one number per line, or area code and number as AAA,NNNNNNN"
+                    "'{}': expected one number per line, or area code and number as AAA,NNNNNNN",
+                    shown(line)
                 ))
             }
         }
@@ -616,42 +609,136 @@ fn registry_line(line: &str, region: Region) -> Result<E164, String> {
     E164::parse(&raw, region).map_err(|e| e.to_string())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn import_csv(
+/// Longest line a DNC file may have, bytes. A DNC line is a number and perhaps a name and
+/// a reason; a longer line is reported and skipped without being held in memory.
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// Most characters of a value quoted in an error message.
+const SHOWN_CHARS: usize = 80;
+
+/// `value`, cut to [`SHOWN_CHARS`] characters for an error message.
+fn shown(value: &str) -> String {
+    let mut cut: String = value.chars().take(SHOWN_CHARS).collect();
+    if cut.len() < value.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// One physical line of a DNC file.
+enum Line {
+    /// The line's bytes, without its line break.
+    Text(Vec<u8>),
+    /// The line was longer than [`MAX_LINE_BYTES`]; its bytes were skipped.
+    TooLong,
+}
+
+/// Reads a file line by line, never holding more than [`MAX_LINE_BYTES`] of one line.
+struct BoundedLines<R> {
+    inner: R,
+    /// Number of the line last returned (1-based).
+    line_no: u64,
+}
+
+impl<R: BufRead> BoundedLines<R> {
+    fn new(inner: R) -> Self {
+        BoundedLines { inner, line_no: 0 }
+    }
+
+    /// The next line, or `None` at the end of the file.
+    fn next_line(&mut self) -> std::io::Result<Option<Line>> {
+        let mut buf = Vec::new();
+        let n = (&mut self.inner)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Some(Line::Text(buf)));
+        }
+        if buf.len() <= MAX_LINE_BYTES {
+            return Ok(Some(Line::Text(buf))); // the last line, without a line break
+        }
+        // Too long: skip to the end of the line.
+        loop {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.inner.consume(i + 1);
+                    break;
+                }
+                None => {
+                    let len = chunk.len();
+                    self.inner.consume(len);
+                }
+            }
+        }
+        Ok(Some(Line::TooLong))
+    }
+}
+
+/// Reads the rows after a CSV header, one physical line per row: a DNC list has no value
+/// that spans lines, so a quote left open at a line's end is that line's error (naming it)
+/// and never swallows the lines after it.
+async fn import_csv<R: BufRead>(
     sink: &mut Sink<'_>,
-    file: impl Read,
-    header_line: u64,
+    lines: &mut BoundedLines<R>,
     phone_col: usize,
     reason_col: Option<usize>,
     region: Region,
     name: &str,
     report: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(file);
-    let mut record = csv::ByteRecord::new();
-    loop {
+    while let Some(line) = lines
+        .next_line()
+        .with_context(|| format!("reading {name}"))?
+    {
+        let line_no = lines.line_no;
+        let bytes = match line {
+            Line::TooLong => {
+                let why = format!("line longer than {MAX_LINE_BYTES} bytes");
+                sink.line(Err(why), None, name, line_no, report).await?;
+                continue;
+            }
+            Line::Text(bytes) => bytes,
+        };
+        if bytes.trim_ascii().is_empty() {
+            continue;
+        }
+        // In a well-formed one-line CSV record every quote is paired (RFC 4180: a quoted
+        // field opens and closes on the line, an embedded quote is doubled).
+        if bytes.iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+            let why = format!(
+                "a quote opened on this line is not closed on it: '{}'",
+                shown(&String::from_utf8_lossy(&bytes))
+            );
+            sink.line(Err(why), None, name, line_no, report).await?;
+            continue;
+        }
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes.as_slice());
+        let mut record = csv::ByteRecord::new();
         match r.read_byte_record(&mut record) {
-            Ok(false) => break,
             Ok(true) => {}
+            Ok(false) => continue,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                match e.kind() {
-                    csv::ErrorKind::Io(_) => {
-                        return Err(anyhow::anyhow!("{name}:line {line}: {e}"));
-                    }
-                    _ => {
-                        sink.line(Err(e.to_string()), None, name, line, report)
-                            .await?;
-                        continue;
-                    }
-                }
+                sink.line(Err(e.to_string()), None, name, line_no, report)
+                    .await?;
+                continue;
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
-        if line <= header_line || record.iter().all(|f| f.trim_ascii().is_empty()) {
+        if record.iter().all(|f| f.trim_ascii().is_empty()) {
             continue;
         }
         let field = |i: usize| {
@@ -668,7 +755,7 @@ async fn import_csv(
             Some(raw) => E164::parse(&raw, region).map_err(|e| e.to_string()),
         };
         let reason = reason_col.and_then(field).filter(|r| !r.is_empty());
-        sink.line(parsed, reason, name, line, report).await?;
+        sink.line(parsed, reason, name, line_no, report).await?;
     }
     Ok(())
 }

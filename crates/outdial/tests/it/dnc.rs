@@ -296,3 +296,52 @@ fn dnc_import_of_a_csv_with_a_phone_header_into_a_campaign() {
     assert!(!out.status.success());
     assert!(text(&out).1.contains("no phone column"), "{}", text(&out).1);
 }
+
+#[test]
+fn a_stray_quote_or_a_huge_line_costs_one_reported_line_of_a_dnc_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = with_campaigns(dir.path(), &["a"]);
+    // A quote left open on line 2 used to swallow every later number into one reason.
+    let file = dir.path().join("optouts.csv");
+    let mut body = String::from("phone,reason\n2125550100,\"texted STOP\n");
+    for i in 1..=50 {
+        body.push_str(&format!("21255501{i:02},opt-out\n"));
+    }
+    std::fs::write(&file, body).unwrap();
+    let (out, err) = ok(
+        &db,
+        &["dnc", "import", file.to_str().unwrap(), "--national"],
+    );
+    assert!(
+        out.contains("51 lines read, 50 added, 0 already listed, 1 rejected"),
+        "{out}\n{err}"
+    );
+    assert!(
+        err.contains(&format!("{}:line 2: a quote", file.display())),
+        "{err}"
+    );
+    let (out, _) = ok(&db, &["dnc", "check", "2125550150", "--campaign", "a"]);
+    assert!(
+        !out.contains("clear"),
+        "the last number was swallowed: {out}"
+    );
+
+    // A 20 MB line in a registry file: one rejected line, quoted briefly; the rest imported.
+    let file = dir.path().join("registry.txt");
+    let huge = "9".repeat(20 << 20);
+    std::fs::write(&file, format!("3125550101\n{huge}\n3125550102\n")).unwrap();
+    let (out, err) = ok(
+        &db,
+        &["dnc", "import", file.to_str().unwrap(), "--national"],
+    );
+    assert!(
+        out.contains("3 lines read, 2 added, 0 already listed, 1 rejected"),
+        "{out}"
+    );
+    assert!(err.contains(":line 2: line longer than"), "{err}");
+    assert!(
+        err.len() < 4096,
+        "the error repeats the line: {} bytes",
+        err.len()
+    );
+}
