@@ -181,6 +181,12 @@ impl PgStore {
         pool_size: u32,
         foreign: ForeignDatabase,
     ) -> StoreResult<PgStore> {
+        // sqlx parses any scheme; a URL of another database must not be tried as a host.
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Backend(
+                "invalid PostgreSQL URL: it must start with postgres:// or postgresql://".into(),
+            ));
+        }
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
         Self::open(options, pool_size, foreign).await

@@ -2281,6 +2281,26 @@ mod tests {
         );
     }
 
+    /// Issue 9, item 4: a commit is acknowledged only once it is on disk, so a reservation
+    /// survives a power loss.
+    #[tokio::test]
+    async fn file_databases_run_wal_with_synchronous_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("o.db"), OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+        assert_eq!(sync, 2, "PRAGMA synchronous is not FULL (2)");
+    }
+
     #[tokio::test]
     async fn job_claims_must_last() {
         let s = SqliteStore::in_memory().await.unwrap();

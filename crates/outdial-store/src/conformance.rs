@@ -506,15 +506,13 @@ async fn late_events_change_nothing_of_a_final_attempt(store: Arc<dyn Store>) {
     let later = t0() + Duration::minutes(5);
     // Final, not yet concluded.
     let (e, r) = late(CallStatus::Completed, "CA1:late-1");
-    assert_eq!(
-        store.apply_call_event(None, &e, &r, later).await.unwrap(),
-        EventOutcome::Late { attempt_id: a.id }
-    );
+    let outcome = store.apply_call_event(None, &e, &r, later).await.unwrap();
     assert_eq!(
         store.attempt(a.id).await.unwrap().unwrap(),
         ended,
         "a late event changed a final attempt"
     );
+    assert_eq!(outcome, EventOutcome::Late { attempt_id: a.id });
     let d = Disposition::normalise("SALE").unwrap();
     let done = LeadDecision::Done {
         reason: "sold".into(),

@@ -203,6 +203,48 @@ async fn newer_schema_is_refused() {
     assert!(matches!(err, StoreError::SchemaTooNew(_)), "{err}");
 }
 
+/// Issue 9, item 12: a database with tables outdial did not create, and no
+/// `_sqlx_migrations`, is refused and left untouched, unless adopting it is asked for.
+#[tokio::test]
+async fn an_unrelated_database_is_refused_unless_adopted() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let mut c = db.raw().await;
+    sqlx::raw_sql("CREATE TABLE customers (id bigint PRIMARY KEY, name text)")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let err = PgStore::connect(&db.url, 2).await.unwrap_err();
+    assert!(matches!(err, StoreError::ForeignDatabase(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&db.name) && msg.contains("public.customers"),
+        "{msg}"
+    );
+    const TABLES: &str =
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1";
+    assert_eq!(
+        sqlx::query_scalar::<_, String>(TABLES)
+            .fetch_all(&mut c)
+            .await
+            .unwrap(),
+        vec!["customers".to_owned()],
+        "the refused database was changed"
+    );
+    let s = PgStore::connect_with_policy(&db.url, 2, outdial_store::ForeignDatabase::Adopt)
+        .await
+        .unwrap();
+    s.close().await;
+    let t: Vec<String> = sqlx::query_scalar(TABLES).fetch_all(&mut c).await.unwrap();
+    assert!(
+        t.contains(&"customers".to_owned()) && t.contains(&"leads".to_owned()),
+        "{t:?}"
+    );
+    // From then on it is an outdial database.
+    db.store().await.close().await;
+    c.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn bad_arguments_are_refused() {
     assert!(matches!(

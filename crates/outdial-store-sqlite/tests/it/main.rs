@@ -1,6 +1,7 @@
 //! SQLite backend tests: the shared conformance suite, plus file-level behaviour.
 
 mod concurrent_writers;
+mod foreign;
 mod full_disk;
 
 use outdial_store::Store;
