@@ -5,8 +5,15 @@
 //! when the store opens; a database migrated by a newer outdial is refused
 //! ([`StoreError::SchemaTooNew`]).
 //!
-//! All statements run on one connection, so SQLite's single writer never sees two
-//! transactions race; the guarded updates make every operation safe to repeat anyway.
+//! All statements of a store run on one connection, so its own transactions never race; the
+//! guarded updates make every operation safe to repeat anyway. Other processes (an import,
+//! the CLI) may write to the same file: every transaction begins with `BEGIN IMMEDIATE` and
+//! waits up to the busy timeout (10 s) for the write lock (see `tx`).
+//!
+//! Commits are durable (`synchronous=FULL`). A write the storage refuses (disk full, I/O
+//! error, read-only) fails with [`StoreError::Unavailable`], nothing of it committed, and the
+//! connection is replaced, so the store recovers by itself once the storage takes writes
+//! again.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -38,6 +45,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Attempt states that block a number (kept in step with the partial unique index).
 const IN_FLIGHT: &str = "('reserved', 'placed', 'ringing', 'in-progress', 'unknown')";
+
+/// Lead rows per multi-row `INSERT` (8 bound values each).
+const LEAD_ROWS_PER_INSERT: usize = 200;
 
 /// DNC rows per multi-row `INSERT` (5 bound values each; SQLite allows 32,766 per statement).
 const DNC_ROWS_PER_INSERT: usize = 500;
@@ -1053,47 +1063,53 @@ impl Store for SqliteStore {
         leads: &[(NewLead, LeadPlacement)],
         now: DateTime<Utc>,
     ) -> StoreResult<InsertReport> {
+        // Multi-row statements keep the transaction short (the write lock is held while it
+        // runs, and a webhook in `serve` may be waiting for it).
         let mut tx = WriteTx::begin(&self.pool).await?;
         let mut report = InsertReport::default();
-        for (lead, placement) in leads {
-            let contact = serde_json::to_string(&lead.contact)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let (status, next, reason) = match placement {
-                LeadPlacement::Active(at) => ("active", Some(ts(*at)), None),
-                LeadPlacement::Paused(reason) => ("paused", None, Some(reason.as_str())),
-            };
-            let res = sqlx::query(
+        for chunk in leads.chunks(LEAD_ROWS_PER_INSERT) {
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
                 "INSERT INTO leads (campaign_id, phone, contact, status, next_attempt_at, status_reason, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, phone) DO NOTHING",
-            )
-            .bind(campaign_id.0)
-            .bind(lead.phone.as_str())
-            .bind(contact)
-            .bind(status)
-            .bind(next)
-            .bind(reason)
-            .bind(ts(now))
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-            if res.rows_affected() == 1 {
-                report.inserted += 1;
-                let id = LeadId(res.last_insert_rowid());
-                insert_event(
-                    &mut tx,
-                    now,
-                    Some(id),
-                    None,
-                    "lead.created",
-                    "import",
-                    None,
-                    status,
-                )
-                .await?;
-            } else {
-                report.duplicates += 1;
+                 VALUES {values} ON CONFLICT (campaign_id, phone) DO NOTHING RETURNING id, status"
+            );
+            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+            for (lead, placement) in chunk {
+                let contact = serde_json::to_string(&lead.contact)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let (status, next, reason) = match placement {
+                    LeadPlacement::Active(at) => ("active", Some(ts(*at)), None),
+                    LeadPlacement::Paused(reason) => ("paused", None, Some(reason.clone())),
+                };
+                q = q
+                    .bind(campaign_id.0)
+                    .bind(lead.phone.as_str())
+                    .bind(contact)
+                    .bind(status)
+                    .bind(next)
+                    .bind(reason)
+                    .bind(ts(now))
+                    .bind(ts(now));
             }
+            let mut created = q.fetch_all(&mut *tx).await.map_err(backend)?;
+            report.inserted += created.len() as u64;
+            report.duplicates += (chunk.len() - created.len()) as u64;
+            if created.is_empty() {
+                continue;
+            }
+            // One `lead.created` event per inserted lead, in id order.
+            created.sort_unstable();
+            let values =
+                vec!["(?, ?, NULL, 'lead.created', 'import', NULL, ?)"; created.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO events (at, lead_id, attempt_id, kind, source, dedupe_key, detail)
+                 VALUES {values}"
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, status) in &created {
+                q = q.bind(ts(now)).bind(id).bind(status);
+            }
+            q.execute(&mut *tx).await.map_err(backend)?;
         }
         tx.commit().await?;
         Ok(report)

@@ -87,6 +87,7 @@ async fn an_import_in_another_process_does_not_fail_read_then_write_transactions
         .await
         .unwrap();
     const LIVE: u32 = 400;
+    const IMPORT_BATCHES: u32 = 25;
     server
         .insert_leads(live.id, &leads(0, 0..LIVE), t0())
         .await
@@ -101,7 +102,7 @@ async fn an_import_in_another_process_does_not_fail_read_then_write_transactions
     let import = {
         let importing = importing.clone();
         tokio::spawn(async move {
-            for b in 0..40u32 {
+            for b in 0..IMPORT_BATCHES {
                 importer
                     .insert_leads(imported.id, &leads(1, b * 1000..(b + 1) * 1000), t0())
                     .await
@@ -175,7 +176,7 @@ async fn an_import_in_another_process_does_not_fail_read_then_write_transactions
     let counts = server.status_counts(t0(), t0()).await.unwrap();
     assert_eq!(
         counts.leads_by_status.values().sum::<u64>(),
-        u64::from(LIVE) + 40_000,
+        u64::from(LIVE) + u64::from(IMPORT_BATCHES) * 1000,
         "every imported lead is stored"
     );
 }
