@@ -245,6 +245,62 @@ async fn an_unrelated_database_is_refused_unless_adopted() {
     c.close().await.unwrap();
 }
 
+/// Issue 9, item 1 (PostgreSQL side): a server that cannot take writes is
+/// [`StoreError::Unavailable`], not a generic error, and the same store recovers when it can
+/// again. Here the database turns read-only (as a standby, or a full disk handled by an
+/// operator, would) and the store's connections are dropped by the server.
+#[tokio::test]
+async fn a_read_only_server_is_unavailable_and_the_store_recovers() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let store = db.store().await;
+    store
+        .set_setting("k", "before", "test", t0())
+        .await
+        .unwrap();
+    let mut a = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let set_read_only = |on: bool| {
+        format!(
+            "ALTER DATABASE \"{}\" SET default_transaction_read_only = {}",
+            db.name,
+            if on { "on" } else { "off" }
+        )
+    };
+    let kick = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        db.name
+    );
+    sqlx::raw_sql(&set_read_only(true))
+        .execute(&mut a)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&kick).execute(&mut a).await.unwrap();
+    let err = store
+        .set_setting("k", "during", "test", t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = store
+        .set_kill_switch(KillScope::Global, true, "x", "test", t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    // Reads still answer.
+    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("before"));
+
+    sqlx::raw_sql(&set_read_only(false))
+        .execute(&mut a)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&kick).execute(&mut a).await.unwrap();
+    store.set_setting("k", "after", "test", t0()).await.unwrap();
+    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("after"));
+    assert!(store.kill_switches().await.unwrap().is_empty());
+    store.close().await;
+    a.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn bad_arguments_are_refused() {
     assert!(matches!(

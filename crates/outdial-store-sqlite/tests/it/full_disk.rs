@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use outdial_core::{AnswerAction, CampaignSettings, LeadContact, NewLead, Region, E164};
-use outdial_store::{LeadPlacement, Store, StoreError};
+use outdial_store::{KillScope, LeadPlacement, Store, StoreError};
 use outdial_store_sqlite::{OpenMode, SqliteStore};
 use sqlx::Connection;
 use std::io::Write;
@@ -129,6 +129,10 @@ struct Ledger {
     /// Settings keys reported written, and those that failed.
     ok_settings: Vec<String>,
     failed_settings: Vec<String>,
+    /// Lead numbers whose attempt reservation was reported, and those whose reservation
+    /// failed: a reservation reported but not committed is a call outdial does not know of.
+    ok_reservations: Vec<usize>,
+    failed_reservations: Vec<usize>,
 }
 
 const BATCH: usize = 40;
@@ -158,6 +162,21 @@ async fn check_ledger(store: &dyn Store, ledger: &Ledger, when: &str) {
                 "{when}: lead {n} of a batch that returned an error was stored"
             );
         }
+    }
+    for &n in &ledger.ok_reservations {
+        let lead = &store.leads_by_phone(&phone(n)).await.unwrap()[0];
+        assert_eq!(
+            store.lead_attempts(lead.id).await.unwrap().len(),
+            1,
+            "{when}: the attempt reserved for lead {n} is missing"
+        );
+    }
+    for &n in &ledger.failed_reservations {
+        let lead = &store.leads_by_phone(&phone(n)).await.unwrap()[0];
+        assert!(
+            store.lead_attempts(lead.id).await.unwrap().is_empty(),
+            "{when}: lead {n} has an attempt whose reservation returned an error"
+        );
     }
     for k in &ledger.ok_settings {
         assert_eq!(
@@ -260,6 +279,17 @@ async fn a_full_disk_fails_every_write_and_the_same_store_recovers() {
                 ledger.failed_settings.push(key);
             }
         }
+        // A reservation (read, then write) of a lead committed before the disk filled.
+        let n = round;
+        let lead = &store.leads_by_phone(&phone(n)).await.unwrap()[0];
+        match store.reserve_attempt(lead.id, t0()).await {
+            Ok(Some(_)) => ledger.ok_reservations.push(n),
+            Ok(None) => panic!("lead {n} was due and free"),
+            Err(e) => {
+                unavailable("reserve_attempt", &e);
+                ledger.failed_reservations.push(n);
+            }
+        }
     }
     assert!(
         !ledger.failed_batches.is_empty() && !ledger.failed_settings.is_empty(),
@@ -291,6 +321,21 @@ async fn a_full_disk_fails_every_write_and_the_same_store_recovers() {
             .expect("a setting after the disk was freed");
         ledger.ok_settings.push(key);
     }
+    // Reservations and a persisted stop (what the engine writes once the store takes
+    // writes again) commit too.
+    for n in 100..103 {
+        let lead = &store.leads_by_phone(&phone(n)).await.unwrap()[0];
+        assert!(store
+            .reserve_attempt(lead.id, t0())
+            .await
+            .unwrap()
+            .is_some());
+        ledger.ok_reservations.push(n);
+    }
+    assert!(store
+        .set_kill_switch(KillScope::Global, true, "storage failed", "test", t0())
+        .await
+        .unwrap());
     check_ledger(&store, &ledger, "after freeing the disk").await;
     assert_eq!(
         committed_leads(&path).await,
@@ -303,6 +348,7 @@ async fn a_full_disk_fails_every_write_and_the_same_store_recovers() {
     store.close().await;
     let store = SqliteStore::open(&path, OpenMode::MustExist).await.unwrap();
     check_ledger(&store, &ledger, "after reopening").await;
+    assert!(store.kill_switches().await.unwrap()[0].tripped);
     store.close().await;
     drop(fs);
 }
