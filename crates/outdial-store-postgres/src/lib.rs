@@ -22,7 +22,8 @@
 //! - **Leader lease** for singleton maintenance: [`PgStore::try_acquire_lease`].
 //!
 //! Errors: a unique-constraint violation maps to [`StoreError::Conflict`], a value that cannot
-//! be decoded to [`StoreError::Corrupt`], anything else the database or the driver reports to
+//! be decoded to [`StoreError::Corrupt`], a lost connection or a server that cannot write to
+//! [`StoreError::Unavailable`], anything else the database or the driver reports to
 //! [`StoreError::Backend`].
 
 use async_trait::async_trait;
@@ -33,9 +34,10 @@ use outdial_core::{
     Disposition, LeadContact, LeadId, LeadStatus, NewLead, ProviderCallId, E164,
 };
 use outdial_store::{
-    to_micros, AlertId, AlertRecord, Attempt, Campaign, DncEntry, DncScope, EventOutcome,
-    EventRecord, InsertReport, Job, JobId, JobState, KillScope, KillSwitch, Lead, LeadPlacement,
-    NewAlert, NewJob, Placement, RawEvent, StatusCounts, Store, StoreError, StoreResult,
+    foreign_database_message, to_micros, AlertId, AlertRecord, Attempt, Campaign, DncEntry,
+    DncScope, EventOutcome, EventRecord, ForeignDatabase, InsertReport, Job, JobId, JobState,
+    KillScope, KillSwitch, Lead, LeadPlacement, NewAlert, NewJob, Placement, RawEvent,
+    StatusCounts, Store, StoreError, StoreResult,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Postgres, Row};
@@ -58,18 +60,73 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// SQLSTATE codes and classes (a two-character prefix) that mean the database cannot take
+/// writes or cannot be reached: class 08 (connection exception), 53 (insufficient resources:
+/// `53100` disk full, `53200` out of memory, `53300` too many connections), 58 (system error:
+/// `58030` I/O error), `57P01`–`57P03` (the server is shutting down or starting),
+/// `25006` (read-only transaction: a standby, or `default_transaction_read_only`),
+/// `XX001`/`XX002` (corrupted data or index).
+/// Source: <https://www.postgresql.org/docs/current/errcodes-appendix.html>.
+fn is_unavailable_sqlstate(code: &str) -> bool {
+    matches!(code.get(..2), Some("08" | "53" | "58"))
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "25006" | "XX001" | "XX002"
+        )
+}
+
 /// Maps a driver error: unique violations (SQLSTATE 23505) are [`StoreError::Conflict`],
-/// undecodable values [`StoreError::Corrupt`], the rest [`StoreError::Backend`].
+/// undecodable values [`StoreError::Corrupt`], a lost or refused connection, an I/O error or
+/// a server that cannot write ([`is_unavailable_sqlstate`]) [`StoreError::Unavailable`], the
+/// rest [`StoreError::Backend`].
 fn backend(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
             StoreError::Conflict(db.message().to_owned())
         }
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| is_unavailable_sqlstate(&c)) => {
+            StoreError::Unavailable(e.to_string())
+        }
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
             StoreError::Corrupt(e.to_string())
         }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Backend(e.to_string()),
     }
+}
+
+/// Fails with [`StoreError::ForeignDatabase`] when the database holds tables (outside the
+/// system schemas) but no `_sqlx_migrations`. Only reads. Instances starting together on an
+/// empty database agree: sqlx commits `_sqlx_migrations` before it creates any other table.
+async fn refuse_foreign(pool: &PgPool) -> StoreResult<()> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT schemaname || '.' || tablename FROM pg_catalog.pg_tables
+         WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+           AND schemaname NOT LIKE 'pg\\_%'
+         ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
+    if tables.is_empty() || tables.iter().any(|t| t.ends_with("._sqlx_migrations")) {
+        return Ok(());
+    }
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .map_err(backend)?;
+    let mut shown: Vec<String> = tables.iter().take(5).cloned().collect();
+    if tables.len() > shown.len() {
+        shown.push(format!("and {} more", tables.len() - shown.len()));
+    }
+    Err(StoreError::ForeignDatabase(foreign_database_message(
+        &format!("the PostgreSQL database \"{database}\""),
+        &shown,
+    )))
 }
 
 /// An instant as written: truncated to whole microseconds.
@@ -101,21 +158,50 @@ fn opt_small<T: TryFrom<i64>>(v: Option<i64>, what: &str) -> StoreResult<Option<
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
     /// with any libpq-style parameters sqlx accepts) with a pool of at most `pool_size`
-    /// connections, applies the embedded migrations under sqlx's advisory lock (safe when
+    /// connections and applies the embedded migrations under sqlx's advisory lock (safe when
     /// several instances start together: one migrates, the others wait and then find nothing
-    /// to do) and creates the `leases` table if it is missing.
+    /// to do). A database that holds tables but no `_sqlx_migrations` is refused
+    /// ([`ForeignDatabase::Refuse`]); see [`PgStore::connect_with_policy`].
     ///
-    /// Errors: [`StoreError::SchemaTooNew`] when the database holds a migration this build
-    /// does not know (a newer outdial migrated it); [`StoreError::Backend`] when `url` cannot
-    /// be parsed, `pool_size` is 0, the server cannot be reached or a migration fails.
+    /// Errors: [`StoreError::ForeignDatabase`] for a database outdial did not create (nothing
+    /// is written to it); [`StoreError::SchemaTooNew`] when the database holds a migration
+    /// this build does not know (a newer outdial migrated it); [`StoreError::Unavailable`]
+    /// when the server cannot be reached or cannot write; [`StoreError::Backend`] when `url`
+    /// cannot be parsed, `pool_size` is 0 or a migration fails otherwise.
     pub async fn connect(url: &str, pool_size: u32) -> StoreResult<PgStore> {
+        Self::connect_with_policy(url, pool_size, ForeignDatabase::Refuse).await
+    }
+
+    /// Like [`PgStore::connect`], saying what to do with a database outdial did not create
+    /// (tables in it, and no `_sqlx_migrations`): [`ForeignDatabase::Refuse`] fails with
+    /// [`StoreError::ForeignDatabase`] naming the database; [`ForeignDatabase::Adopt`] adds
+    /// outdial's tables to it.
+    pub async fn connect_with_policy(
+        url: &str,
+        pool_size: u32,
+        foreign: ForeignDatabase,
+    ) -> StoreResult<PgStore> {
+        // sqlx parses any scheme; a URL of another database must not be tried as a host.
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Backend(
+                "invalid PostgreSQL URL: it must start with postgres:// or postgresql://".into(),
+            ));
+        }
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
-        Self::connect_with(options, pool_size).await
+        Self::open(options, pool_size, foreign).await
     }
 
     /// Like [`PgStore::connect`], with connection options built by the caller.
     pub async fn connect_with(options: PgConnectOptions, pool_size: u32) -> StoreResult<PgStore> {
+        Self::open(options, pool_size, ForeignDatabase::Refuse).await
+    }
+
+    async fn open(
+        options: PgConnectOptions,
+        pool_size: u32,
+        foreign: ForeignDatabase,
+    ) -> StoreResult<PgStore> {
         if pool_size == 0 {
             return Err(StoreError::Backend(
                 "the PostgreSQL pool size must be at least 1".into(),
@@ -127,7 +213,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(backend)?;
-        if let Err(e) = Self::prepare(&pool).await {
+        if let Err(e) = Self::prepare(&pool, foreign).await {
             // Closing drops any session advisory lock a failed migration left held.
             pool.close().await;
             return Err(e);
@@ -135,11 +221,21 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
-    async fn prepare(pool: &PgPool) -> StoreResult<()> {
+    async fn prepare(pool: &PgPool, foreign: ForeignDatabase) -> StoreResult<()> {
+        if foreign == ForeignDatabase::Refuse {
+            refuse_foreign(pool).await?;
+        }
         MIGRATOR.run(pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::VersionMissing(v) => {
                 StoreError::SchemaTooNew(format!("it has migration {v}, unknown to this build"))
             }
+            sqlx::migrate::MigrateError::Execute(e)
+            | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => match backend(e) {
+                StoreError::Unavailable(m) => {
+                    StoreError::Unavailable(format!("migrations failed: {m}"))
+                }
+                other => StoreError::Backend(format!("migrations failed: {other}")),
+            },
             other => StoreError::Backend(format!("migrations failed: {other}")),
         })?;
         Ok(())
@@ -1514,6 +1610,11 @@ impl Store for PgStore {
         .await?;
         if !fresh {
             return Ok(EventOutcome::Duplicate);
+        }
+        if att.state.is_final() {
+            // A late callback: kept in the log, and nothing of the ended attempt changes.
+            tx.commit().await.map_err(backend)?;
+            return Ok(EventOutcome::Late { attempt_id: att.id });
         }
         let seq = event.sequence.map(i64::from);
         let Some(next) = att.state.advance(event.status) else {

@@ -5,8 +5,15 @@
 //! when the store opens; a database migrated by a newer outdial is refused
 //! ([`StoreError::SchemaTooNew`]).
 //!
-//! All statements run on one connection, so SQLite's single writer never sees two
-//! transactions race; the guarded updates make every operation safe to repeat anyway.
+//! All statements of a store run on one connection, so its own transactions never race; the
+//! guarded updates make every operation safe to repeat anyway. Other processes (an import,
+//! the CLI) may write to the same file: every transaction begins with `BEGIN IMMEDIATE` and
+//! waits up to the busy timeout (10 s) for the write lock (see `tx`).
+//!
+//! Commits are durable (`synchronous=FULL`). A write the storage refuses (disk full, I/O
+//! error, read-only) fails with [`StoreError::Unavailable`], nothing of it committed, and the
+//! connection is replaced, so the store recovers by itself once the storage takes writes
+//! again.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,9 +23,10 @@ use outdial_core::{
     Disposition, LeadContact, LeadId, LeadStatus, NewLead, ProviderCallId, E164,
 };
 use outdial_store::{
-    to_micros, AlertId, AlertRecord, Attempt, Campaign, DncEntry, DncScope, EventOutcome,
-    EventRecord, InsertReport, Job, JobId, JobState, KillScope, KillSwitch, Lead, LeadPlacement,
-    NewAlert, NewJob, Placement, RawEvent, StatusCounts, Store, StoreError, StoreResult,
+    foreign_database_message, to_micros, AlertId, AlertRecord, Attempt, Campaign, DncEntry,
+    DncScope, EventOutcome, EventRecord, ForeignDatabase, InsertReport, Job, JobId, JobState,
+    KillScope, KillSwitch, Lead, LeadPlacement, NewAlert, NewJob, Placement, RawEvent,
+    StatusCounts, Store, StoreError, StoreResult,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -29,10 +37,17 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod tx;
+
+use tx::{backend, WriteTx};
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Attempt states that block a number (kept in step with the partial unique index).
 const IN_FLIGHT: &str = "('reserved', 'placed', 'ringing', 'in-progress', 'unknown')";
+
+/// Lead rows per multi-row `INSERT` (8 bound values each).
+const LEAD_ROWS_PER_INSERT: usize = 200;
 
 /// DNC rows per multi-row `INSERT` (5 bound values each; SQLite allows 32,766 per statement).
 const DNC_ROWS_PER_INSERT: usize = 500;
@@ -47,14 +62,58 @@ pub enum OpenMode {
     MustExist,
 }
 
+/// How long a statement waits for another connection's lock (an import in another process)
+/// before failing with `database is locked`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Fails with [`StoreError::ForeignDatabase`] when the existing file at `path` holds tables
+/// but no `_sqlx_migrations`. Reads through a read-only connection that changes nothing.
+async fn refuse_foreign(path: &Path) -> StoreResult<()> {
+    use sqlx::Connection;
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    let not_sqlite = |e: sqlx::Error| {
+        match &e {
+        // SQLITE_NOTADB: the file is something else altogether.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("26") => {
+            StoreError::ForeignDatabase(format!(
+                "the file {} is not a SQLite database ({e}); point outdial at its own database file",
+                path.display()
+            ))
+        }
+        _ => backend(e),
+    }
+    };
+    let mut conn = SqliteConnection::connect_with(&opts)
+        .await
+        .map_err(not_sqlite)?;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+         ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .map_err(not_sqlite)?;
+    conn.close().await.map_err(backend)?;
+    if tables.is_empty() || tables.iter().any(|t| t == "_sqlx_migrations") {
+        return Ok(());
+    }
+    let mut shown: Vec<String> = tables.iter().take(5).cloned().collect();
+    if tables.len() > shown.len() {
+        shown.push(format!("and {} more", tables.len() - shown.len()));
+    }
+    Err(StoreError::ForeignDatabase(foreign_database_message(
+        &format!("the database file {}", path.display()),
+        &shown,
+    )))
+}
+
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-}
-
-fn backend(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -72,30 +131,52 @@ fn opt_ts(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
 }
 
 impl SqliteStore {
-    /// Opens (or creates, per `mode`) the database at `path`, enables WAL, and applies the
-    /// embedded migrations.
+    /// Opens (or creates, per `mode`) the database at `path`, enables WAL with
+    /// `synchronous=FULL`, and applies the embedded migrations. A file that holds tables but
+    /// not outdial's migration table is refused ([`ForeignDatabase::Refuse`]); see
+    /// [`SqliteStore::open_with`].
     ///
     /// Errors: [`StoreError::NotFound`] when `mode` is [`OpenMode::MustExist`] and the file is
-    /// missing; [`StoreError::SchemaTooNew`] when the file was migrated by a newer outdial;
-    /// [`StoreError::Backend`] when SQLite cannot open it.
+    /// missing; [`StoreError::ForeignDatabase`] for a database outdial did not create;
+    /// [`StoreError::SchemaTooNew`] when the file was migrated by a newer outdial;
+    /// [`StoreError::Unavailable`] when the storage fails (cannot open, read-only, full);
+    /// [`StoreError::Backend`] when SQLite cannot open it otherwise.
     pub async fn open(path: &Path, mode: OpenMode) -> StoreResult<SqliteStore> {
+        Self::open_with(path, mode, ForeignDatabase::Refuse).await
+    }
+
+    /// Like [`SqliteStore::open`], saying what to do with a database outdial did not create
+    /// (tables, and no `_sqlx_migrations`): [`ForeignDatabase::Refuse`] leaves the file
+    /// untouched (not even its journal mode changes) and fails with
+    /// [`StoreError::ForeignDatabase`]; [`ForeignDatabase::Adopt`] adds outdial's tables to it.
+    pub async fn open_with(
+        path: &Path,
+        mode: OpenMode,
+        foreign: ForeignDatabase,
+    ) -> StoreResult<SqliteStore> {
         if mode == OpenMode::MustExist && !path.exists() {
             return Err(StoreError::NotFound(format!(
                 "database file {} does not exist (create it with `outdial import` or `outdial serve --create`)",
                 path.display()
             )));
         }
+        if foreign == ForeignDatabase::Refuse && path.exists() {
+            refuse_foreign(path).await?;
+        }
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(mode == OpenMode::CreateIfMissing)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit is on disk (the WAL synced) before it is acknowledged, so a
+            // reservation survives a power loss (ARCHITECTURE.md, "Choices").
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(BUSY_TIMEOUT);
         Self::connect(opts).await
     }
 
-    /// An in-memory database (tests).
+    /// An in-memory database (tests). Its one connection holds the data: should a failed
+    /// commit discard it, the data is gone (a file database loses nothing committed).
     pub async fn in_memory() -> StoreResult<SqliteStore> {
         let opts = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(backend)?
@@ -110,12 +191,19 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(60))
             .idle_timeout(None)
             .max_lifetime(None)
+            .before_acquire(|conn, _| Box::pin(async move { Ok(tx::reusable(conn)) }))
             .connect_with(opts)
             .await
             .map_err(backend)?;
         MIGRATOR.run(&pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::VersionMissing(v) => {
                 StoreError::SchemaTooNew(format!("it has migration {v}, unknown to this build"))
+            }
+            sqlx::migrate::MigrateError::Execute(e)
+            | sqlx::migrate::MigrateError::ExecuteMigration(e, _)
+                if tx::is_unavailable(&e) =>
+            {
+                StoreError::Unavailable(format!("migrations failed: {e}"))
             }
             other => StoreError::Backend(format!("migrations failed: {other}")),
         })?;
@@ -418,7 +506,7 @@ async fn transition_attempt(
     source: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let mut tx = pool.begin().await.map_err(backend)?;
+    let mut tx = WriteTx::begin(pool).await?;
     let Some(att) = fetch_attempt(&mut tx, id).await? else {
         return Ok(false);
     };
@@ -460,7 +548,7 @@ async fn transition_attempt(
         &detail,
     )
     .await?;
-    tx.commit().await.map_err(backend)?;
+    tx.commit().await?;
     Ok(true)
 }
 
@@ -472,7 +560,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
         max_in_flight: Option<u32>,
     ) -> StoreResult<Option<Attempt>> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let Some(row) = sqlx::query(
             "SELECT * FROM leads WHERE id = ? AND status = 'active' AND next_attempt_at <= ?",
         )
@@ -536,7 +624,7 @@ impl SqliteStore {
         )
         .await?;
         let attempt = fetch_attempt(&mut tx, attempt_id).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(attempt)
     }
 }
@@ -551,7 +639,7 @@ impl Store for SqliteStore {
         source: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let key = scope.as_key();
         // Tripping creates the row of a scope never set; resuming a scope never set changes
         // nothing (it is not tripped). Either way only a change of position writes.
@@ -592,7 +680,7 @@ impl Store for SqliteStore {
         };
         let detail = serde_json::json!({"scope": key, "reason": reason}).to_string();
         insert_event(&mut tx, now, None, None, kind, source, None, &detail).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -695,7 +783,7 @@ impl Store for SqliteStore {
         error_message: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let Some(job) = fetch_job(&mut tx, id).await? else {
             return Ok(false);
         };
@@ -734,7 +822,7 @@ impl Store for SqliteStore {
             &detail,
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -790,7 +878,7 @@ impl Store for SqliteStore {
         channels: &[&str],
         now: DateTime<Utc>,
     ) -> StoreResult<Option<AlertId>> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let Some(id) = sqlx::query_scalar::<_, i64>(
             "INSERT INTO alerts (kind, scope, subject, body, dedupe_key, raised_at)
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
@@ -826,7 +914,7 @@ impl Store for SqliteStore {
             &detail,
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(Some(AlertId(id)))
     }
 
@@ -975,49 +1063,55 @@ impl Store for SqliteStore {
         leads: &[(NewLead, LeadPlacement)],
         now: DateTime<Utc>,
     ) -> StoreResult<InsertReport> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Multi-row statements keep the transaction short (the write lock is held while it
+        // runs, and a webhook in `serve` may be waiting for it).
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let mut report = InsertReport::default();
-        for (lead, placement) in leads {
-            let contact = serde_json::to_string(&lead.contact)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let (status, next, reason) = match placement {
-                LeadPlacement::Active(at) => ("active", Some(ts(*at)), None),
-                LeadPlacement::Paused(reason) => ("paused", None, Some(reason.as_str())),
-            };
-            let res = sqlx::query(
+        for chunk in leads.chunks(LEAD_ROWS_PER_INSERT) {
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
                 "INSERT INTO leads (campaign_id, phone, contact, status, next_attempt_at, status_reason, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, phone) DO NOTHING",
-            )
-            .bind(campaign_id.0)
-            .bind(lead.phone.as_str())
-            .bind(contact)
-            .bind(status)
-            .bind(next)
-            .bind(reason)
-            .bind(ts(now))
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-            if res.rows_affected() == 1 {
-                report.inserted += 1;
-                let id = LeadId(res.last_insert_rowid());
-                insert_event(
-                    &mut tx,
-                    now,
-                    Some(id),
-                    None,
-                    "lead.created",
-                    "import",
-                    None,
-                    status,
-                )
-                .await?;
-            } else {
-                report.duplicates += 1;
+                 VALUES {values} ON CONFLICT (campaign_id, phone) DO NOTHING RETURNING id, status"
+            );
+            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+            for (lead, placement) in chunk {
+                let contact = serde_json::to_string(&lead.contact)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let (status, next, reason) = match placement {
+                    LeadPlacement::Active(at) => ("active", Some(ts(*at)), None),
+                    LeadPlacement::Paused(reason) => ("paused", None, Some(reason.clone())),
+                };
+                q = q
+                    .bind(campaign_id.0)
+                    .bind(lead.phone.as_str())
+                    .bind(contact)
+                    .bind(status)
+                    .bind(next)
+                    .bind(reason)
+                    .bind(ts(now))
+                    .bind(ts(now));
             }
+            let mut created = q.fetch_all(&mut *tx).await.map_err(backend)?;
+            report.inserted += created.len() as u64;
+            report.duplicates += (chunk.len() - created.len()) as u64;
+            if created.is_empty() {
+                continue;
+            }
+            // One `lead.created` event per inserted lead, in id order.
+            created.sort_unstable();
+            let values =
+                vec!["(?, ?, NULL, 'lead.created', 'import', NULL, ?)"; created.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO events (at, lead_id, attempt_id, kind, source, dedupe_key, detail)
+                 VALUES {values}"
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, status) in &created {
+                q = q.bind(ts(now)).bind(id).bind(status);
+            }
+            q.execute(&mut *tx).await.map_err(backend)?;
         }
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(report)
     }
 
@@ -1080,7 +1174,7 @@ impl Store for SqliteStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let res = sqlx::query(
             "UPDATE leads SET next_attempt_at = ?, status_reason = ?, updated_at = ?
              WHERE id = ? AND status = 'active'",
@@ -1107,12 +1201,12 @@ impl Store for SqliteStore {
             &detail,
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
     async fn park_lead(&self, id: LeadId, reason: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let res = sqlx::query(
             "UPDATE leads SET status = 'paused', next_attempt_at = NULL, status_reason = ?, updated_at = ?
              WHERE id = ? AND status = 'active'",
@@ -1137,7 +1231,7 @@ impl Store for SqliteStore {
             reason,
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -1195,7 +1289,7 @@ impl Store for SqliteStore {
         interval: chrono::Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<DateTime<Utc>> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let next: Option<String> =
             sqlx::query_scalar("SELECT next_slot FROM pacers WHERE name = ?")
                 .bind(name)
@@ -1215,7 +1309,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(to_micros(slot))
     }
 
@@ -1273,7 +1367,7 @@ impl Store for SqliteStore {
         placement: &Placement,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let Some(att) = fetch_attempt(&mut tx, id).await? else {
             return Ok(false);
         };
@@ -1311,7 +1405,7 @@ impl Store for SqliteStore {
             )
             .await?;
         }
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(moved)
     }
 
@@ -1381,7 +1475,7 @@ impl Store for SqliteStore {
         raw: &RawEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<EventOutcome> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let by_call = sqlx::query("SELECT * FROM attempts WHERE call_id = ?")
             .bind(event.call_id.as_str())
             .fetch_optional(&mut *tx)
@@ -1408,7 +1502,7 @@ impl Store for SqliteStore {
                 &raw.payload,
             )
             .await?;
-            tx.commit().await.map_err(backend)?;
+            tx.commit().await?;
             return Ok(EventOutcome::UnknownCall);
         };
         let fresh = insert_event(
@@ -1425,6 +1519,11 @@ impl Store for SqliteStore {
         if !fresh {
             return Ok(EventOutcome::Duplicate);
         }
+        if att.state.is_final() {
+            // A late callback: kept in the log, and nothing of the ended attempt changes.
+            tx.commit().await?;
+            return Ok(EventOutcome::Late { attempt_id: att.id });
+        }
         let seq = event.sequence.map(i64::from);
         let Some(next) = att.state.advance(event.status) else {
             sqlx::query(
@@ -1439,7 +1538,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-            tx.commit().await.map_err(backend)?;
+            tx.commit().await?;
             return Ok(EventOutcome::Stale { attempt_id: att.id });
         };
         let at = ts(event.at);
@@ -1502,7 +1601,7 @@ impl Store for SqliteStore {
         let updated = fetch_attempt(&mut tx, att.id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("attempt {}", att.id)))?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(EventOutcome::Applied {
             from: att.state,
             attempt: Box::new(updated),
@@ -1517,7 +1616,7 @@ impl Store for SqliteStore {
         source: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let res = sqlx::query(
             "UPDATE attempts SET requested_disposition = ?, callback_at = ?, updated_at = ?
              WHERE id = ? AND concluded_at IS NULL",
@@ -1549,7 +1648,7 @@ impl Store for SqliteStore {
             &detail,
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -1562,7 +1661,7 @@ impl Store for SqliteStore {
         source: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let Some(att) = fetch_attempt(&mut tx, id).await? else {
             return Ok(false);
         };
@@ -1618,7 +1717,7 @@ impl Store for SqliteStore {
             &detail,
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -1642,7 +1741,7 @@ impl Store for SqliteStore {
         follow_up: &[NewJob],
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let res = sqlx::query(
             "UPDATE attempts SET disposition = ?, concluded_at = ?, updated_at = ?
              WHERE id = ? AND concluded_at IS NULL AND state IN ('ended', 'rejected', 'not-placed')",
@@ -1694,7 +1793,7 @@ impl Store for SqliteStore {
         for job in follow_up {
             insert_job(&mut tx, job, now).await?;
         }
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -1756,7 +1855,7 @@ impl Store for SqliteStore {
         if entries.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let mut added = 0u64;
         for chunk in entries.chunks(DNC_ROWS_PER_INSERT) {
             let values = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
@@ -1809,7 +1908,7 @@ impl Store for SqliteStore {
             )
             .await?;
         }
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(added)
     }
 
@@ -1819,7 +1918,7 @@ impl Store for SqliteStore {
         scope: &DncScope,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let Some(row) = sqlx::query(
             "DELETE FROM dnc WHERE scope = ? AND phone = ?
              RETURNING scope, phone, source, reason, added_at",
@@ -1850,7 +1949,7 @@ impl Store for SqliteStore {
             &detail,
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -1994,7 +2093,7 @@ impl Store for SqliteStore {
         source: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -2007,7 +2106,7 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         let detail = serde_json::json!({"key": key, "value": value}).to_string();
         insert_event(&mut tx, now, None, None, "setting", source, None, &detail).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -2196,6 +2295,26 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    /// Issue 9, item 4: a commit is acknowledged only once it is on disk, so a reservation
+    /// survives a power loss.
+    #[tokio::test]
+    async fn file_databases_run_wal_with_synchronous_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("o.db"), OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+        assert_eq!(sync, 2, "PRAGMA synchronous is not FULL (2)");
     }
 
     #[tokio::test]

@@ -41,6 +41,12 @@ pub fn cases() -> Vec<(&'static str, Case)> {
         ("webhook_before_placement_uses_hint", |s| {
             Box::pin(webhook_before_placement(s))
         }),
+        ("late_events_change_nothing_of_a_final_attempt", |s| {
+            Box::pin(late_events_change_nothing_of_a_final_attempt(s))
+        }),
+        ("sequence_numbers_do_not_order_events", |s| {
+            Box::pin(sequence_numbers_do_not_order_events(s))
+        }),
         ("conclude_applies_decision_once", |s| {
             Box::pin(conclude_once(s))
         }),
@@ -378,7 +384,7 @@ async fn webhook_duplicates_and_reorders(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert_eq!(late, EventOutcome::Stale { attempt_id: a.id });
+    assert_eq!(late, EventOutcome::Late { attempt_id: a.id });
     let got = store.attempt(a.id).await.unwrap().unwrap();
     assert_eq!(got.state, AttemptState::Ended);
     assert_eq!(got.call_status, Some(CallStatus::Completed));
@@ -454,6 +460,149 @@ async fn webhook_before_placement(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(other, EventOutcome::UnknownCall);
+}
+
+/// Issue 9, item 11: callbacks arriving after a final status (Twilio retries, a delayed AMD
+/// result, a forged or garbled sequence number) are kept in the log and change nothing of the
+/// attempt, concluded or not; only an explicit re-disposition changes a final attempt.
+async fn late_events_change_nothing_of_a_final_attempt(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101"]).await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let placed = Placement {
+        call_id: ProviderCallId::parse("CA1").unwrap(),
+        status: CallStatus::Queued,
+    };
+    store.mark_placed(a.id, &placed, t0()).await.unwrap();
+    for (seq, status) in [(1, CallStatus::InProgress), (2, CallStatus::Completed)] {
+        let r = store
+            .apply_call_event(
+                None,
+                &ev("CA1", status, seq),
+                &raw(&format!("CA1:{seq}")),
+                t0(),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(r, EventOutcome::Applied { .. }), "{r:?}");
+    }
+    let ended = store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(ended.state, AttemptState::Ended);
+    assert_eq!(ended.answered_by, None);
+    assert_eq!(ended.last_sequence, Some(2));
+
+    // Late facts that must not land: an AMD result, other figures, a huge sequence number.
+    let late = |status: CallStatus, key: &str| {
+        let mut e = ev("CA1", status, u32::MAX);
+        e.answered_by = Some(outdial_core::AnsweredBy::MachineStart);
+        e.duration_s = Some(999);
+        e.sip_response_code = Some(486);
+        e.at = t0() + Duration::hours(1);
+        (e, raw(key))
+    };
+    let later = t0() + Duration::minutes(5);
+    // Final, not yet concluded.
+    let (e, r) = late(CallStatus::Completed, "CA1:late-1");
+    let outcome = store.apply_call_event(None, &e, &r, later).await.unwrap();
+    assert_eq!(
+        store.attempt(a.id).await.unwrap().unwrap(),
+        ended,
+        "a late event changed a final attempt"
+    );
+    assert_eq!(outcome, EventOutcome::Late { attempt_id: a.id });
+    let d = Disposition::normalise("SALE").unwrap();
+    let done = LeadDecision::Done {
+        reason: "sold".into(),
+    };
+    assert!(store
+        .conclude_attempt(a.id, &d, &done, &[], later)
+        .await
+        .unwrap());
+    let concluded = store.attempt(a.id).await.unwrap().unwrap();
+    // Concluded: neither a late final status, nor a late earlier one, nor one through the
+    // attempt hint changes it.
+    for (i, status) in [
+        CallStatus::Completed,
+        CallStatus::InProgress,
+        CallStatus::Ringing,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (e, r) = late(status, &format!("CA1:late-concluded-{i}"));
+        let hint = (i == 2).then_some(a.id);
+        assert_eq!(
+            store.apply_call_event(hint, &e, &r, later).await.unwrap(),
+            EventOutcome::Late { attempt_id: a.id },
+            "{status:?}"
+        );
+    }
+    let (e, r) = late(CallStatus::Completed, "CA1:late-concluded-0");
+    assert_eq!(
+        store.apply_call_event(None, &e, &r, later).await.unwrap(),
+        EventOutcome::Duplicate,
+        "a late event is deduplicated like any other"
+    );
+    let got = store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(got, concluded, "a late event changed a concluded attempt");
+    assert_eq!(got.answered_by, None);
+    assert_eq!(got.last_sequence, Some(2));
+    assert_eq!(
+        store.lead(leads[0].id).await.unwrap().unwrap().status,
+        LeadStatus::Done
+    );
+    // Every raw callback is in the log, once.
+    let timeline = store.lead_events(leads[0].id).await.unwrap();
+    assert_eq!(
+        timeline.iter().filter(|e| e.kind == "webhook").count(),
+        6,
+        "raw webhooks recorded once each, late ones included"
+    );
+}
+
+/// Sequence numbers are informational: the state moves by status rank, so an outlandish
+/// sequence number (4294967295) neither blocks later events nor reorders them.
+async fn sequence_numbers_do_not_order_events(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101"]).await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let r = store
+        .apply_call_event(
+            Some(a.id),
+            &ev("CA5", CallStatus::Ringing, u32::MAX),
+            &raw("CA5:max"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(r, EventOutcome::Applied { .. }), "{r:?}");
+    for (seq, status, state) in [
+        (2, CallStatus::InProgress, AttemptState::InProgress),
+        (3, CallStatus::Completed, AttemptState::Ended),
+    ] {
+        let r = store
+            .apply_call_event(
+                None,
+                &ev("CA5", status, seq),
+                &raw(&format!("CA5:{seq}")),
+                t0(),
+            )
+            .await
+            .unwrap();
+        match r {
+            EventOutcome::Applied { attempt, .. } => assert_eq!(attempt.state, state),
+            other => panic!("{status:?} after a huge sequence number: {other:?}"),
+        }
+    }
+    let got = store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(got.call_status, Some(CallStatus::Completed));
+    assert_eq!(got.duration_s, Some(42));
 }
 
 async fn conclude_once(store: Arc<dyn Store>) {

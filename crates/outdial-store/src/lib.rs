@@ -53,6 +53,36 @@ pub enum StoreError {
     /// write is never reported as success).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The database holds tables but not outdial's migration table (`_sqlx_migrations`): it
+    /// belongs to something else (a mistyped path or URL, most likely). Nothing was changed.
+    /// The message names the database and says how to proceed; opening it anyway takes
+    /// [`ForeignDatabase::Adopt`].
+    #[error("{0}")]
+    ForeignDatabase(String),
+}
+
+/// What opening a store does with a database that already holds tables but has no outdial
+/// migration table (`_sqlx_migrations`), i.e. one outdial did not create.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForeignDatabase {
+    /// Refuse it with [`StoreError::ForeignDatabase`], writing nothing to it (the default).
+    #[default]
+    Refuse,
+    /// Add outdial's tables to it anyway: the operator asked for it explicitly.
+    Adopt,
+}
+
+/// The message of [`StoreError::ForeignDatabase`] for the database `what` (a file path or a
+/// database name), whose first few tables are `tables`. One wording for every backend.
+pub fn foreign_database_message(what: &str, tables: &[String]) -> String {
+    format!(
+        "{what} is not an outdial database: it already holds tables ({}) but no outdial \
+         migration table (_sqlx_migrations), and outdial refuses to add its own tables to it. \
+         Point outdial at a new or an outdial database instead (check the path or URL for a \
+         typo); to add outdial's tables to this database anyway, open it with the explicit \
+         adopt option",
+        tables.join(", ")
+    )
 }
 
 /// Result alias.
@@ -119,7 +149,10 @@ pub struct Attempt {
     pub call_id: Option<ProviderCallId>,
     /// Last applied provider call status.
     pub call_status: Option<CallStatus>,
-    /// Highest provider sequence number seen.
+    /// Highest provider sequence number seen while the attempt was in flight. Informational
+    /// (shown to operators): events are ordered by call status rank
+    /// ([`AttemptState::advance`]), never by this number, so an outlandish value from the
+    /// provider cannot hold back or reorder later events.
     pub last_sequence: Option<u32>,
     /// Reservation time (row committed before the provider call), UTC.
     pub reserved_at: DateTime<Utc>,
@@ -194,8 +227,18 @@ pub enum EventOutcome {
     },
     /// The same event was seen before; nothing changed.
     Duplicate,
-    /// The event was recorded but is not ahead of the attempt's state (late or reordered).
+    /// The event was recorded but is not ahead of the attempt's state (reordered: `ringing`
+    /// after `in-progress`). The attempt is still in flight; only facts it did not have yet
+    /// (`answered_by`, the highest sequence number) were added.
     Stale {
+        /// The attempt it belongs to.
+        attempt_id: AttemptId,
+    },
+    /// The attempt had already ended (a final state: `ended`, `rejected`, `not-placed`,
+    /// concluded or not): the raw event was recorded (and deduplicated), and nothing of the
+    /// attempt changed. Once final, an attempt's facts change only through an explicit
+    /// re-disposition ([`Store::redispose_attempt`]).
+    Late {
         /// The attempt it belongs to.
         attempt_id: AttemptId,
     },
@@ -557,7 +600,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // ---- leads ----
 
     /// Inserts leads into a campaign in one transaction, skipping numbers the campaign
-    /// already has.
+    /// already has. The SQLite backend holds the database's write lock for the whole call,
+    /// and other writers (`serve`'s webhooks, in another process) wait for it: import large
+    /// files in batches (`outdial import` passes 1,000 rows, tens of milliseconds).
     async fn insert_leads(
         &self,
         campaign_id: CampaignId,
@@ -698,7 +743,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Applies a provider event to its attempt, found by call id or else by `attempt_hint`
     /// (whose call id must be empty or equal). Records the raw event in the same
-    /// transaction. Idempotent and order-independent: see [`EventOutcome`].
+    /// transaction. Idempotent and order-independent: see [`EventOutcome`]. An event for an
+    /// attempt already in a final state changes nothing of it ([`EventOutcome::Late`]).
     async fn apply_call_event(
         &self,
         attempt_hint: Option<AttemptId>,

@@ -203,6 +203,104 @@ async fn newer_schema_is_refused() {
     assert!(matches!(err, StoreError::SchemaTooNew(_)), "{err}");
 }
 
+/// Issue 9, item 12: a database with tables outdial did not create, and no
+/// `_sqlx_migrations`, is refused and left untouched, unless adopting it is asked for.
+#[tokio::test]
+async fn an_unrelated_database_is_refused_unless_adopted() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let mut c = db.raw().await;
+    sqlx::raw_sql("CREATE TABLE customers (id bigint PRIMARY KEY, name text)")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let err = PgStore::connect(&db.url, 2).await.unwrap_err();
+    assert!(matches!(err, StoreError::ForeignDatabase(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&db.name) && msg.contains("public.customers"),
+        "{msg}"
+    );
+    const TABLES: &str =
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1";
+    assert_eq!(
+        sqlx::query_scalar::<_, String>(TABLES)
+            .fetch_all(&mut c)
+            .await
+            .unwrap(),
+        vec!["customers".to_owned()],
+        "the refused database was changed"
+    );
+    let s = PgStore::connect_with_policy(&db.url, 2, outdial_store::ForeignDatabase::Adopt)
+        .await
+        .unwrap();
+    s.close().await;
+    let t: Vec<String> = sqlx::query_scalar(TABLES).fetch_all(&mut c).await.unwrap();
+    assert!(
+        t.contains(&"customers".to_owned()) && t.contains(&"leads".to_owned()),
+        "{t:?}"
+    );
+    // From then on it is an outdial database.
+    db.store().await.close().await;
+    c.close().await.unwrap();
+}
+
+/// Issue 9, item 1 (PostgreSQL side): a server that cannot take writes is
+/// [`StoreError::Unavailable`], not a generic error, and the same store recovers when it can
+/// again. Here the database turns read-only (as a standby, or a full disk handled by an
+/// operator, would) and the store's connections are dropped by the server.
+#[tokio::test]
+async fn a_read_only_server_is_unavailable_and_the_store_recovers() {
+    let Some(admin) = admin_url() else { return };
+    let db = TestDb::create(&admin).await;
+    let store = db.store().await;
+    store
+        .set_setting("k", "before", "test", t0())
+        .await
+        .unwrap();
+    let mut a = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let set_read_only = |on: bool| {
+        format!(
+            "ALTER DATABASE \"{}\" SET default_transaction_read_only = {}",
+            db.name,
+            if on { "on" } else { "off" }
+        )
+    };
+    let kick = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        db.name
+    );
+    sqlx::raw_sql(&set_read_only(true))
+        .execute(&mut a)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&kick).execute(&mut a).await.unwrap();
+    let err = store
+        .set_setting("k", "during", "test", t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = store
+        .set_kill_switch(KillScope::Global, true, "x", "test", t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    // Reads still answer.
+    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("before"));
+
+    sqlx::raw_sql(&set_read_only(false))
+        .execute(&mut a)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&kick).execute(&mut a).await.unwrap();
+    store.set_setting("k", "after", "test", t0()).await.unwrap();
+    assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("after"));
+    assert!(store.kill_switches().await.unwrap().is_empty());
+    store.close().await;
+    a.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn bad_arguments_are_refused() {
     assert!(matches!(

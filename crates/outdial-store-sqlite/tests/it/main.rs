@@ -1,5 +1,9 @@
 //! SQLite backend tests: the shared conformance suite, plus file-level behaviour.
 
+mod concurrent_writers;
+mod foreign;
+mod full_disk;
+
 use outdial_store::Store;
 use outdial_store_sqlite::{OpenMode, SqliteStore};
 use std::sync::Arc;

@@ -624,6 +624,9 @@ impl World {
             Ok(EventOutcome::Stale { attempt_id }) => {
                 format!("{what} → stale for attempt {attempt_id}")
             }
+            Ok(EventOutcome::Late { attempt_id }) => {
+                format!("{what} → late for ended attempt {attempt_id}")
+            }
             Ok(EventOutcome::UnknownCall) => format!("{what} → unknown call"),
             Err(e) => format!("{what} → error {e}"),
         };
