@@ -1095,7 +1095,9 @@ impl Engine {
                 EventOutcome::Applied { attempt: a, .. } if a.id == attempt.id => {
                     return Ok(Resolution::Advanced)
                 }
-                EventOutcome::Stale { attempt_id } if attempt_id == attempt.id => {
+                EventOutcome::Stale { attempt_id } | EventOutcome::Late { attempt_id }
+                    if attempt_id == attempt.id =>
+                {
                     return Ok(Resolution::Unchanged)
                 }
                 _ => continue,

@@ -35,8 +35,8 @@ use outdial_core::{
 };
 use outdial_store::{
     foreign_database_message, to_micros, AlertId, AlertRecord, Attempt, Campaign, DncEntry,
-    DncScope, EventOutcome, EventRecord, ForeignDatabase, InsertReport, Job, JobId, JobState,
-    KillScope, KillSwitch, Lead, LeadPlacement, NewAlert, NewJob, Placement, RawEvent,
+    DncScope, EventOutcome, EventRecord, EventTimes, ForeignDatabase, InsertReport, Job, JobId,
+    JobState, KillScope, KillSwitch, Lead, LeadPlacement, NewAlert, NewJob, Placement, RawEvent,
     StatusCounts, Store, StoreError, StoreResult,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -1633,14 +1633,9 @@ impl Store for PgStore {
             tx.commit().await.map_err(backend)?;
             return Ok(EventOutcome::Stale { attempt_id: att.id });
         };
-        let at = ts(event.at);
-        let answered = match (event.status, event.duration_s) {
-            (CallStatus::InProgress, _) => Some(at),
-            (CallStatus::Completed, Some(d)) => {
-                Some(ts(event.at - chrono::Duration::seconds(i64::from(d))))
-            }
-            _ => None,
-        };
+        let times = EventTimes::of(event, att.reserved_at, now);
+        let at = ts(times.at);
+        let answered = times.answered_at.map(ts);
         let ended = next.is_final().then_some(at);
         let res = sqlx::query(
             "UPDATE attempts SET state = $1, call_id = COALESCE(call_id, $2), call_status = $3,
@@ -1674,11 +1669,16 @@ impl Store for PgStore {
                 att.id
             )));
         }
-        let detail = serde_json::json!({
+        let mut detail = serde_json::json!({
             "from": att.state.as_str(), "to": next.as_str(), "call_status": event.status.as_str(),
             "sequence": event.sequence,
-        })
-        .to_string();
+        });
+        if let Some(reported) = times.clamped_from {
+            // The provider's instant lay outside [reservation, now]: stored clamped.
+            detail["provider_at"] = serde_json::json!(reported);
+            detail["stored_at"] = serde_json::json!(times.at);
+        }
+        let detail = detail.to_string();
         insert_event(
             &mut tx,
             now,

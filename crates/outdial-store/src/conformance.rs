@@ -44,6 +44,9 @@ pub fn cases() -> Vec<(&'static str, Case)> {
         ("late_events_change_nothing_of_a_final_attempt", |s| {
             Box::pin(late_events_change_nothing_of_a_final_attempt(s))
         }),
+        ("provider_times_are_clamped_to_our_clock", |s| {
+            Box::pin(provider_times_are_clamped_to_our_clock(s))
+        }),
         ("sequence_numbers_do_not_order_events", |s| {
             Box::pin(sequence_numbers_do_not_order_events(s))
         }),
@@ -460,6 +463,60 @@ async fn webhook_before_placement(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(other, EventOutcome::UnknownCall);
+}
+
+/// Issue 9, item 10: a provider's event time before the reservation (or after `now`) is
+/// stored clamped into [reservation, now], and the event detail keeps the provider's value.
+async fn provider_times_are_clamped_to_our_clock(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101", "+12125550102"]).await;
+    let reserved = t0() + Duration::minutes(10);
+    let heard = reserved + Duration::seconds(13);
+    let a = store
+        .reserve_attempt(leads[0].id, reserved)
+        .await
+        .unwrap()
+        .unwrap();
+    let placed = Placement {
+        call_id: ProviderCallId::parse("CA1").unwrap(),
+        status: CallStatus::Queued,
+    };
+    store.mark_placed(a.id, &placed, reserved).await.unwrap();
+    // Completed, 42 s long, reported as ending 5 minutes before the reservation.
+    let mut e = ev("CA1", CallStatus::Completed, 3);
+    e.at = reserved - Duration::minutes(5);
+    store
+        .apply_call_event(None, &e, &raw("CA1:3"), heard)
+        .await
+        .unwrap();
+    let got = store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(got.ended_at, Some(reserved), "{got:?}");
+    assert_eq!(got.answered_at, Some(reserved), "{got:?}");
+    let events = store.lead_events(leads[0].id).await.unwrap();
+    let ended = events
+        .iter()
+        .find(|r| r.kind == "attempt.ended")
+        .expect("attempt.ended event");
+    let detail: serde_json::Value = serde_json::from_str(&ended.detail).unwrap();
+    assert!(detail["provider_at"].is_string(), "{detail}");
+    // A time in the future is clamped to now.
+    let b = store
+        .reserve_attempt(leads[1].id, reserved)
+        .await
+        .unwrap()
+        .unwrap();
+    let placed = Placement {
+        call_id: ProviderCallId::parse("CA2").unwrap(),
+        status: CallStatus::Queued,
+    };
+    store.mark_placed(b.id, &placed, reserved).await.unwrap();
+    let mut e = ev("CA2", CallStatus::Busy, 3);
+    e.at = heard + Duration::days(400);
+    store
+        .apply_call_event(None, &e, &raw("CA2:3"), heard)
+        .await
+        .unwrap();
+    let got = store.attempt(b.id).await.unwrap().unwrap();
+    assert_eq!(got.ended_at, Some(heard), "{got:?}");
 }
 
 /// Issue 9, item 11: callbacks arriving after a final status (Twilio retries, a delayed AMD

@@ -993,6 +993,44 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<()>;
 }
 
+/// The instants of a call event as stored: provider times clamped into `[reserved_at, now]`
+/// (outdial's own clock), so no stored instant lies before the attempt's reservation or in
+/// the future. A provider's clock may be skewed or its event time may be wrong (an end
+/// reported before the call was reserved); what outdial stores for reports stays
+/// plausible, and nothing measures a gap from it (the redial interval runs from when
+/// outdial heard the event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventTimes {
+    /// The event's instant (placement, answer or end), clamped, UTC.
+    pub at: DateTime<Utc>,
+    /// When the call was answered, if the event says: the event instant of `in-progress`,
+    /// or `completed`'s instant minus its duration; clamped, UTC.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// The provider's own instant when it had to be clamped (the event detail records it).
+    pub clamped_from: Option<DateTime<Utc>>,
+}
+
+impl EventTimes {
+    /// Derives the stored instants of `event` for an attempt reserved at `reserved_at`,
+    /// applied at `now`.
+    pub fn of(event: &CallEvent, reserved_at: DateTime<Utc>, now: DateTime<Utc>) -> EventTimes {
+        let clamp = |t: DateTime<Utc>| t.max(reserved_at).min(now.max(reserved_at));
+        let at = clamp(event.at);
+        let answered_at = match (event.status, event.duration_s) {
+            (CallStatus::InProgress, _) => Some(at),
+            (CallStatus::Completed, Some(d)) => {
+                Some(clamp(at - chrono::Duration::seconds(i64::from(d))))
+            }
+            _ => None,
+        };
+        EventTimes {
+            at,
+            answered_at,
+            clamped_from: (at != event.at).then_some(event.at),
+        }
+    }
+}
+
 /// Truncates an instant to whole microseconds, the precision every backend keeps.
 pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
