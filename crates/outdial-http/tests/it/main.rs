@@ -98,6 +98,8 @@ async fn app() -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
         twilio_auth_token: SecretString::from(TOKEN.to_string()),
         public_url: PUBLIC.into(),
         api_keys: Arc::new(vec![SecretString::from(KEY.to_string())]),
+        limits: outdial_http::HttpLimits::default(),
+        rejections: Arc::default(),
     };
     (router(state), store, a.id)
 }

@@ -67,6 +67,16 @@ fn sign(auth_token: &str, url: &str, params_base: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// Whether `header_sig` has the shape of an `X-Twilio-Signature`: standard base64 of the
+/// 20-byte HMAC-SHA1 (28 characters, one `=` of padding). A cheap check, made before a
+/// request body is read: a header of another shape can never verify.
+pub fn is_well_formed(header_sig: &str) -> bool {
+    header_sig.len() == 28
+        && base64::engine::general_purpose::STANDARD
+            .decode(header_sig)
+            .is_ok_and(|raw| raw.len() == 20)
+}
+
 /// Lowercase hex SHA-256 of `body`: the value Twilio puts in the `bodySHA256` query parameter
 /// of a request with a JSON body.
 pub fn body_sha256_hex(body: &[u8]) -> String {
@@ -781,6 +791,21 @@ mod tests {
             }
         }
         sign(TOKEN, &data, "")
+    }
+
+    #[test]
+    fn well_formed_signatures() {
+        assert!(is_well_formed(DEFAULT_SIG));
+        assert!(is_well_formed(&compute_signature("t", "https://a", &[])));
+        for bad in [
+            "",
+            "x",
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8",
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8==",
+            "RSOYDt4T1cUTdK1PDd93/VVr8B*=",
+        ] {
+            assert!(!is_well_formed(bad), "{bad}");
+        }
     }
 
     #[test]
