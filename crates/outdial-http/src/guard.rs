@@ -11,6 +11,7 @@ use crate::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -169,59 +170,75 @@ impl Rejections {
 pub struct LimitedBody(pub Bytes);
 
 impl FromRequest<AppState> for LimitedBody {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let path = req.uri().path().to_owned();
-        let declared = req
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let too_large = || {
+        // The rest of the body is not read: the connection cannot carry another request.
+        read_limited(req, state)
+            .await
+            .map(LimitedBody)
+            .map_err(|e| {
+                let mut response = e.into_response();
+                response.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+                response
+            })
+    }
+}
+
+/// Reads the body within the limits; see [`LimitedBody`].
+async fn read_limited(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    let path = req.uri().path().to_owned();
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        state.rejections.record(
+            RejectionKind::TooLarge,
+            "request with a body over the size limit rejected",
+            &path,
+        );
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is over the limit of {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY_BYTES);
+    match tokio::time::timeout(state.limits.body_read_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large())
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, %path, "request body could not be read");
+            Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "request body could not be read",
+            ))
+        }
+        Err(_elapsed) => {
             state.rejections.record(
-                RejectionKind::TooLarge,
-                "request with a body over the size limit rejected",
+                RejectionKind::BodyTimeout,
+                "request whose body was not received in time rejected",
                 &path,
             );
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body is over the limit of {MAX_BODY_BYTES} bytes"),
-            )
-        };
-        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-            return Err(too_large());
-        }
-        let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY_BYTES);
-        match tokio::time::timeout(state.limits.body_read_timeout, limited.collect()).await {
-            Ok(Ok(collected)) => Ok(LimitedBody(collected.to_bytes())),
-            Ok(Err(e))
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                Err(too_large())
-            }
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, %path, "request body could not be read");
-                Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "request body could not be read",
-                ))
-            }
-            Err(_elapsed) => {
-                state.rejections.record(
-                    RejectionKind::BodyTimeout,
-                    "request whose body was not received in time rejected",
-                    &path,
-                );
-                Err(ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    format!(
-                        "request body not received within {} s",
-                        state.limits.body_read_timeout.as_secs_f64()
-                    ),
-                ))
-            }
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "request body not received within {} s",
+                    state.limits.body_read_timeout.as_secs_f64()
+                ),
+            ))
         }
     }
 }
