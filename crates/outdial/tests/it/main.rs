@@ -7,5 +7,6 @@ mod crash;
 mod dnc;
 mod e2e;
 mod fleet;
+mod hostile_http;
 mod simulate;
 mod support;
