@@ -1,31 +1,46 @@
 //! # outdial-http
 //!
-//! The axum router: thin handlers over the engine.
+//! The axum router: thin handlers over the engine, and the server loop that runs it.
 //! - `POST /webhooks/twilio/status?attempt={id}`: Twilio status callbacks. The
 //!   `X-Twilio-Signature` header is checked against the configured public URL (never the
-//!   `Host` header) before anything is parsed or stored: unsigned or forged → 403, malformed
-//!   → 400, each with one log line; a valid callback is applied and answered 200 at once.
+//!   `Host` header) before anything is parsed or stored: unsigned or forged → 403, over the
+//!   size bounds → 413, malformed → 400; a valid callback is applied and answered 200 at
+//!   once. The work done before authentication is bounded: see the `twilio` module.
 //! - `/api/v1/…`: the admin API, behind `Authorization: Bearer <api key>` (401 otherwise);
 //!   kill switches, jobs and alerts are described in the `safety` module.
 //! - `GET /healthz`: liveness, no authentication.
+//!
+//! Every request body is at most [`guard::MAX_BODY_BYTES`] (64 KiB) and read within the body
+//! read timeout; refused requests are counted ([`guard::Rejections`], shown in
+//! `GET /api/v1/status` as `rejected_requests`) and their warning lines rate-limited.
+//! [`server::serve`] adds header, idle and request timeouts, a connection limit and a bounded
+//! graceful shutdown ([`HttpLimits`]).
 
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use outdial_core::{AttemptId, LeadId};
 use outdial_engine::{Engine, EngineError, DIALER_REASON_SETTING};
-use outdial_providers::twilio::{signature, webhook};
-use outdial_store::{Attempt, EventRecord, Lead, RawEvent, StatusCounts, StoreError};
+use outdial_store::{Attempt, EventRecord, Lead, StatusCounts, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub mod guard;
 mod safety;
+pub mod server;
+mod twilio;
+
+use guard::{LimitedBody, RejectionCounts, RejectionKind, Rejections};
+pub use server::HttpLimits;
+
+/// Longest `reason` accepted by `POST /api/v1/dialer/{start,stop}` and the kill-switch API,
+/// in characters (400 beyond): it is stored, shown in every status answer and alert.
+pub const MAX_REASON_CHARS: usize = 500;
 
 /// Shared state of the router.
 #[derive(Clone)]
@@ -39,12 +54,17 @@ pub struct AppState {
     pub public_url: String,
     /// Accepted admin API keys.
     pub api_keys: Arc<Vec<SecretString>>,
+    /// Timeouts and limits (the router uses the body read and request timeouts).
+    pub limits: HttpLimits,
+    /// Counters and log throttles of refused requests.
+    pub rejections: Arc<Rejections>,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("public_url", &self.public_url)
+            .field("limits", &self.limits)
             .field(
                 "api_keys",
                 &format_args!("[{} redacted]", self.api_keys.len()),
@@ -53,11 +73,16 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// The router with every route.
+/// The router with every route; handlers that do not answer within
+/// `state.limits.request_timeout` are answered 503.
 pub fn router(state: AppState) -> Router {
+    let request_timeout = tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::SERVICE_UNAVAILABLE,
+        state.limits.request_timeout,
+    );
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/webhooks/twilio/status", post(twilio_status))
+        .route("/webhooks/twilio/status", post(twilio::status_callback))
         .route("/api/v1/status", get(status))
         .route("/api/v1/dialer/start", post(dialer_start))
         .route("/api/v1/dialer/stop", post(dialer_stop))
@@ -74,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs", get(safety::jobs_list))
         .route("/api/v1/jobs/{id}/requeue", post(safety::job_requeue))
         .route("/api/v1/alerts", get(safety::alerts_list))
+        .layer(request_timeout)
         .with_state(state)
 }
 
@@ -146,6 +172,11 @@ impl FromRequestParts<AppState> for ApiKey {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let Some(given) = given else {
+            state.rejections.record(
+                RejectionKind::BadApiKey,
+                "API request without a bearer key rejected",
+                parts.uri.path(),
+            );
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "missing bearer API key",
@@ -158,81 +189,12 @@ impl FromRequestParts<AppState> for ApiKey {
         if ok {
             Ok(ApiKey)
         } else {
-            tracing::warn!(path = %parts.uri.path(), "API request with an unknown key");
+            state.rejections.record(
+                RejectionKind::BadApiKey,
+                "API request with an unknown key rejected",
+                parts.uri.path(),
+            );
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown API key"))
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct StatusQuery {
-    attempt: Option<String>,
-}
-
-/// `POST /webhooks/twilio/status?attempt={id}`.
-async fn twilio_status(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(q): Query<StatusQuery>,
-    body: Bytes,
-) -> Response {
-    let Some(sig) = headers
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok())
-    else {
-        tracing::warn!(path = %uri, "Twilio webhook without X-Twilio-Signature rejected");
-        return (StatusCode::FORBIDDEN, "missing signature").into_response();
-    };
-    let params: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "Twilio webhook with a malformed form body rejected");
-            return (StatusCode::BAD_REQUEST, "malformed form body").into_response();
-        }
-    };
-    let path_and_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
-    let url = format!("{}{}", state.public_url, path_and_query);
-    if !signature::verify_form(state.twilio_auth_token.expose_secret(), &url, &params, sig) {
-        tracing::warn!(%url, "Twilio webhook with an invalid signature rejected");
-        return (StatusCode::FORBIDDEN, "invalid signature").into_response();
-    }
-    let hint = match q.attempt.as_deref().map(str::parse::<i64>) {
-        None => None,
-        Some(Ok(id)) => Some(AttemptId(id)),
-        Some(Err(_)) => {
-            tracing::warn!(%url, "Twilio webhook with a malformed attempt id rejected");
-            return (StatusCode::BAD_REQUEST, "malformed attempt id").into_response();
-        }
-    };
-    let now = state.engine.clock().now();
-    let parsed = match webhook::parse_status_callback(&params, now) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "Twilio webhook with malformed fields rejected");
-            return (StatusCode::BAD_REQUEST, format!("malformed callback: {e}")).into_response();
-        }
-    };
-    let event = parsed.event;
-    let raw = RawEvent {
-        source: "twilio-webhook".into(),
-        dedupe_key: format!(
-            "twilio:{}:{}:{}",
-            event.call_id,
-            event.sequence.map_or("-".to_string(), |s| s.to_string()),
-            event.status.as_str()
-        ),
-        payload: String::from_utf8_lossy(&body).into_owned(),
-    };
-    match state.engine.ingest_call_event(hint, &event, &raw).await {
-        Ok(outcome) => {
-            tracing::debug!(?outcome, "Twilio status callback applied");
-            StatusCode::OK.into_response()
-        }
-        Err(e) => {
-            // A store failure: answer 5xx so Twilio retries (its default is one retry).
-            tracing::error!(error = %e, "Twilio status callback could not be stored");
-            (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
         }
     }
 }
@@ -258,6 +220,9 @@ pub struct StatusResponse {
     pub kill_switches_tripped: Vec<String>,
     /// Durable jobs by state (`pending`, `running`, `done`, `dead`).
     pub jobs: std::collections::BTreeMap<String, u64>,
+    /// Requests refused since this process started, by kind.
+    #[serde(default)]
+    pub rejected_requests: RejectionCounts,
 }
 
 async fn status(
@@ -290,18 +255,32 @@ async fn status(
             .map(|s| s.scope.as_key())
             .collect(),
         jobs: state.engine.store().job_counts().await?,
+        rejected_requests: state.rejections.counts(),
     }))
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ReasonBody {
     reason: Option<String>,
+}
+
+/// Refuses a reason over [`MAX_REASON_CHARS`] (400).
+pub(crate) fn bounded_reason(reason: &str) -> Result<(), ApiError> {
+    let chars = reason.chars().count();
+    if chars > MAX_REASON_CHARS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("field 'reason' has {chars} characters; at most {MAX_REASON_CHARS}"),
+        ));
+    }
+    Ok(())
 }
 
 async fn dialer_start(
     _key: ApiKey,
     State(state): State<AppState>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     set_dialer(&state, true, &body).await
 }
@@ -309,7 +288,7 @@ async fn dialer_start(
 async fn dialer_stop(
     _key: ApiKey,
     State(state): State<AppState>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     set_dialer(&state, false, &body).await
 }
@@ -331,6 +310,9 @@ async fn set_dialer(
             })?
             .reason
     };
+    if let Some(r) = &reason {
+        bounded_reason(r)?;
+    }
     let reason = reason.unwrap_or_else(|| {
         format!(
             "{} through the API",
@@ -479,7 +461,7 @@ async fn attempt_disposition(
     _key: ApiKey,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
     let id: i64 = id

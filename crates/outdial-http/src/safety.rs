@@ -2,15 +2,16 @@
 //! - `GET /api/v1/killswitch`: every switch (`scope`, `tripped`, `reason`, `source`,
 //!   `changed_at` UTC) and whether dialing is stopped globally;
 //! - `POST /api/v1/killswitch/trip` and `/resume` with `{"reason": "…", "campaign": "name or
-//!   id"}` (`campaign` absent: the global switch). `reason` is required (400 without it);
+//!   id"}` (`campaign` absent: the global switch). `reason` is required (400 without it)
+//!   and at most [`crate::MAX_REASON_CHARS`] characters; unknown fields are refused (400);
 //!   an unknown campaign is 404. Answers the switch's position and whether it changed;
 //! - `GET /api/v1/jobs?state=pending|running|done|dead&limit=N` (default 50, most 500): jobs,
 //!   newest first, and counts by state; `POST /api/v1/jobs/{id}/requeue`: a dead job runs
 //!   again (409 if it is not dead);
 //! - `GET /api/v1/alerts?limit=N`: alerts, newest first.
 
+use crate::guard::LimitedBody;
 use crate::{ApiError, ApiKey, AppState};
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -74,6 +75,7 @@ fn parse_switch_body(body: &[u8]) -> Result<(String, Option<serde_json::Value>),
                 "field 'reason' is required: say why, it goes into the event log and the alert",
             )
         })?;
+    crate::bounded_reason(&reason)?;
     Ok((reason, parsed.campaign))
 }
 
@@ -91,7 +93,7 @@ pub(crate) async fn killswitch_status(
 pub(crate) async fn killswitch_trip(
     _key: ApiKey,
     State(state): State<AppState>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (reason, campaign) = parse_switch_body(&body)?;
     let scope = campaign_scope(&state, campaign).await?;
@@ -107,7 +109,7 @@ pub(crate) async fn killswitch_trip(
 pub(crate) async fn killswitch_resume(
     _key: ApiKey,
     State(state): State<AppState>,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (reason, campaign) = parse_switch_body(&body)?;
     let scope = campaign_scope(&state, campaign).await?;

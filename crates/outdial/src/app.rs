@@ -256,22 +256,33 @@ pub fn engine(
 pub struct Running {
     /// Address the server listens on.
     pub addr: SocketAddr,
-    shutdown: tokio::sync::watch::Sender<bool>,
+    stop_dialer: tokio::sync::watch::Sender<bool>,
+    stop_server: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     dialer: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
-    /// Stops the dialer loop and the server, waiting for both.
+    /// Stops the dialer loop first (no call is placed once this returns; the tick in progress
+    /// finishes and calls in flight stay recorded, to be followed again after a restart),
+    /// then the server: it stops accepting, and requests in progress get the shutdown grace
+    /// (`HttpLimits::shutdown_grace`, default 5 s) before their connections are dropped.
     pub async fn stop(self) {
-        let _ = self.shutdown.send(true);
+        let _ = self.stop_dialer.send(true);
         let _ = self.dialer.await;
+        let _ = self.stop_server.send(true);
         let _ = self.server.await;
     }
 }
 
 /// Binds the listener first (so the public URL can name the real port), then starts the
-/// server and the dialer loop.
+/// server (with the default [`outdial_http::HttpLimits`]) and the dialer loop.
+///
+/// Both run on the caller's runtime. The dialer cannot be starved by requests: the work a
+/// request does before it is authenticated is bounded (64 KiB, 256 fields, an O(n log n)
+/// signature check) and that CPU work runs on the blocking pool, so the async workers stay
+/// free for the dialer loop, `/healthz` and the admin API. (A runtime of its own would not
+/// isolate the dialer further: it shares the store and its connections with the webhooks.)
 pub async fn start(
     listener: tokio::net::TcpListener,
     engine: Arc<Engine>,
@@ -281,30 +292,29 @@ pub async fn start(
     tick: std::time::Duration,
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
+    let limits = outdial_http::HttpLimits::default();
     let state = outdial_http::AppState {
         engine: engine.clone(),
         twilio_auth_token,
         public_url,
         api_keys: Arc::new(api_keys),
+        limits,
+        rejections: Arc::default(),
     };
     let router = outdial_http::router(state);
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let mut server_rx = rx.clone();
+    let (stop_server, mut server_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {
         let shutdown = async move {
             let _ = server_rx.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
+        outdial_http::server::serve(listener, router, limits, shutdown).await;
     });
-    let dialer = tokio::spawn(engine.run(tick, rx));
+    let (stop_dialer, dialer_rx) = tokio::sync::watch::channel(false);
+    let dialer = tokio::spawn(engine.run(tick, dialer_rx));
     Ok(Running {
         addr,
-        shutdown: tx,
+        stop_dialer,
+        stop_server,
         server,
         dialer,
     })

@@ -1,4 +1,9 @@
-//! Router tests without a socket (`oneshot`): webhook signatures, malformed input, API keys.
+//! Router tests without a socket (`oneshot`): webhook signatures, malformed input, API keys;
+//! `bounds`: what an unauthenticated or hostile request may cost; `server`: the server loop's
+//! timeouts, connection limit and shutdown over real sockets.
+
+mod bounds;
+mod server;
 
 use async_trait::async_trait;
 use axum::body::Body;
@@ -56,6 +61,13 @@ fn t0() -> DateTime<Utc> {
 
 /// A router over a store holding one lead with one placed attempt (call `CA1`).
 async fn app() -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
+    app_with(outdial_http::HttpLimits::default()).await
+}
+
+/// [`app`] with these limits.
+async fn app_with(
+    limits: outdial_http::HttpLimits,
+) -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
     let settings = CampaignSettings::new(
         E164::parse("+15005550006", Region::US).unwrap(),
@@ -98,6 +110,8 @@ async fn app() -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
         twilio_auth_token: SecretString::from(TOKEN.to_string()),
         public_url: PUBLIC.into(),
         api_keys: Arc::new(vec![SecretString::from(KEY.to_string())]),
+        limits,
+        rejections: Arc::default(),
     };
     (router(state), store, a.id)
 }

@@ -10,9 +10,25 @@
 //! (geo fields, `Duration` in billed minutes, `CallbackSource`, …) is ignored.
 //!
 //! Verify the `X-Twilio-Signature` ([`super::signature::verify_form`]) before parsing.
+//!
+//! Size bounds, checked before anything is decoded or verified ([`decode_form`]): a body of
+//! at most [`MAX_BODY_BYTES`] and at most [`MAX_FIELDS`] fields. A real status callback is
+//! about 1 KB with about 40 fields: the always-sent fields, the geo fields of `To`, `From`,
+//! `Called` and `Caller`, the per-event fields and `AnsweredBy`, `StirStatus` and the
+//! `Recording*` fields (`reference/telephony-apis.md` §2 "Status callback request
+//! parameters", and the captured payload of §2a: 1,013 bytes, 37 fields).
 
 use chrono::{DateTime, Utc};
 use outdial_core::{AnsweredBy, CallEvent, CallStatus, ProviderCallId};
+
+/// Largest status-callback body accepted, in bytes: 64 KiB, about 60 times the size of a
+/// real callback (see the module docs), so that no field Twilio may add comes near it, while
+/// an unauthenticated sender cannot make the server buffer and hash more than this.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Most form fields (`name=value` pairs, repeats counted) accepted in a status callback: 256,
+/// more than six times the ~40 fields Twilio sends (see the module docs).
+pub const MAX_FIELDS: usize = 256;
 
 /// A parsed Twilio status callback.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +51,12 @@ pub enum WebhookError {
     /// [`parse_status_callback_body`]; decoding is lossy, so invalid UTF-8 does not fail here).
     #[error("body is not a valid form: {0}")]
     Form(String),
+    /// The body is longer than [`MAX_BODY_BYTES`] (the length received, in bytes).
+    #[error("body of {0} bytes is over the limit of {MAX_BODY_BYTES}")]
+    TooLarge(usize),
+    /// The body has more than [`MAX_FIELDS`] fields.
+    #[error("body has more than {MAX_FIELDS} fields")]
+    TooManyFields,
     /// A required field (`CallSid`, `CallStatus`, `AccountSid`) is absent or empty.
     #[error("missing field {0}")]
     Missing(&'static str),
@@ -112,17 +134,37 @@ pub fn parse_status_callback(
     })
 }
 
+/// Decodes a raw `application/x-www-form-urlencoded` status-callback body into its
+/// (name, value) pairs, in body order, after checking the size bounds. Linear in the body
+/// length.
+///
+/// Errors: [`WebhookError::TooLarge`] for a body over [`MAX_BODY_BYTES`],
+/// [`WebhookError::TooManyFields`] for more than [`MAX_FIELDS`] fields (both checked before
+/// decoding), [`WebhookError::Form`] when the body does not decode.
+pub fn decode_form(body: &[u8]) -> Result<Vec<(String, String)>, WebhookError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(WebhookError::TooLarge(body.len()));
+    }
+    // Empty segments (`a=1&&b=2`) are skipped by the decoder, so they are not counted.
+    let fields = body
+        .split(|b| *b == b'&')
+        .filter(|f| !f.is_empty())
+        .take(MAX_FIELDS + 1)
+        .count();
+    if fields > MAX_FIELDS {
+        return Err(WebhookError::TooManyFields);
+    }
+    serde_urlencoded::from_bytes(body).map_err(|e| WebhookError::Form(e.to_string()))
+}
+
 /// Parses a status callback from the raw `application/x-www-form-urlencoded` body.
 ///
-/// Errors: [`WebhookError::Form`] when the body does not decode, else as
-/// [`parse_status_callback`].
+/// Errors: as [`decode_form`], else as [`parse_status_callback`].
 pub fn parse_status_callback_body(
     body: &[u8],
     received_at: DateTime<Utc>,
 ) -> Result<StatusCallback, WebhookError> {
-    let params: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|e| WebhookError::Form(e.to_string()))?;
-    parse_status_callback(&params, received_at)
+    parse_status_callback(&decode_form(body)?, received_at)
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -370,5 +412,31 @@ mod tests {
     fn body_with_invalid_utf8_decodes_lossily_then_fails_on_fields() {
         let err = parse_status_callback_body(b"CallSid=%FF%FE", now()).unwrap_err();
         assert_eq!(err, WebhookError::Missing("CallStatus"));
+    }
+
+    #[test]
+    fn bodies_over_the_bounds_are_refused_before_decoding() {
+        // The captured payload fits with room to spare.
+        assert!(SAMPLE.len() < MAX_BODY_BYTES / 32);
+        assert!(SAMPLE.split('&').count() < MAX_FIELDS / 4);
+        let too_long = vec![b'a'; MAX_BODY_BYTES + 1];
+        assert_eq!(
+            decode_form(&too_long).unwrap_err(),
+            WebhookError::TooLarge(MAX_BODY_BYTES + 1)
+        );
+        let at_limit = "a=&".repeat(MAX_FIELDS);
+        assert_eq!(decode_form(at_limit.as_bytes()).unwrap().len(), MAX_FIELDS);
+        let over = "a=&".repeat(MAX_FIELDS + 1);
+        assert_eq!(
+            decode_form(over.as_bytes()).unwrap_err(),
+            WebhookError::TooManyFields
+        );
+        // Empty segments are not fields.
+        let sparse = format!("{}a=1", "&".repeat(MAX_FIELDS * 2));
+        assert_eq!(decode_form(sparse.as_bytes()).unwrap().len(), 1);
+        assert_eq!(
+            parse_status_callback_body(over.as_bytes(), now()).unwrap_err(),
+            WebhookError::TooManyFields
+        );
     }
 }

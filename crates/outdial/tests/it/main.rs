@@ -8,6 +8,7 @@ mod dnc;
 mod e2e;
 mod fleet;
 mod full_disk;
+mod hostile_http;
 mod import_robust;
 mod secrets;
 mod simulate;
