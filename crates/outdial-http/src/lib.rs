@@ -140,6 +140,15 @@ impl From<EngineError> for ApiError {
                 format!("unknown disposition '{label}'"),
             ),
             EngineError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, what),
+            // Nothing of the request was saved (a full disk, a lost database): say so, and
+            // let the sender retry (Twilio, a CRM, an operator's script).
+            EngineError::Store(StoreError::Unavailable(cause)) => {
+                tracing::error!(error = %cause, "storage unavailable; the request was not saved");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable: nothing was saved; retry later",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")

@@ -79,8 +79,8 @@ pub fn foreign_database_message(what: &str, tables: &[String]) -> String {
         "{what} is not an outdial database: it already holds tables ({}) but no outdial \
          migration table (_sqlx_migrations), and outdial refuses to add its own tables to it. \
          Point outdial at a new or an outdial database instead (check the path or URL for a \
-         typo); to add outdial's tables to this database anyway, open it with the explicit \
-         adopt option",
+         typo); to add outdial's tables to this database anyway, pass --adopt-database to \
+         `outdial serve` or `outdial campaign create`",
         tables.join(", ")
     )
 }

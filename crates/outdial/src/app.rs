@@ -7,6 +7,7 @@ use outdial_core::ProviderKind;
 use outdial_engine::{Engine, EngineConfig};
 use outdial_providers::twilio::{TwilioClient, TwilioConfig};
 use outdial_providers::Provider;
+use outdial_store::ForeignDatabase;
 use outdial_store::Store;
 use outdial_store_sqlite::{OpenMode, SqliteStore};
 use secrecy::SecretString;
@@ -96,26 +97,37 @@ pub fn is_postgres(location: &Path) -> bool {
 /// Opens the store `location` names: a PostgreSQL URL (pool of 10 connections), or a SQLite
 /// file path (`mode` says whether a missing file may be created).
 pub async fn open_store(location: &Path, mode: OpenMode) -> anyhow::Result<Arc<dyn Store>> {
-    open_store_with(location, mode, 10).await
+    open_store_with(location, mode, 10, ForeignDatabase::Refuse).await
 }
 
-/// [`open_store`] with the PostgreSQL pool size.
+/// [`open_store`] with the PostgreSQL pool size and what to do with a database that holds
+/// tables but no outdial migrations (refused unless `--adopt-database` says otherwise).
 pub async fn open_store_with(
     location: &Path,
     mode: OpenMode,
     pool_size: u32,
+    foreign: ForeignDatabase,
 ) -> anyhow::Result<Arc<dyn Store>> {
     if is_postgres(location) {
         let url = location.to_string_lossy();
-        let store = outdial_store_postgres::PgStore::connect(&url, pool_size)
+        let store = outdial_store_postgres::PgStore::connect_with_policy(&url, pool_size, foreign)
             .await
             .with_context(|| format!("connecting to PostgreSQL {}", redact_url(&url)))?;
         return Ok(Arc::new(store));
     }
-    let store = SqliteStore::open(location, mode)
+    let store = SqliteStore::open_with(location, mode, foreign)
         .await
         .with_context(|| format!("opening database {}", location.display()))?;
     Ok(Arc::new(store))
+}
+
+/// The foreign-database policy of an `--adopt-database` flag.
+pub fn foreign_policy(adopt: bool) -> ForeignDatabase {
+    if adopt {
+        ForeignDatabase::Adopt
+    } else {
+        ForeignDatabase::Refuse
+    }
 }
 
 /// A database URL with its password replaced by `***`, for messages (see

@@ -44,6 +44,10 @@ pub struct CreateArgs {
     /// Database file (overrides the configuration).
     #[arg(long)]
     pub db: Option<PathBuf>,
+    /// Add outdial's tables to a database that already holds other tables (refused
+    /// otherwise).
+    #[arg(long)]
+    pub adopt_database: bool,
 }
 
 /// Runs a campaign subcommand.
@@ -83,7 +87,13 @@ pub async fn run(config: Option<&Path>, cmd: CampaignCommand) -> anyhow::Result<
                 .validate()
                 .map_err(|e| anyhow::anyhow!("campaign settings: {e}"))?;
             let db = a.db.clone().unwrap_or_else(|| cfg.database_path());
-            let store = crate::app::open_store(&db, OpenMode::CreateIfMissing).await?;
+            let store = crate::app::open_store_with(
+                &db,
+                OpenMode::CreateIfMissing,
+                10,
+                crate::app::foreign_policy(a.adopt_database),
+            )
+            .await?;
             let c = store
                 .create_campaign(&a.name, &settings, SystemClock.now())
                 .await?;

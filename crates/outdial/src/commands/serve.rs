@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// Create the database file if it does not exist (otherwise a missing file is an error).
     #[arg(long)]
     pub create: bool,
+    /// Add outdial's tables to a database that already holds other tables (refused
+    /// otherwise: a mistyped path must not turn another program's database into a dialer's).
+    #[arg(long)]
+    pub adopt_database: bool,
     /// Clock flags (tests and demos).
     #[command(flatten)]
     pub clock: ClockArgs,
@@ -52,8 +56,13 @@ pub async fn run(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     } else {
         OpenMode::MustExist
     };
-    let store =
-        crate::app::open_store_with(&cfg.database_path(), mode, cfg.database_pool_size).await?;
+    let store = crate::app::open_store_with(
+        &cfg.database_path(),
+        mode,
+        cfg.database_pool_size,
+        crate::app::foreign_policy(args.adopt_database),
+    )
+    .await?;
     let instance_id = args.instance_id.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_owned())

@@ -187,3 +187,81 @@ fn compliance_check_prints_a_json_verdict() {
     // Monday 19 January 2026 is Martin Luther King Day (Alabama's holiday ban) → Tuesday 08:00 CST.
     assert_eq!(v["next_allowed_at"], "2026-01-20T14:00:00Z");
 }
+
+/// Issue 9, item 12: a database of another program is refused, untouched, unless adopted.
+#[tokio::test]
+async fn serve_and_campaign_create_refuse_a_foreign_database_unless_adopted() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.db");
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let create = |adopt: bool| {
+        let mut cmd = bin();
+        cmd.args([
+            "campaign",
+            "create",
+            "c",
+            "--caller-id",
+            "+14155550100",
+            "--twiml",
+            "<Response/>",
+            "--db",
+        ])
+        .arg(&db);
+        if adopt {
+            cmd.arg("--adopt-database");
+        }
+        cmd.output().unwrap()
+    };
+    let out = create(false);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("not an outdial database") && err.contains("customers"),
+        "{err}"
+    );
+    assert!(err.contains("--adopt-database"), "{err}");
+    let out = bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            "http://127.0.0.1:9",
+        ])
+        .arg("--db")
+        .arg(&db)
+        .env(
+            "OUTDIAL_TWILIO__ACCOUNT_SID",
+            "AC0123456789abcdef0123456789abcdef",
+        )
+        .env("OUTDIAL_TWILIO__AUTH_TOKEN", "it-auth-token")
+        .env("OUTDIAL_API_KEYS", "[\"it-api-key-0123456789\"]")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not an outdial database"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the refused file was changed"
+    );
+    let out = create(true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
