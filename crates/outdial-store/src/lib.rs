@@ -26,6 +26,8 @@ use std::collections::BTreeMap;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod small_fs;
 
 /// Errors of any backend.
 #[derive(Debug, thiserror::Error)]

@@ -157,63 +157,22 @@ async fn one_other_refusal_retries_the_lead_and_three_in_a_row_trip_the_switch()
     assert!(r.engine.kill_switches().await.unwrap().global_tripped());
 }
 
-/// Mounts a tmpfs of `size` at `dir`; `None` (with a notice) where mounting is not allowed,
-/// except under `CI=true`, where it fails the test.
-fn mount_tmpfs(dir: &std::path::Path, size: &str) -> Option<TmpfsMount> {
-    let out = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(dir)
-        .output();
-    match out {
-        Ok(o) if o.status.success() => Some(TmpfsMount(dir.to_owned())),
-        other => {
-            let why = format!("cannot mount a tmpfs at {}: {other:?}", dir.display());
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{why} (CI=true: the full-disk test must run)");
-            }
-            eprintln!("SKIPPED: {why}");
-            None
-        }
-    }
-}
-
-struct TmpfsMount(std::path::PathBuf);
-
-impl Drop for TmpfsMount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
-}
-
-/// Fills the file system holding `dir` with a file named `filler`.
-fn fill(dir: &std::path::Path) {
-    use std::io::Write;
-    let mut f = std::fs::File::create(dir.join("filler")).unwrap();
-    let block = vec![0u8; 4096];
-    while f.write_all(&block).is_ok() {}
-    let _ = f.sync_all();
-}
-
 #[tokio::test]
 async fn a_full_disk_stops_new_calls_at_once_and_the_stop_persists_when_writable_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(_mount) = mount_tmpfs(dir.path(), "4m") else {
+    let Some(disk) = outdial_store::small_fs::SmallFs::mount("4m") else {
         return;
     };
     let phones: Vec<String> = (0..400)
         .map(|i| format!("+1212555{:04}", 1000 + i))
         .collect();
     let phones: Vec<&str> = phones.iter().map(String::as_str).collect();
-    let (store, _side) = file_store(dir.path()).await;
+    let (store, _side) = file_store(disk.path()).await;
     let r = rig_on(store, &phones, |c| {
         c.claim_batch = 5;
         c.max_concurrent = 10_000;
     })
     .await;
-    fill(dir.path());
+    disk.fill();
     // Dial until the store refuses a write.
     let mut t = t0();
     let mut failure = None;
@@ -249,7 +208,7 @@ async fn a_full_disk_stops_new_calls_at_once_and_the_stop_persists_when_writable
     );
     // Disk freed: the stop is persisted as a tripped global kill switch with an alert, and
     // dialing stays stopped until an operator resumes.
-    std::fs::remove_file(dir.path().join("filler")).unwrap();
+    disk.free();
     t += Duration::seconds(1);
     r.tick(t).await.unwrap();
     let switches = r.engine.kill_switches().await.unwrap();

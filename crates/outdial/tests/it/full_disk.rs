@@ -9,8 +9,8 @@
 
 use super::support::{self, LeadFile, Serve, SimClock, AREAS};
 use chrono::{TimeZone, Utc};
+use outdial_store::small_fs::SmallFs;
 use outdial_store_sqlite::{OpenMode, SqliteStore};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const LEADS: LeadFile<'static> = LeadFile {
@@ -20,54 +20,6 @@ const LEADS: LeadFile<'static> = LeadFile {
     duplicate_stride: 1,
     invalid: 0,
 };
-
-/// A tmpfs mounted for the test, unmounted when dropped.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` (`8m`) at `dir`; `None` with a notice where that is not
-    /// allowed, a panic under `CI=true`.
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .output();
-        match out {
-            Ok(o) if o.status.success() => Some(Tmpfs(dir.to_owned())),
-            other => {
-                let why = format!("cannot mount a tmpfs at {}: {other:?}", dir.display());
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("{why} (CI=true: the full-disk test must run)");
-                }
-                eprintln!("SKIPPED full-disk test: {why}");
-                None
-            }
-        }
-    }
-
-    /// Fills the file system with a file `filler`.
-    fn fill(&self) {
-        use std::io::Write;
-        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
-        let block = vec![0u8; 4096];
-        while f.write_all(&block).is_ok() {}
-        let _ = f.sync_all();
-    }
-
-    /// Removes the filler.
-    fn free(&self) {
-        std::fs::remove_file(self.0.join("filler")).unwrap();
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
-}
 
 async fn killswitch(http: &reqwest::Client, base: &str) -> serde_json::Value {
     http.get(format!("{base}/api/v1/killswitch"))
@@ -91,12 +43,10 @@ fn global_switch(v: &serde_json::Value) -> Option<serde_json::Value> {
 #[tokio::test]
 async fn a_full_disk_stops_dialing_persists_the_stop_and_a_restart_matches_every_call() {
     let work = tempfile::tempdir().unwrap();
-    let mnt = work.path().join("disk");
-    std::fs::create_dir(&mnt).unwrap();
-    let Some(disk) = Tmpfs::mount(&mnt, "6m") else {
+    let Some(disk) = SmallFs::mount("6m") else {
         return;
     };
-    let db = mnt.join("outdial.db");
+    let db = disk.path().join("outdial.db");
     let leads = work.path().join("leads.txt");
     LEADS.write(&leads);
     support::create_campaign(&db, "disk", work.path());
