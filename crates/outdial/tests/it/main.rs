@@ -10,6 +10,7 @@ mod fleet;
 mod full_disk;
 mod hostile_http;
 mod import_robust;
+mod live_import;
 mod secrets;
 mod simulate;
 mod support;
