@@ -4,14 +4,14 @@
 //! Each case panics with a message naming the broken rule.
 
 use crate::{
-    to_micros, AlertId, AlertRecord, DncEntry, DncScope, EventOutcome, Job, JobId, JobState,
-    KillScope, KillSwitch, LeadPlacement, NewAlert, NewJob, Placement, RawEvent, Store,
+    to_micros, AlertId, AlertRecord, Attempt, DncEntry, DncScope, EventOutcome, Job, JobId,
+    JobState, KillScope, KillSwitch, LeadPlacement, NewAlert, NewJob, Placement, RawEvent, Store,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_core::schedule::LeadDecision;
 use outdial_core::{
     AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, Disposition, LeadContact,
-    LeadStatus, NewLead, ProviderCallId, Region, E164,
+    LeadId, LeadStatus, NewLead, ProviderCallId, Region, E164,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -181,6 +181,21 @@ fn ev(sid: &str, status: CallStatus, seq: u32) -> CallEvent {
     }
 }
 
+/// Reserves an attempt for `lead` at `at` and marks it placed as call `sid` (queued).
+async fn placed(store: &dyn Store, lead: LeadId, sid: &str, at: DateTime<Utc>) -> Attempt {
+    let a = store
+        .reserve_attempt(lead, at)
+        .await
+        .unwrap()
+        .expect("the number is free");
+    let placement = Placement {
+        call_id: ProviderCallId::parse(sid).unwrap(),
+        status: CallStatus::Queued,
+    };
+    store.mark_placed(a.id, &placement, at).await.unwrap();
+    a
+}
+
 async fn campaign_round_trip(store: Arc<dyn Store>) {
     let c = store.create_campaign("a", &settings(), t0()).await.unwrap();
     assert_eq!(store.campaign(c.id).await.unwrap().settings, settings());
@@ -348,16 +363,7 @@ async fn guarded_transitions(store: Arc<dyn Store>) {
 
 async fn webhook_duplicates_and_reorders(store: Arc<dyn Store>) {
     let leads = seed(&*store, "a", &["+12125550101"]).await;
-    let a = store
-        .reserve_attempt(leads[0].id, t0())
-        .await
-        .unwrap()
-        .unwrap();
-    let placed = Placement {
-        call_id: ProviderCallId::parse("CA1").unwrap(),
-        status: CallStatus::Queued,
-    };
-    store.mark_placed(a.id, &placed, t0()).await.unwrap();
+    let a = placed(&*store, leads[0].id, "CA1", t0()).await;
     let done = store
         .apply_call_event(
             None,
@@ -471,16 +477,7 @@ async fn provider_times_are_clamped_to_our_clock(store: Arc<dyn Store>) {
     let leads = seed(&*store, "a", &["+12125550101", "+12125550102"]).await;
     let reserved = t0() + Duration::minutes(10);
     let heard = reserved + Duration::seconds(13);
-    let a = store
-        .reserve_attempt(leads[0].id, reserved)
-        .await
-        .unwrap()
-        .unwrap();
-    let placed = Placement {
-        call_id: ProviderCallId::parse("CA1").unwrap(),
-        status: CallStatus::Queued,
-    };
-    store.mark_placed(a.id, &placed, reserved).await.unwrap();
+    let a = placed(&*store, leads[0].id, "CA1", reserved).await;
     // Completed, 42 s long, reported as ending 5 minutes before the reservation.
     let mut e = ev("CA1", CallStatus::Completed, 3);
     e.at = reserved - Duration::minutes(5);
@@ -499,16 +496,7 @@ async fn provider_times_are_clamped_to_our_clock(store: Arc<dyn Store>) {
     let detail: serde_json::Value = serde_json::from_str(&ended.detail).unwrap();
     assert!(detail["provider_at"].is_string(), "{detail}");
     // A time in the future is clamped to now.
-    let b = store
-        .reserve_attempt(leads[1].id, reserved)
-        .await
-        .unwrap()
-        .unwrap();
-    let placed = Placement {
-        call_id: ProviderCallId::parse("CA2").unwrap(),
-        status: CallStatus::Queued,
-    };
-    store.mark_placed(b.id, &placed, reserved).await.unwrap();
+    let b = placed(&*store, leads[1].id, "CA2", reserved).await;
     let mut e = ev("CA2", CallStatus::Busy, 3);
     e.at = heard + Duration::days(400);
     store
@@ -524,16 +512,7 @@ async fn provider_times_are_clamped_to_our_clock(store: Arc<dyn Store>) {
 /// attempt, concluded or not; only an explicit re-disposition changes a final attempt.
 async fn late_events_change_nothing_of_a_final_attempt(store: Arc<dyn Store>) {
     let leads = seed(&*store, "a", &["+12125550101"]).await;
-    let a = store
-        .reserve_attempt(leads[0].id, t0())
-        .await
-        .unwrap()
-        .unwrap();
-    let placed = Placement {
-        call_id: ProviderCallId::parse("CA1").unwrap(),
-        status: CallStatus::Queued,
-    };
-    store.mark_placed(a.id, &placed, t0()).await.unwrap();
+    let a = placed(&*store, leads[0].id, "CA1", t0()).await;
     for (seq, status) in [(1, CallStatus::InProgress), (2, CallStatus::Completed)] {
         let r = store
             .apply_call_event(
