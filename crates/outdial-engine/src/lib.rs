@@ -533,9 +533,9 @@ impl Engine {
                 to: lead.phone.clone(),
                 from: campaign.settings.caller_id.clone(),
                 answer: campaign.settings.answer.clone(),
-                status_callback: format!(
-                    "{}/webhooks/twilio/status?attempt={}",
-                    self.config.public_url, attempt.id
+                status_callback: outdial_providers::twilio::webhook::status_callback_url(
+                    &self.config.public_url,
+                    attempt.id.0,
                 ),
                 ring_timeout_s: campaign.settings.ring_timeout_s,
                 time_limit_s: campaign.settings.max_call_length_s,

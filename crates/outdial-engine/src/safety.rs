@@ -36,7 +36,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
 /// Event source of verified provider status callbacks (see `outdial-http`).
-pub const WEBHOOK_SOURCE: &str = "twilio-webhook";
+pub const WEBHOOK_SOURCE: &str = outdial_providers::twilio::webhook::WEBHOOK_SOURCE;
 
 /// Thresholds of the safety monitor and the reconciler's bound. Durations are clock seconds.
 #[derive(Debug, Clone, PartialEq)]

@@ -82,7 +82,10 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/webhooks/twilio/status", post(twilio::status_callback))
+        .route(
+            outdial_providers::twilio::webhook::STATUS_CALLBACK_PATH,
+            post(twilio::status_callback),
+        )
         .route("/api/v1/status", get(status))
         .route("/api/v1/dialer/start", post(dialer_start))
         .route("/api/v1/dialer/stop", post(dialer_stop))

@@ -157,13 +157,8 @@ pub(crate) async fn status_callback(
     };
     let event = parsed.event;
     let raw = RawEvent {
-        source: "twilio-webhook".into(),
-        dedupe_key: format!(
-            "twilio:{}:{}:{}",
-            event.call_id,
-            event.sequence.map_or("-".to_string(), |s| s.to_string()),
-            event.status.as_str()
-        ),
+        source: webhook::WEBHOOK_SOURCE.into(),
+        dedupe_key: webhook::dedupe_key(&event),
         payload: String::from_utf8_lossy(&body).into_owned(),
     };
     match state.engine.ingest_call_event(hint, &event, &raw).await {

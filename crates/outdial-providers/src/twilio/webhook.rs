@@ -30,6 +30,35 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// more than six times the ~40 fields Twilio sends (see the module docs).
 pub const MAX_FIELDS: usize = 256;
 
+/// Path of outdial's route for Twilio status callbacks. The HTTP router mounts it and
+/// [`status_callback_url`] builds the `StatusCallback` parameter from it: the route is
+/// written here once.
+pub const STATUS_CALLBACK_PATH: &str = "/webhooks/twilio/status";
+
+/// The `source` stored with every raw event that came from a Twilio status callback (the
+/// webhook-silence monitor and reports read it back).
+pub const WEBHOOK_SOURCE: &str = "twilio-webhook";
+
+/// The absolute `StatusCallback` URL for one attempt:
+/// `{public_url}/webhooks/twilio/status?attempt={attempt_id}`. `public_url` is outdial's
+/// configured external base URL without a trailing slash; Twilio signs this exact URL, so the
+/// signature check uses the same `public_url` and never the `Host` header.
+pub fn status_callback_url(public_url: &str, attempt_id: i64) -> String {
+    format!("{public_url}{STATUS_CALLBACK_PATH}?attempt={attempt_id}")
+}
+
+/// The dedupe key of a status callback's raw event: `twilio:{CallSid}:{SequenceNumber}:{status}`
+/// (`-` when Twilio sent no sequence number). Twilio retries a callback with the same fields,
+/// so a retried delivery maps to the same key and changes nothing.
+pub fn dedupe_key(event: &CallEvent) -> String {
+    format!(
+        "twilio:{}:{}:{}",
+        event.call_id,
+        event.sequence.map_or("-".to_string(), |s| s.to_string()),
+        event.status.as_str()
+    )
+}
+
 /// A parsed Twilio status callback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusCallback {

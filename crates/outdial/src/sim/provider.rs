@@ -103,16 +103,10 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// The dedupe key the HTTP layer derives (`twilio:{sid}:{sequence}:{status}`).
+    /// The dedupe key the HTTP layer derives
+    /// ([`outdial_providers::twilio::webhook::dedupe_key`]).
     pub fn dedupe_key(&self) -> String {
-        format!(
-            "twilio:{}:{}:{}",
-            self.event.call_id,
-            self.event
-                .sequence
-                .map_or("-".to_string(), |s| s.to_string()),
-            self.event.status.as_str()
-        )
+        outdial_providers::twilio::webhook::dedupe_key(&self.event)
     }
 }
 

@@ -595,7 +595,7 @@ impl World {
     /// Delivers one callback. Returns whether it ended an attempt.
     async fn deliver(&mut self, d: Delivery) -> bool {
         let raw = RawEvent {
-            source: "twilio-webhook".into(),
+            source: outdial_providers::twilio::webhook::WEBHOOK_SOURCE.into(),
             dedupe_key: d.dedupe_key(),
             payload: d.payload.clone(),
         };
