@@ -12,9 +12,9 @@ use outdial_core::{
     AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, NewLead,
     ProviderCallId, Region, E164,
 };
+use outdial_store::prelude::*;
 use outdial_store::{
-    EventOutcome, KillScope, LeadPlacement, NewAlert, NewJob, Placement, RawEvent, Store,
-    StoreError,
+    EventOutcome, KillScope, LeadPlacement, NewAlert, NewJob, Placement, RawEvent, StoreError,
 };
 use outdial_store_postgres::PgStore;
 use sqlx::Connection;

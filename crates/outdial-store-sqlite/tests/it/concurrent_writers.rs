@@ -9,7 +9,8 @@ use outdial_core::{
     AnswerAction, CallEvent, CallStatus, CampaignSettings, Disposition, LeadContact, NewLead,
     ProviderCallId, Region, E164,
 };
-use outdial_store::{LeadPlacement, Placement, RawEvent, Store};
+use outdial_store::prelude::*;
+use outdial_store::{LeadPlacement, Placement, RawEvent};
 use outdial_store_sqlite::{OpenMode, SqliteStore};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

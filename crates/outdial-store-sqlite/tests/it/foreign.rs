@@ -1,7 +1,8 @@
 //! A database outdial did not create (issue 9, item 12): `serve` pointed at an unrelated
 //! SQLite file must not add its tables to it, unless told to.
 
-use outdial_store::{ForeignDatabase, Store, StoreError};
+use outdial_store::prelude::*;
+use outdial_store::{ForeignDatabase, StoreError};
 use outdial_store_sqlite::{OpenMode, SqliteStore};
 use sqlx::Connection;
 use std::path::Path;

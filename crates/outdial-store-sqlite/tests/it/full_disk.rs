@@ -10,8 +10,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use outdial_core::{AnswerAction, CampaignSettings, LeadContact, NewLead, Region, E164};
+use outdial_store::prelude::*;
 use outdial_store::small_fs::{fill, SmallFs};
-use outdial_store::{KillScope, LeadPlacement, Store, StoreError};
+use outdial_store::{KillScope, LeadPlacement, StoreError};
 use outdial_store_sqlite::{OpenMode, SqliteStore};
 use sqlx::Connection;
 use std::path::PathBuf;

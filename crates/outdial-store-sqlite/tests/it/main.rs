@@ -4,7 +4,7 @@ mod concurrent_writers;
 mod foreign;
 mod full_disk;
 
-use outdial_store::Store;
+use outdial_store::prelude::*;
 use outdial_store_sqlite::{OpenMode, SqliteStore};
 use std::sync::Arc;
 

@@ -21,6 +21,7 @@ use outdial_core::{
     ProviderCallId, E164,
 };
 use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
+use outdial_store::prelude::*;
 use outdial_store::{
     AlertId, AlertRecord, Attempt, Campaign, DncEntry, DncScope, EventOutcome, EventRecord,
     InsertReport, Job, JobId, JobState, KillScope, KillSwitch, Lead, LeadPlacement, NewAlert,
@@ -331,7 +332,7 @@ macro_rules! guard {
 }
 
 #[async_trait]
-impl Store for CrashStore {
+impl Campaigns for CrashStore {
     async fn create_campaign(
         &self,
         name: &str,
@@ -366,6 +367,10 @@ impl Store for CrashStore {
     async fn campaigns(&self) -> StoreResult<Vec<Campaign>> {
         guard!(self, "campaigns", self.inner.campaigns())
     }
+}
+
+#[async_trait]
+impl Leads for CrashStore {
     async fn insert_leads(
         &self,
         campaign_id: CampaignId,
@@ -424,6 +429,10 @@ impl Store for CrashStore {
             self.inner.phone_attempt_times(phone, since)
         )
     }
+}
+
+#[async_trait]
+impl Attempts for CrashStore {
     async fn reserve_attempt(
         &self,
         lead_id: LeadId,
@@ -447,34 +456,6 @@ impl Store for CrashStore {
             self.inner
                 .reserve_attempt_capped(lead_id, now, max_in_flight)
         )
-    }
-    async fn reserve_pacing_slot(
-        &self,
-        name: &str,
-        interval: chrono::Duration,
-        now: DateTime<Utc>,
-    ) -> StoreResult<DateTime<Utc>> {
-        guard!(
-            self,
-            "reserve_pacing_slot",
-            self.inner.reserve_pacing_slot(name, interval, now)
-        )
-    }
-    async fn try_acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        ttl: chrono::Duration,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        guard!(
-            self,
-            "try_acquire_lease",
-            self.inner.try_acquire_lease(name, holder, ttl, now)
-        )
-    }
-    async fn close(&self) {
-        // The simulator closes the real store itself when it restarts the engine.
     }
     async fn attempt(&self, id: AttemptId) -> StoreResult<Option<Attempt>> {
         guard!(self, "attempt", self.inner.attempt(id))
@@ -621,13 +602,33 @@ impl Store for CrashStore {
     async fn mark_reconciled(&self, id: AttemptId, now: DateTime<Utc>) -> StoreResult<()> {
         guard!(self, "mark_reconciled", self.inner.mark_reconciled(id, now))
     }
-    async fn attempts_after(&self, after: AttemptId, limit: u32) -> StoreResult<Vec<Attempt>> {
+}
+
+#[async_trait]
+impl EventLog for CrashStore {
+    async fn record_event(
+        &self,
+        lead_id: Option<LeadId>,
+        attempt_id: Option<AttemptId>,
+        kind: &str,
+        source: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         guard!(
             self,
-            "attempts_after",
-            self.inner.attempts_after(after, limit)
+            "record_event",
+            self.inner
+                .record_event(lead_id, attempt_id, kind, source, detail, now)
         )
     }
+    async fn lead_events(&self, lead_id: LeadId) -> StoreResult<Vec<EventRecord>> {
+        guard!(self, "lead_events", self.inner.lead_events(lead_id))
+    }
+}
+
+#[async_trait]
+impl DncLists for CrashStore {
     async fn dnc_add(&self, entries: &[DncEntry], now: DateTime<Utc>) -> StoreResult<u64> {
         guard!(self, "dnc_add", self.inner.dnc_add(entries, now))
     }
@@ -649,6 +650,10 @@ impl Store for CrashStore {
     async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>> {
         guard!(self, "dnc_count", self.inner.dnc_count())
     }
+}
+
+#[async_trait]
+impl Safety for CrashStore {
     async fn set_kill_switch(
         &self,
         scope: KillScope,
@@ -667,6 +672,28 @@ impl Store for CrashStore {
     async fn kill_switches(&self) -> StoreResult<Vec<KillSwitch>> {
         guard!(self, "kill_switches", self.inner.kill_switches())
     }
+    async fn raise_alert(
+        &self,
+        alert: &NewAlert,
+        channels: &[&str],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AlertId>> {
+        guard!(
+            self,
+            "raise_alert",
+            self.inner.raise_alert(alert, channels, now)
+        )
+    }
+    async fn alert(&self, id: AlertId) -> StoreResult<Option<AlertRecord>> {
+        guard!(self, "alert", self.inner.alert(id))
+    }
+    async fn alerts(&self, limit: u32) -> StoreResult<Vec<AlertRecord>> {
+        guard!(self, "alerts", self.inner.alerts(limit))
+    }
+}
+
+#[async_trait]
+impl Jobs for CrashStore {
     async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> StoreResult<Option<JobId>> {
         guard!(self, "enqueue_job", self.inner.enqueue_job(job, now))
     }
@@ -727,63 +754,34 @@ impl Store for CrashStore {
     async fn job_counts(&self) -> StoreResult<BTreeMap<String, u64>> {
         guard!(self, "job_counts", self.inner.job_counts())
     }
-    async fn raise_alert(
+}
+
+#[async_trait]
+impl Coordination for CrashStore {
+    async fn reserve_pacing_slot(
         &self,
-        alert: &NewAlert,
-        channels: &[&str],
+        name: &str,
+        interval: chrono::Duration,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<AlertId>> {
+    ) -> StoreResult<DateTime<Utc>> {
         guard!(
             self,
-            "raise_alert",
-            self.inner.raise_alert(alert, channels, now)
+            "reserve_pacing_slot",
+            self.inner.reserve_pacing_slot(name, interval, now)
         )
     }
-    async fn alert(&self, id: AlertId) -> StoreResult<Option<AlertRecord>> {
-        guard!(self, "alert", self.inner.alert(id))
-    }
-    async fn alerts(&self, limit: u32) -> StoreResult<Vec<AlertRecord>> {
-        guard!(self, "alerts", self.inner.alerts(limit))
-    }
-    async fn recent_attempts(
+    async fn try_acquire_lease(
         &self,
-        campaign: Option<CampaignId>,
-        limit: u32,
-    ) -> StoreResult<Vec<Attempt>> {
+        name: &str,
+        holder: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         guard!(
             self,
-            "recent_attempts",
-            self.inner.recent_attempts(campaign, limit)
+            "try_acquire_lease",
+            self.inner.try_acquire_lease(name, holder, ttl, now)
         )
-    }
-    async fn latest_event_at(&self, source: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        guard!(self, "latest_event_at", self.inner.latest_event_at(source))
-    }
-    async fn record_event(
-        &self,
-        lead_id: Option<LeadId>,
-        attempt_id: Option<AttemptId>,
-        kind: &str,
-        source: &str,
-        detail: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        guard!(
-            self,
-            "record_event",
-            self.inner
-                .record_event(lead_id, attempt_id, kind, source, detail, now)
-        )
-    }
-    async fn lead_events(&self, lead_id: LeadId) -> StoreResult<Vec<EventRecord>> {
-        guard!(self, "lead_events", self.inner.lead_events(lead_id))
-    }
-    async fn status_counts(
-        &self,
-        now: DateTime<Utc>,
-        since: DateTime<Utc>,
-    ) -> StoreResult<StatusCounts> {
-        guard!(self, "status_counts", self.inner.status_counts(now, since))
     }
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
         guard!(self, "setting", self.inner.setting(key))
@@ -799,6 +797,41 @@ impl Store for CrashStore {
             self,
             "set_setting",
             self.inner.set_setting(key, value, source, now)
+        )
+    }
+    async fn close(&self) {
+        // The simulator closes the real store itself when it restarts the engine.
+    }
+}
+
+#[async_trait]
+impl Reports for CrashStore {
+    async fn recent_attempts(
+        &self,
+        campaign: Option<CampaignId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Attempt>> {
+        guard!(
+            self,
+            "recent_attempts",
+            self.inner.recent_attempts(campaign, limit)
+        )
+    }
+    async fn latest_event_at(&self, source: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        guard!(self, "latest_event_at", self.inner.latest_event_at(source))
+    }
+    async fn status_counts(
+        &self,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<StatusCounts> {
+        guard!(self, "status_counts", self.inner.status_counts(now, since))
+    }
+    async fn attempts_after(&self, after: AttemptId, limit: u32) -> StoreResult<Vec<Attempt>> {
+        guard!(
+            self,
+            "attempts_after",
+            self.inner.attempts_after(after, limit)
         )
     }
 }

@@ -5,7 +5,8 @@ use outdial::checks::check_all;
 use outdial_carrier::LedgerEntry;
 use outdial_core::compliance::StateRules;
 use outdial_core::{AnswerAction, CampaignSettings, LeadContact, NewLead, Region, E164};
-use outdial_store::{LeadPlacement, Store};
+use outdial_store::prelude::*;
+use outdial_store::LeadPlacement;
 use outdial_store_sqlite::SqliteStore;
 
 fn call(sid: &str, to: &str, created: DateTime<Utc>, minutes: i64) -> LedgerEntry {

@@ -249,7 +249,7 @@ async fn serve_killed_twenty_times_loses_nothing() {
     let report = support::run_checks(&store, &ledger).await;
     let attempts = outdial::checks::all_attempts(&store).await.unwrap();
     let all_leads = outdial::checks::all_leads(&store).await.unwrap();
-    outdial_store::Store::close(&store).await;
+    outdial_store::Coordination::close(&store).await;
 
     let mut by_state: BTreeMap<&str, usize> = BTreeMap::new();
     for a in &attempts {

@@ -101,7 +101,7 @@ async fn five_hundred_leads_three_days_with_faults_and_compliance() {
             "DNC number {n} was called"
         );
         let leads =
-            outdial_store::Store::leads_by_phone(&store, &E164::parse(n, Region::US).unwrap())
+            outdial_store::Leads::leads_by_phone(&store, &E164::parse(n, Region::US).unwrap())
                 .await
                 .unwrap();
         assert_eq!(leads[0].status, outdial_core::LeadStatus::Paused, "{n}");
@@ -164,7 +164,7 @@ async fn five_hundred_leads_three_days_with_faults_and_compliance() {
     // Carrier-invalid numbers: one attempt each, lead done as BAD_NUMBER.
     for n in &invalid {
         let leads =
-            outdial_store::Store::leads_by_phone(&store, &E164::parse(n, Region::US).unwrap())
+            outdial_store::Leads::leads_by_phone(&store, &E164::parse(n, Region::US).unwrap())
                 .await
                 .unwrap();
         assert_eq!(
@@ -178,5 +178,5 @@ async fn five_hundred_leads_three_days_with_faults_and_compliance() {
         ledger.iter().all(|e| !invalid.contains(&e.to)),
         "a rejected number reached the ledger"
     );
-    outdial_store::Store::close(&store).await;
+    outdial_store::Coordination::close(&store).await;
 }

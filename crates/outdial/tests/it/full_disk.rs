@@ -176,7 +176,7 @@ async fn a_full_disk_stops_dialing_persists_the_stop_and_a_restart_matches_every
         let attempts = outdial::checks::all_attempts(&store).await.unwrap();
         support::explain_failures(&report, &attempts, &ledger);
     }
-    outdial_store::Store::close(&store).await;
+    outdial_store::Coordination::close(&store).await;
     assert!(
         report.ok(),
         "invariant checks failed after the full disk (in flight at the end: {left:?})"

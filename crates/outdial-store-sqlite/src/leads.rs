@@ -1,0 +1,215 @@
+//! [`outdial_store::Leads`] on SQLite.
+
+use super::*;
+
+#[async_trait]
+impl Leads for SqliteStore {
+    async fn insert_leads(
+        &self,
+        campaign_id: CampaignId,
+        leads: &[(NewLead, LeadPlacement)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<InsertReport> {
+        // Multi-row statements keep the transaction short (the write lock is held while it
+        // runs, and a webhook in `serve` may be waiting for it).
+        let mut tx = WriteTx::begin(&self.pool).await?;
+        let mut report = InsertReport::default();
+        for chunk in leads.chunks(LEAD_ROWS_PER_INSERT) {
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO leads (campaign_id, phone, contact, status, next_attempt_at, status_reason, created_at, updated_at)
+                 VALUES {values} ON CONFLICT (campaign_id, phone) DO NOTHING RETURNING id, status"
+            );
+            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+            for (lead, placement) in chunk {
+                let contact = serde_json::to_string(&lead.contact)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let (status, next, reason) = match placement {
+                    LeadPlacement::Active(at) => ("active", Some(ts(*at)), None),
+                    LeadPlacement::Paused(reason) => ("paused", None, Some(reason.clone())),
+                };
+                q = q
+                    .bind(campaign_id.0)
+                    .bind(lead.phone.as_str())
+                    .bind(contact)
+                    .bind(status)
+                    .bind(next)
+                    .bind(reason)
+                    .bind(ts(now))
+                    .bind(ts(now));
+            }
+            let mut created = q.fetch_all(&mut *tx).await.map_err(backend)?;
+            report.inserted += created.len() as u64;
+            report.duplicates += (chunk.len() - created.len()) as u64;
+            if created.is_empty() {
+                continue;
+            }
+            // One `lead.created` event per inserted lead, in id order.
+            created.sort_unstable();
+            let values =
+                vec!["(?, ?, NULL, 'lead.created', 'import', NULL, ?)"; created.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO events (at, lead_id, attempt_id, kind, source, dedupe_key, detail)
+                 VALUES {values}"
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, status) in &created {
+                q = q.bind(ts(now)).bind(id).bind(status);
+            }
+            q.execute(&mut *tx).await.map_err(backend)?;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
+        sqlx::query("SELECT * FROM leads WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(lead_from_row)
+            .transpose()
+    }
+
+    async fn leads_after(&self, after: LeadId, limit: u32) -> StoreResult<Vec<Lead>> {
+        sqlx::query("SELECT * FROM leads WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after.0)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(lead_from_row)
+            .collect()
+    }
+
+    async fn leads_by_phone(&self, phone: &E164) -> StoreResult<Vec<Lead>> {
+        sqlx::query("SELECT * FROM leads WHERE phone = ? ORDER BY id")
+            .bind(phone.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(lead_from_row)
+            .collect()
+    }
+
+    async fn due_leads(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Lead>> {
+        sqlx::query(
+            "SELECT l.* FROM leads l JOIN campaigns c ON c.id = l.campaign_id
+             WHERE l.status = 'active' AND l.next_attempt_at <= ? AND c.active = 1
+               AND NOT EXISTS (SELECT 1 FROM kill_switches k
+                               WHERE k.scope = 'campaign:' || l.campaign_id AND k.tripped)
+             ORDER BY l.next_attempt_at, l.id LIMIT ?",
+        )
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(lead_from_row)
+        .collect()
+    }
+
+    async fn reschedule_lead(
+        &self,
+        id: LeadId,
+        at: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = WriteTx::begin(&self.pool).await?;
+        let res = sqlx::query(
+            "UPDATE leads SET next_attempt_at = ?, status_reason = ?, updated_at = ?
+             WHERE id = ? AND status = 'active'",
+        )
+        .bind(ts(at))
+        .bind(reason)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let detail = serde_json::json!({"next_attempt_at": ts(at), "reason": reason}).to_string();
+        insert_event(
+            &mut tx,
+            now,
+            Some(id),
+            None,
+            "lead.rescheduled",
+            "scheduler",
+            None,
+            &detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn park_lead(&self, id: LeadId, reason: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = WriteTx::begin(&self.pool).await?;
+        let res = sqlx::query(
+            "UPDATE leads SET status = 'paused', next_attempt_at = NULL, status_reason = ?, updated_at = ?
+             WHERE id = ? AND status = 'active'",
+        )
+        .bind(reason)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            now,
+            Some(id),
+            None,
+            "lead.paused",
+            "scheduler",
+            None,
+            reason,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn lead_attempt_times(&self, id: LeadId) -> StoreResult<Vec<DateTime<Utc>>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT reserved_at FROM attempts WHERE lead_id = ? AND state NOT IN ('rejected', 'not-placed')
+             ORDER BY reserved_at",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(|s| parse_ts(s)).collect()
+    }
+
+    async fn phone_attempt_times(
+        &self,
+        phone: &E164,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        // Served by the index attempts_phone_reserved (phone, reserved_at).
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT reserved_at FROM attempts
+             WHERE phone = ? AND reserved_at >= ? AND state NOT IN ('rejected', 'not-placed')
+             ORDER BY reserved_at",
+        )
+        .bind(phone.as_str())
+        .bind(ts(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(|s| parse_ts(s)).collect()
+    }
+}
