@@ -81,7 +81,7 @@ impl Attempts for PgStore {
                 now,
                 Some(att.lead_id),
                 Some(id),
-                "attempt.placed",
+                EventKind::Attempt(AttemptState::Placed).as_str(),
                 "scheduler",
                 None,
                 &detail,
@@ -182,7 +182,7 @@ impl Attempts for PgStore {
                 now,
                 None,
                 None,
-                "webhook.unmatched",
+                EventKind::WebhookUnmatched.as_str(),
                 &raw.source,
                 Some(&raw.dedupe_key),
                 &raw.payload,
@@ -196,7 +196,7 @@ impl Attempts for PgStore {
             now,
             Some(att.lead_id),
             Some(att.id),
-            "webhook",
+            EventKind::Webhook.as_str(),
             &raw.source,
             Some(&raw.dedupe_key),
             &raw.payload,
@@ -278,7 +278,7 @@ impl Attempts for PgStore {
             now,
             Some(att.lead_id),
             Some(att.id),
-            &format!("attempt.{}", next.as_str()),
+            EventKind::Attempt(next).as_str(),
             &raw.source,
             None,
             &detail,
@@ -326,7 +326,7 @@ impl Attempts for PgStore {
             now,
             Some(LeadId(lead_id)),
             Some(id),
-            "attempt.disposition",
+            EventKind::AttemptDisposition.as_str(),
             source,
             None,
             &detail,
@@ -372,6 +372,7 @@ impl Attempts for PgStore {
             return Ok(false);
         }
         let (status, next, reason) = decision_columns(decision);
+        let (status, next) = (status.as_str(), next.map(ts));
         let res = sqlx::query(
             "UPDATE leads SET status = $1, next_attempt_at = $2, status_reason = $3, disposition = $4,
                     updated_at = $5
@@ -411,7 +412,7 @@ impl Attempts for PgStore {
             now,
             Some(att.lead_id),
             Some(id),
-            "lead.redisposed",
+            EventKind::LeadRedisposed.as_str(),
             source,
             None,
             &detail,
@@ -422,11 +423,11 @@ impl Attempts for PgStore {
     }
 
     async fn attempts_to_conclude(&self, limit: u32) -> StoreResult<Vec<AttemptId>> {
-        let ids: Vec<i64> = sqlx::query_scalar(
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT id FROM attempts
-             WHERE concluded_at IS NULL AND state IN ('ended', 'rejected', 'not-placed')
-             ORDER BY id LIMIT $1",
-        )
+             WHERE concluded_at IS NULL AND state IN {FINAL}
+             ORDER BY id LIMIT $1"
+        ))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -443,11 +444,11 @@ impl Attempts for PgStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let Some(lead_id) = sqlx::query_scalar::<_, i64>(
+        let Some(lead_id) = sqlx::query_scalar::<_, i64>(&format!(
             "UPDATE attempts SET disposition = $1, concluded_at = $2, updated_at = $2
-             WHERE id = $3 AND concluded_at IS NULL AND state IN ('ended', 'rejected', 'not-placed')
-             RETURNING lead_id",
-        )
+             WHERE id = $3 AND concluded_at IS NULL AND state IN {FINAL}
+             RETURNING lead_id"
+        ))
         .bind(disposition.as_str())
         .bind(ts(now))
         .bind(id.0)
@@ -458,6 +459,7 @@ impl Attempts for PgStore {
             return Ok(false);
         };
         let (status, next, reason) = decision_columns(decision);
+        let (status, next) = (status.as_str(), next.map(ts));
         sqlx::query(
             "UPDATE leads SET status = $1, next_attempt_at = $2, status_reason = $3, disposition = $4,
                     updated_at = $5
@@ -479,7 +481,7 @@ impl Attempts for PgStore {
             now,
             Some(LeadId(lead_id)),
             Some(id),
-            "lead.concluded",
+            EventKind::LeadConcluded.as_str(),
             "engine",
             None,
             &detail,

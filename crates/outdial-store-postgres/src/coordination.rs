@@ -63,7 +63,17 @@ impl Coordination for PgStore {
         .await
         .map_err(backend)?;
         let detail = serde_json::json!({"key": key, "value": value}).to_string();
-        insert_event(&mut tx, now, None, None, "setting", source, None, &detail).await?;
+        insert_event(
+            &mut tx,
+            now,
+            None,
+            None,
+            EventKind::Setting.as_str(),
+            source,
+            None,
+            &detail,
+        )
+        .await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
     }

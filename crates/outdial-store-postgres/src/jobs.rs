@@ -129,7 +129,7 @@ impl Jobs for PgStore {
             now,
             None,
             None,
-            "job.dead",
+            EventKind::JobDead.as_str(),
             JOBS_SOURCE,
             None,
             &detail,

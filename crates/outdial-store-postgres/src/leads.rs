@@ -159,7 +159,7 @@ impl Leads for PgStore {
             now,
             Some(id),
             None,
-            "lead.rescheduled",
+            EventKind::LeadRescheduled.as_str(),
             "scheduler",
             None,
             &detail,
@@ -189,7 +189,7 @@ impl Leads for PgStore {
             now,
             Some(id),
             None,
-            "lead.paused",
+            EventKind::LeadPaused.as_str(),
             "scheduler",
             None,
             reason,
@@ -200,11 +200,11 @@ impl Leads for PgStore {
     }
 
     async fn lead_attempt_times(&self, id: LeadId) -> StoreResult<Vec<DateTime<Utc>>> {
-        sqlx::query_scalar(
+        sqlx::query_scalar(&format!(
             "SELECT reserved_at FROM attempts
-             WHERE lead_id = $1 AND state NOT IN ('rejected', 'not-placed')
-             ORDER BY reserved_at",
-        )
+             WHERE lead_id = $1 AND state NOT IN {NOT_COUNTED}
+             ORDER BY reserved_at"
+        ))
         .bind(id.0)
         .fetch_all(&self.pool)
         .await
@@ -217,11 +217,11 @@ impl Leads for PgStore {
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>> {
         // Served by the index attempts_phone_reserved (phone, reserved_at).
-        sqlx::query_scalar(
+        sqlx::query_scalar(&format!(
             "SELECT reserved_at FROM attempts
-             WHERE phone = $1 AND reserved_at >= $2 AND state NOT IN ('rejected', 'not-placed')
-             ORDER BY reserved_at",
-        )
+             WHERE phone = $1 AND reserved_at >= $2 AND state NOT IN {NOT_COUNTED}
+             ORDER BY reserved_at"
+        ))
         .bind(phone.as_str())
         .bind(ts(since))
         .fetch_all(&self.pool)

@@ -130,12 +130,6 @@ pub(crate) fn dnc_from_row(r: &PgRow) -> StoreResult<DncEntry> {
     })
 }
 
-/// Event source of the job outbox's own events (`job.dead`).
-pub(crate) const JOBS_SOURCE: &str = "jobs";
-
-/// Event source of `alert.raised`.
-pub(crate) const ALERTS_SOURCE: &str = "alerts";
-
 pub(crate) fn kill_switch_from_row(r: &PgRow) -> StoreResult<KillSwitch> {
     let scope: String = get(r, "scope")?;
     Ok(KillSwitch {
@@ -175,35 +169,6 @@ pub(crate) fn alert_from_row(r: &PgRow) -> StoreResult<AlertRecord> {
         body: get(r, "body")?,
         raised_at: get(r, "raised_at")?,
     })
-}
-
-/// When a claim taken at `now` for `lock_for` expires. Errors: [`StoreError::Backend`] when
-/// `lock_for` is not positive (a claim that is already over excludes nobody) or too large.
-pub(crate) fn claim_until(
-    now: DateTime<Utc>,
-    lock_for: chrono::Duration,
-) -> StoreResult<DateTime<Utc>> {
-    if lock_for <= chrono::Duration::zero() {
-        return Err(StoreError::Backend(format!(
-            "job claims must last a positive time, got {lock_for}"
-        )));
-    }
-    now.checked_add_signed(lock_for)
-        .ok_or_else(|| StoreError::Backend(format!("job claim of {lock_for} is out of range")))
-}
-
-/// The jobs an alert enqueues: one per channel (the job's kind), each carrying the alert's
-/// id, due at once. Their dedupe keys make a channel listed twice notify once.
-pub(crate) fn alert_jobs(id: AlertId, channels: &[&str], now: DateTime<Utc>) -> Vec<NewJob> {
-    channels
-        .iter()
-        .map(|channel| NewJob {
-            kind: (*channel).to_owned(),
-            payload: serde_json::json!({ "alert_id": id.0 }).to_string(),
-            run_at: now,
-            dedupe_key: Some(format!("alert:{id}:{channel}")),
-        })
-        .collect()
 }
 
 /// Enqueues a job inside the caller's transaction. `None` when a job with its dedupe key
@@ -249,17 +214,6 @@ pub(crate) async fn fetch_job(
         .as_ref()
         .map(job_from_row)
         .transpose()
-}
-
-/// The lead columns a decision writes: status, next attempt time, reason.
-pub(crate) fn decision_columns(
-    decision: &LeadDecision,
-) -> (&'static str, Option<DateTime<Utc>>, Option<&str>) {
-    match decision {
-        LeadDecision::Redial { at } => ("active", Some(ts(*at)), None),
-        LeadDecision::Done { reason } => ("done", None, Some(reason.as_str())),
-        LeadDecision::Park { reason } => ("paused", None, Some(reason.as_str())),
-    }
 }
 
 /// Appends an event inside the caller's transaction. Returns `false` when `dedupe_key` was
@@ -362,7 +316,7 @@ pub(crate) async fn transition_attempt(
         now,
         Some(att.lead_id),
         Some(id),
-        &format!("attempt.{}", to.as_str()),
+        EventKind::Attempt(to).as_str(),
         source,
         None,
         &detail,
@@ -448,7 +402,7 @@ impl PgStore {
             now,
             Some(lead.id),
             Some(attempt_id),
-            "attempt.reserved",
+            EventKind::Attempt(AttemptState::Reserved).as_str(),
             "scheduler",
             None,
             &detail,

@@ -74,7 +74,7 @@ impl Attempts for SqliteStore {
                 now,
                 Some(att.lead_id),
                 Some(id),
-                "attempt.placed",
+                EventKind::Attempt(AttemptState::Placed).as_str(),
                 "scheduler",
                 None,
                 &detail,
@@ -172,7 +172,7 @@ impl Attempts for SqliteStore {
                 now,
                 None,
                 None,
-                "webhook.unmatched",
+                EventKind::WebhookUnmatched.as_str(),
                 &raw.source,
                 Some(&raw.dedupe_key),
                 &raw.payload,
@@ -186,7 +186,7 @@ impl Attempts for SqliteStore {
             now,
             Some(att.lead_id),
             Some(att.id),
-            "webhook",
+            EventKind::Webhook.as_str(),
             &raw.source,
             Some(&raw.dedupe_key),
             &raw.payload,
@@ -268,7 +268,7 @@ impl Attempts for SqliteStore {
             now,
             Some(att.lead_id),
             Some(att.id),
-            &format!("attempt.{}", next.as_str()),
+            EventKind::Attempt(next).as_str(),
             &raw.source,
             None,
             &detail,
@@ -318,7 +318,7 @@ impl Attempts for SqliteStore {
             now,
             Some(LeadId(lead_id)),
             Some(id),
-            "attempt.disposition",
+            EventKind::AttemptDisposition.as_str(),
             source,
             None,
             &detail,
@@ -350,6 +350,7 @@ impl Attempts for SqliteStore {
             return Ok(false);
         }
         let (status, next, reason) = decision_columns(decision);
+        let (status, next) = (status.as_str(), next.map(ts));
         let res = sqlx::query(
             "UPDATE leads SET status = ?, next_attempt_at = ?, status_reason = ?, disposition = ?, updated_at = ?
              WHERE id = ? AND status <> 'dialing'",
@@ -387,7 +388,7 @@ impl Attempts for SqliteStore {
             now,
             Some(att.lead_id),
             Some(id),
-            "lead.redisposed",
+            EventKind::LeadRedisposed.as_str(),
             source,
             None,
             &detail,
@@ -398,10 +399,10 @@ impl Attempts for SqliteStore {
     }
 
     async fn attempts_to_conclude(&self, limit: u32) -> StoreResult<Vec<AttemptId>> {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM attempts WHERE concluded_at IS NULL AND state IN ('ended', 'rejected', 'not-placed')
-             ORDER BY id LIMIT ?",
-        )
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT id FROM attempts WHERE concluded_at IS NULL AND state IN {FINAL}
+             ORDER BY id LIMIT ?"
+        ))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -418,10 +419,10 @@ impl Attempts for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = WriteTx::begin(&self.pool).await?;
-        let res = sqlx::query(
+        let res = sqlx::query(&format!(
             "UPDATE attempts SET disposition = ?, concluded_at = ?, updated_at = ?
-             WHERE id = ? AND concluded_at IS NULL AND state IN ('ended', 'rejected', 'not-placed')",
-        )
+             WHERE id = ? AND concluded_at IS NULL AND state IN {FINAL}"
+        ))
         .bind(disposition.as_str())
         .bind(ts(now))
         .bind(ts(now))
@@ -438,6 +439,7 @@ impl Attempts for SqliteStore {
             .await
             .map_err(backend)?;
         let (status, next, reason) = decision_columns(decision);
+        let (status, next) = (status.as_str(), next.map(ts));
         sqlx::query(
             "UPDATE leads SET status = ?, next_attempt_at = ?, status_reason = ?, disposition = ?, updated_at = ?
              WHERE id = ? AND status = 'dialing'",
@@ -458,7 +460,7 @@ impl Attempts for SqliteStore {
             now,
             Some(LeadId(lead_id)),
             Some(id),
-            "lead.concluded",
+            EventKind::LeadConcluded.as_str(),
             "engine",
             None,
             &detail,

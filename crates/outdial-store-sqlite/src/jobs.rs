@@ -126,7 +126,7 @@ impl Jobs for SqliteStore {
             now,
             None,
             None,
-            "job.dead",
+            EventKind::JobDead.as_str(),
             JOBS_SOURCE,
             None,
             &detail,

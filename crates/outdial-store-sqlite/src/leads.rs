@@ -142,7 +142,7 @@ impl Leads for SqliteStore {
             now,
             Some(id),
             None,
-            "lead.rescheduled",
+            EventKind::LeadRescheduled.as_str(),
             "scheduler",
             None,
             &detail,
@@ -172,7 +172,7 @@ impl Leads for SqliteStore {
             now,
             Some(id),
             None,
-            "lead.paused",
+            EventKind::LeadPaused.as_str(),
             "scheduler",
             None,
             reason,
@@ -183,10 +183,10 @@ impl Leads for SqliteStore {
     }
 
     async fn lead_attempt_times(&self, id: LeadId) -> StoreResult<Vec<DateTime<Utc>>> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT reserved_at FROM attempts WHERE lead_id = ? AND state NOT IN ('rejected', 'not-placed')
-             ORDER BY reserved_at",
-        )
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT reserved_at FROM attempts WHERE lead_id = ? AND state NOT IN {NOT_COUNTED}
+             ORDER BY reserved_at"
+        ))
         .bind(id.0)
         .fetch_all(&self.pool)
         .await
@@ -200,11 +200,11 @@ impl Leads for SqliteStore {
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>> {
         // Served by the index attempts_phone_reserved (phone, reserved_at).
-        let rows: Vec<String> = sqlx::query_scalar(
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT reserved_at FROM attempts
-             WHERE phone = ? AND reserved_at >= ? AND state NOT IN ('rejected', 'not-placed')
-             ORDER BY reserved_at",
-        )
+             WHERE phone = ? AND reserved_at >= ? AND state NOT IN {NOT_COUNTED}
+             ORDER BY reserved_at"
+        ))
         .bind(phone.as_str())
         .bind(ts(since))
         .fetch_all(&self.pool)

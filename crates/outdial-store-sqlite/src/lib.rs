@@ -22,7 +22,12 @@ use outdial_core::{
     AnsweredBy, AttemptId, AttemptState, CallEvent, CallStatus, CampaignId, CampaignSettings,
     Disposition, LeadContact, LeadId, LeadStatus, NewLead, ProviderCallId, E164,
 };
+use outdial_store::backend::{
+    alert_jobs, claim_until, decision_columns, ALERTS_SOURCE, FINAL, IN_FLIGHT, JOBS_SOURCE,
+    NOT_COUNTED,
+};
 use outdial_store::prelude::*;
+use outdial_store::EventKind;
 use outdial_store::{
     foreign_database_message, to_micros, AlertId, AlertRecord, Attempt, Campaign, DncEntry,
     DncScope, EventOutcome, EventRecord, EventTimes, ForeignDatabase, InsertReport, Job, JobId,
@@ -56,9 +61,6 @@ mod safety;
 use rows::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// Attempt states that block a number (kept in step with the partial unique index).
-const IN_FLIGHT: &str = "('reserved', 'placed', 'ringing', 'in-progress', 'unknown')";
 
 /// Lead rows per multi-row `INSERT` (8 bound values each).
 const LEAD_ROWS_PER_INSERT: usize = 200;

@@ -47,9 +47,9 @@ impl Safety for SqliteStore {
             return Ok(false);
         }
         let kind = if tripped {
-            "kill_switch.tripped"
+            EventKind::KillSwitchTripped.as_str()
         } else {
-            "kill_switch.resumed"
+            EventKind::KillSwitchResumed.as_str()
         };
         let detail = serde_json::json!({"scope": key, "reason": reason}).to_string();
         insert_event(&mut tx, now, None, None, kind, source, None, &detail).await?;
@@ -103,7 +103,7 @@ impl Safety for SqliteStore {
             now,
             None,
             None,
-            "alert.raised",
+            EventKind::AlertRaised.as_str(),
             ALERTS_SOURCE,
             None,
             &detail,

@@ -22,6 +22,7 @@ pub mod conformance;
 pub mod small_fs;
 
 mod attempts;
+pub mod backend;
 mod campaigns;
 mod coordination;
 mod dnc;

@@ -8,30 +8,32 @@ use outdial_store::prelude::*;
 use outdial_store_sqlite::{OpenMode, SqliteStore};
 use std::sync::Arc;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance_suite_in_memory() {
-    outdial_store::conformance::run_all(|| async {
-        Arc::new(SqliteStore::in_memory().await.unwrap()) as Arc<dyn Store>
-    })
-    .await;
+/// The conformance suite on an in-memory database, one test per case.
+mod conformance_in_memory {
+    use super::*;
+
+    async fn fresh() -> Option<(Arc<dyn Store>, ())> {
+        Some((Arc::new(SqliteStore::in_memory().await.unwrap()), ()))
+    }
+
+    outdial_store::conformance_tests!(fresh);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn conformance_suite_on_a_wal_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let counter = std::sync::atomic::AtomicU32::new(0);
-    outdial_store::conformance::run_all(|| {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let path = dir.path().join(format!("case{n}.db"));
-        async move {
-            Arc::new(
-                SqliteStore::open(&path, OpenMode::CreateIfMissing)
-                    .await
-                    .unwrap(),
-            ) as Arc<dyn Store>
-        }
-    })
-    .await;
+/// The conformance suite on a WAL database file (in a temporary directory kept for the
+/// case), one test per case.
+mod conformance_on_a_wal_file {
+    use super::*;
+
+    async fn fresh() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("case.db");
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        Some((Arc::new(store), dir))
+    }
+
+    outdial_store::conformance_tests!(fresh);
 }
 
 #[tokio::test]

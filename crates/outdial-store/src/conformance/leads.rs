@@ -1,0 +1,188 @@
+//! Conformance cases of leads.
+
+use super::*;
+
+/// Conformance case `leads_unique_per_campaign`.
+pub async fn leads_unique_per_campaign(store: Arc<dyn Store>) {
+    let c = store.create_campaign("a", &settings(), t0()).await.unwrap();
+    let rows = vec![
+        (lead("+12125550101"), LeadPlacement::Active(t0())),
+        (lead("(212) 555-0101"), LeadPlacement::Active(t0())),
+        (
+            lead("+12125550102"),
+            LeadPlacement::Paused("no zone".into()),
+        ),
+    ];
+    let r = store.insert_leads(c.id, &rows, t0()).await.unwrap();
+    assert_eq!((r.inserted, r.duplicates), (2, 1));
+    let r2 = store.insert_leads(c.id, &rows[..1], t0()).await.unwrap();
+    assert_eq!((r2.inserted, r2.duplicates), (0, 1));
+    let paused = store
+        .leads_by_phone(&E164::parse("+12125550102", Region::US).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(paused[0].status, LeadStatus::Paused);
+    assert_eq!(paused[0].status_reason.as_deref(), Some("no zone"));
+}
+
+/// Conformance case `phone_attempt_times_across_campaigns`.
+pub async fn phone_attempt_times_across_campaigns(store: Arc<dyn Store>) {
+    let p = "+12125550101";
+    let a = seed(&*store, "a", &[p, "+12125550199"]).await;
+    let b = seed(&*store, "b", &[p]).await;
+    let c = seed(&*store, "c", &[p]).await;
+    let d = seed(&*store, "d", &[p]).await;
+    let h = |n: i64| t0() + Duration::hours(n);
+    // Reserved out of time order (ids do not follow reservation times), one at a time
+    // (one attempt in flight per number).
+    // c at +2h: rejected, not counted.
+    let at = store.reserve_attempt(c[0].id, h(2)).await.unwrap().unwrap();
+    assert!(store
+        .mark_rejected(at.id, "21211", "bad", h(2))
+        .await
+        .unwrap());
+    // d at +3h: ended busy, counted.
+    let at = store.reserve_attempt(d[0].id, h(3)).await.unwrap().unwrap();
+    store
+        .apply_call_event(
+            Some(at.id),
+            &ev("CA1", CallStatus::Busy, 0),
+            &raw("d"),
+            h(3),
+        )
+        .await
+        .unwrap();
+    // b at +1h: unknown, then proven not placed, not counted.
+    let at = store.reserve_attempt(b[0].id, h(1)).await.unwrap().unwrap();
+    assert!(store.mark_unknown(at.id, "timeout", h(1)).await.unwrap());
+    assert!(store
+        .mark_not_placed(at.id, "none", "no call", h(1))
+        .await
+        .unwrap());
+    // Another number, in a's campaign: never counted for p.
+    let other = store.reserve_attempt(a[1].id, h(1)).await.unwrap().unwrap();
+    assert!(store.mark_unknown(other.id, "timeout", h(1)).await.unwrap());
+    // a at t0: unknown (in doubt), counted.
+    let at = store.reserve_attempt(a[0].id, t0()).await.unwrap().unwrap();
+    assert!(store.mark_unknown(at.id, "timeout", t0()).await.unwrap());
+
+    let times = |since: DateTime<Utc>| {
+        let store = store.clone();
+        async move { store.phone_attempt_times(&phone(p), since).await.unwrap() }
+    };
+    assert_eq!(
+        times(t0() - Duration::days(1)).await,
+        vec![t0(), h(3)],
+        "attempts in every campaign, but not rejected or not-placed, earliest first"
+    );
+    assert_eq!(times(t0()).await, vec![t0(), h(3)], "since is inclusive");
+    assert_eq!(times(t0() + Duration::microseconds(1)).await, vec![h(3)]);
+    assert_eq!(times(h(3)).await, vec![h(3)]);
+    assert!(times(h(3) + Duration::seconds(1)).await.is_empty());
+    assert!(store
+        .phone_attempt_times(&phone("+12125550198"), t0() - Duration::days(1))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Conformance case `due_leads_skip_campaigns_with_a_tripped_switch`.
+pub async fn due_leads_skip_campaigns_with_a_tripped_switch(store: Arc<dyn Store>) {
+    let a = seed(&*store, "a", &["+12125550101", "+12125550102"]).await;
+    let b = seed(&*store, "b", &["+12125550201"]).await;
+    let due = |n| {
+        let store = store.clone();
+        async move { store.due_leads(t0(), n).await.unwrap() }
+    };
+    assert_eq!(due(10).await.len(), 3);
+    store
+        .set_kill_switch(
+            KillScope::Campaign(a[0].campaign_id),
+            true,
+            "review",
+            "api",
+            t0(),
+        )
+        .await
+        .unwrap();
+    let left = due(2).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].id, b[0].id);
+    // The global switch is the caller's to check; resuming brings the campaign back.
+    store
+        .set_kill_switch(KillScope::Global, true, "stop", "api", t0())
+        .await
+        .unwrap();
+    assert_eq!(due(10).await.len(), 1);
+    store
+        .set_kill_switch(
+            KillScope::Campaign(a[0].campaign_id),
+            false,
+            "ok",
+            "api",
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(due(10).await.len(), 3);
+}
+
+/// Conformance case `leads_after_pages_by_id`.
+pub async fn leads_after_pages_by_id(store: Arc<dyn Store>) {
+    let a = seed(&*store, "a", &["+12125550101", "+12125550102"]).await;
+    let b = seed(&*store, "b", &["+12125550103"]).await;
+    let all: Vec<LeadId> = vec![a[0].id, a[1].id, b[0].id];
+    let page = |after: LeadId, limit: u32| {
+        let store = store.clone();
+        async move {
+            let got = store.leads_after(after, limit).await.unwrap();
+            got.into_iter().map(|l| l.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        page(LeadId(0), 10).await,
+        all,
+        "every lead, by id, any campaign"
+    );
+    assert_eq!(page(LeadId(0), 2).await, all[..2].to_vec());
+    assert_eq!(page(all[1], 10).await, all[2..].to_vec());
+    assert!(page(all[2], 10).await.is_empty());
+}
+
+/// Conformance case `park_lead_is_guarded`.
+pub async fn park_lead_is_guarded(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "a", &["+12125550101", "+12125550102"]).await;
+    let later = t0() + Duration::minutes(1);
+    assert!(store
+        .park_lead(leads[0].id, "no zone", later)
+        .await
+        .unwrap());
+    let l = store.lead(leads[0].id).await.unwrap().unwrap();
+    assert_eq!(l.status, LeadStatus::Paused);
+    assert_eq!(l.status_reason.as_deref(), Some("no zone"));
+    assert_eq!(l.next_attempt_at, None, "a paused lead is not due");
+    assert!(
+        !store.park_lead(leads[0].id, "again", later).await.unwrap(),
+        "only an active lead is parked"
+    );
+    store
+        .reserve_attempt(leads[1].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !store
+            .park_lead(leads[1].id, "dialing", later)
+            .await
+            .unwrap(),
+        "a dialing lead is not parked"
+    );
+    assert_eq!(
+        store.lead(leads[1].id).await.unwrap().unwrap().status,
+        LeadStatus::Dialing
+    );
+    assert!(!store
+        .park_lead(LeadId(9_999), "missing", later)
+        .await
+        .unwrap());
+}
