@@ -616,7 +616,7 @@ impl Engine {
             return Ok(false);
         }
         let Some(lead) = self.store.lead(attempt.lead_id).await? else {
-            return Err(StoreError::NotFound(format!("lead {}", attempt.lead_id)).into());
+            return Err(StoreError::not_found("lead", attempt.lead_id).into());
         };
         let campaign = self.campaign(lead.campaign_id).await?;
         let facts = self.lead_facts(&lead, &campaign, now).await?;
@@ -770,7 +770,7 @@ impl Engine {
             .store
             .attempt(id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("attempt {id}")))?;
+            .ok_or_else(|| StoreError::not_found("attempt", id))?;
         let campaign = self.campaign(attempt.campaign_id).await?;
         let disposition = campaign
             .settings
@@ -793,7 +793,7 @@ impl Engine {
             .store
             .lead(attempt.lead_id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("lead {}", attempt.lead_id)))?;
+            .ok_or_else(|| StoreError::not_found("lead", attempt.lead_id))?;
         let facts = self.lead_facts(&lead, &campaign, now).await?;
         let rules = self.rules(&campaign, &facts);
         let mut recent: Vec<Disposition> = self

@@ -223,7 +223,7 @@ impl Engine {
     /// Notes `e` if it says the store cannot take writes ([`StoreError::Unavailable`]):
     /// from then on this process places no new call until the stop is persisted.
     pub fn note_error(&self, e: &EngineError) {
-        if let EngineError::Store(StoreError::Unavailable(m)) = e {
+        if let EngineError::Store(StoreError::Unavailable { message: m, .. }) = e {
             let mut fault = self.storage_fault.lock().expect("storage fault");
             if fault.is_none() {
                 tracing::error!(error = %m, "storage failure: no new calls until the disk or database is fixed and an operator resumes the kill switch");

@@ -135,8 +135,8 @@ impl IntoResponse for ApiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::Store(StoreError::NotFound(what)) => {
-                ApiError::new(StatusCode::NOT_FOUND, format!("not found: {what}"))
+            EngineError::Store(StoreError::NotFound { entity, id }) => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("not found: {entity} {id}"))
             }
             EngineError::UnknownDisposition(label) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -145,7 +145,7 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, what),
             // Nothing of the request was saved (a full disk, a lost database): say so, and
             // let the sender retry (Twilio, a CRM, an operator's script).
-            EngineError::Store(StoreError::Unavailable(cause)) => {
+            EngineError::Store(StoreError::Unavailable { message: cause, .. }) => {
                 tracing::error!(error = %cause, "storage unavailable; the request was not saved");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -258,7 +258,7 @@ impl Attempts for PgStore {
         .await
         .map_err(backend)?;
         if res.rows_affected() != 1 {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::Conflict(format!(
                 "attempt {} changed under a transaction",
                 att.id
             )));
@@ -286,7 +286,7 @@ impl Attempts for PgStore {
         .await?;
         let updated = fetch_attempt(&mut tx, att.id, false)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("attempt {}", att.id)))?;
+            .ok_or_else(|| StoreError::not_found("attempt", att.id))?;
         tx.commit().await.map_err(backend)?;
         Ok(EventOutcome::Applied {
             from: att.state,

@@ -46,7 +46,7 @@ impl Campaigns for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?
-        .ok_or_else(|| StoreError::NotFound(format!("campaign {id}")))?;
+        .ok_or_else(|| StoreError::not_found("campaign", id))?;
         campaign_from_row(&row)
     }
 
@@ -56,7 +56,7 @@ impl Campaigns for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?
-            .ok_or_else(|| StoreError::NotFound(format!("campaign {id}")))?;
+            .ok_or_else(|| StoreError::not_found("campaign", id))?;
         campaign_from_row(&row)
     }
 

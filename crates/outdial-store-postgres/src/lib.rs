@@ -21,10 +21,10 @@
 //!   with [`outdial_store::to_micros`] before it is written, so nothing is rounded up.
 //! - **Leader lease** for singleton maintenance: [`PgStore::try_acquire_lease`].
 //!
-//! Errors: a unique-constraint violation maps to [`StoreError::Conflict`], a value that cannot
-//! be decoded to [`StoreError::Corrupt`], a lost connection or a server that cannot write to
-//! [`StoreError::Unavailable`], anything else the database or the driver reports to
-//! [`StoreError::Backend`].
+//! Errors: a unique-constraint violation or contention (serialization failure, deadlock, lock
+//! not available) maps to [`StoreError::Conflict`], a value that cannot be decoded to
+//! [`StoreError::Corrupt`], a lost connection, a server that cannot write and anything else
+//! the database or the driver reports to [`StoreError::Unavailable`] (nothing was committed).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -91,28 +91,34 @@ fn is_unavailable_sqlstate(code: &str) -> bool {
         )
 }
 
-/// Maps a driver error: unique violations (SQLSTATE 23505) are [`StoreError::Conflict`],
-/// undecodable values [`StoreError::Corrupt`], a lost or refused connection, an I/O error or
-/// a server that cannot write ([`is_unavailable_sqlstate`]) [`StoreError::Unavailable`], the
-/// rest [`StoreError::Backend`].
+/// SQLSTATE codes of contention: `40001` (serialization failure), `40P01` (deadlock),
+/// `55P03` (lock not available). Source: the appendix named at [`is_unavailable_sqlstate`].
+fn is_conflict_sqlstate(code: &str) -> bool {
+    matches!(code, "40001" | "40P01" | "55P03")
+}
+
+/// Maps a driver error: unique violations (SQLSTATE 23505) and contention
+/// ([`is_conflict_sqlstate`]) are [`StoreError::Conflict`], undecodable values
+/// [`StoreError::Corrupt`], anything else (a lost or refused connection, an I/O error, a
+/// server that cannot write: [`is_unavailable_sqlstate`], among them)
+/// [`StoreError::Unavailable`]: in every case nothing of the operation was committed.
 fn backend(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
-            StoreError::Conflict(db.message().to_owned())
+    if let sqlx::Error::Database(db) = &e {
+        let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+        if is_unavailable_sqlstate(&code) {
+            return StoreError::unavailable(e);
         }
-        sqlx::Error::Database(db) if db.code().is_some_and(|c| is_unavailable_sqlstate(&c)) => {
-            StoreError::Unavailable(e.to_string())
+        if code == "23505" {
+            return StoreError::Conflict(db.message().to_owned());
         }
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-            StoreError::Corrupt(e.to_string())
+        if is_conflict_sqlstate(&code) {
+            return StoreError::Conflict(e.to_string());
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
-        _ => StoreError::Backend(e.to_string()),
     }
+    if matches!(e, sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) {
+        return StoreError::Corrupt(e.to_string());
+    }
+    StoreError::unavailable(e)
 }
 
 /// Fails with [`StoreError::ForeignDatabase`] when the database holds tables (outside the
@@ -156,8 +162,9 @@ impl PgStore {
     /// Errors: [`StoreError::ForeignDatabase`] for a database outdial did not create (nothing
     /// is written to it); [`StoreError::SchemaTooNew`] when the database holds a migration
     /// this build does not know (a newer outdial migrated it); [`StoreError::Unavailable`]
-    /// when the server cannot be reached or cannot write; [`StoreError::Backend`] when `url`
-    /// cannot be parsed, `pool_size` is 0 or a migration fails otherwise.
+    /// when the server cannot be reached or cannot write; [`StoreError::InvalidArgument`] when `url`
+    /// cannot be parsed or `pool_size` is 0; [`StoreError::Corrupt`] when the applied
+    /// migrations differ from this build's.
     pub async fn connect(url: &str, pool_size: u32) -> StoreResult<PgStore> {
         Self::connect_with_policy(url, pool_size, ForeignDatabase::Refuse).await
     }
@@ -173,12 +180,12 @@ impl PgStore {
     ) -> StoreResult<PgStore> {
         // sqlx parses any scheme; a URL of another database must not be tried as a host.
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(StoreError::Backend(
+            return Err(StoreError::InvalidArgument(
                 "invalid PostgreSQL URL: it must start with postgres:// or postgresql://".into(),
             ));
         }
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+            .map_err(|e| StoreError::InvalidArgument(format!("invalid PostgreSQL URL: {e}")))?;
         Self::open(options, pool_size, foreign).await
     }
 
@@ -193,7 +200,7 @@ impl PgStore {
         foreign: ForeignDatabase,
     ) -> StoreResult<PgStore> {
         if pool_size == 0 {
-            return Err(StoreError::Backend(
+            return Err(StoreError::InvalidArgument(
                 "the PostgreSQL pool size must be at least 1".into(),
             ));
         }
@@ -220,13 +227,14 @@ impl PgStore {
                 StoreError::SchemaTooNew(format!("it has migration {v}, unknown to this build"))
             }
             sqlx::migrate::MigrateError::Execute(e)
-            | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => match backend(e) {
-                StoreError::Unavailable(m) => {
-                    StoreError::Unavailable(format!("migrations failed: {m}"))
-                }
-                other => StoreError::Backend(format!("migrations failed: {other}")),
-            },
-            other => StoreError::Backend(format!("migrations failed: {other}")),
+            | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => {
+                backend(e).context("migrations failed")
+            }
+            other @ (sqlx::migrate::MigrateError::VersionMismatch(_)
+            | sqlx::migrate::MigrateError::Dirty(_)) => {
+                StoreError::Corrupt(format!("migrations failed: {other}"))
+            }
+            other => StoreError::unavailable(other).context("migrations failed"),
         })?;
         Ok(())
     }
@@ -247,7 +255,8 @@ impl PgStore {
     /// A holder must renew well before `ttl` runs out and stop the guarded work when a renewal
     /// returns `false`.
     ///
-    /// Errors: [`StoreError::Backend`] when `ttl` is not positive or a statement fails.
+    /// Errors: [`StoreError::InvalidArgument`] when `ttl` is not positive,
+    /// [`StoreError::Unavailable`] when a statement fails.
     async fn lease(
         &self,
         name: &str,
@@ -256,7 +265,7 @@ impl PgStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         if ttl <= chrono::Duration::zero() {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::InvalidArgument(format!(
                 "lease '{name}': the time to live must be positive, got {ttl}"
             )));
         }
@@ -278,7 +287,7 @@ impl PgStore {
 
     /// Gives up the lease `name` if `holder` holds it, so another instance can take it at
     /// once. Returns `false` when `holder` did not hold it (nothing changes).
-    /// Errors: [`StoreError::Backend`].
+    /// Errors: [`StoreError::Unavailable`].
     pub async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<bool> {
         let res = sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .bind(name)

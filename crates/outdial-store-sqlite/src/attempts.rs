@@ -248,7 +248,7 @@ impl Attempts for SqliteStore {
         .await
         .map_err(backend)?;
         if res.rows_affected() != 1 {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::Conflict(format!(
                 "attempt {} changed under a transaction",
                 att.id
             )));
@@ -276,7 +276,7 @@ impl Attempts for SqliteStore {
         .await?;
         let updated = fetch_attempt(&mut tx, att.id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("attempt {}", att.id)))?;
+            .ok_or_else(|| StoreError::not_found("attempt", att.id))?;
         tx.commit().await?;
         Ok(EventOutcome::Applied {
             from: att.state,

@@ -49,7 +49,7 @@ impl Campaigns for SqliteStore {
         .await
         .map_err(backend)?;
         if res.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("campaign {id}")));
+            return Err(StoreError::not_found("campaign", id));
         }
         self.campaign(id).await
     }
@@ -60,7 +60,7 @@ impl Campaigns for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?
-            .ok_or_else(|| StoreError::NotFound(format!("campaign {id}")))?;
+            .ok_or_else(|| StoreError::not_found("campaign", id))?;
         campaign_from_row(&row)
     }
 

@@ -42,7 +42,7 @@ impl Coordination for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         if ttl <= chrono::Duration::zero() {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::InvalidArgument(format!(
                 "lease '{name}': the time to live must be positive, got {ttl}"
             )));
         }

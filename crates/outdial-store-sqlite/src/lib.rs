@@ -142,7 +142,7 @@ impl SqliteStore {
     /// missing; [`StoreError::ForeignDatabase`] for a database outdial did not create;
     /// [`StoreError::SchemaTooNew`] when the file was migrated by a newer outdial;
     /// [`StoreError::Unavailable`] when the storage fails (cannot open, read-only, full);
-    /// [`StoreError::Backend`] when SQLite cannot open it otherwise.
+    /// [`StoreError::Unavailable`] when SQLite cannot open it otherwise.
     pub async fn open(path: &Path, mode: OpenMode) -> StoreResult<SqliteStore> {
         Self::open_with(path, mode, ForeignDatabase::Refuse).await
     }
@@ -157,10 +157,13 @@ impl SqliteStore {
         foreign: ForeignDatabase,
     ) -> StoreResult<SqliteStore> {
         if mode == OpenMode::MustExist && !path.exists() {
-            return Err(StoreError::NotFound(format!(
-                "database file {} does not exist (create it with `outdial import` or `outdial serve --create`)",
-                path.display()
-            )));
+            return Err(StoreError::NotFound {
+                entity: "database file",
+                id: format!(
+                    "{} (the file does not exist; create it with `outdial import` or `outdial serve --create`)",
+                    path.display()
+                ),
+            });
         }
         if foreign == ForeignDatabase::Refuse && path.exists() {
             refuse_foreign(path).await?;
@@ -202,12 +205,14 @@ impl SqliteStore {
                 StoreError::SchemaTooNew(format!("it has migration {v}, unknown to this build"))
             }
             sqlx::migrate::MigrateError::Execute(e)
-            | sqlx::migrate::MigrateError::ExecuteMigration(e, _)
-                if tx::is_unavailable(&e) =>
-            {
-                StoreError::Unavailable(format!("migrations failed: {e}"))
+            | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => {
+                backend(e).context("migrations failed")
             }
-            other => StoreError::Backend(format!("migrations failed: {other}")),
+            other @ (sqlx::migrate::MigrateError::VersionMismatch(_)
+            | sqlx::migrate::MigrateError::Dirty(_)) => {
+                StoreError::Corrupt(format!("migrations failed: {other}"))
+            }
+            other => StoreError::unavailable(other).context("migrations failed"),
         })?;
         Ok(SqliteStore { pool })
     }
@@ -429,7 +434,7 @@ mod tests {
         let s = SqliteStore::in_memory().await.unwrap();
         assert!(matches!(
             s.claim_jobs("w", t0(), chrono::Duration::zero(), 1).await,
-            Err(StoreError::Backend(_))
+            Err(StoreError::InvalidArgument(_))
         ));
     }
 }

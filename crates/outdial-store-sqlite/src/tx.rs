@@ -46,14 +46,27 @@ pub(crate) fn is_unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Maps a driver error: storage failures to [`StoreError::Unavailable`], the rest to
-/// [`StoreError::Backend`].
+/// Primary SQLite result codes of contention: `SQLITE_BUSY` (5, the lock was not free within
+/// the busy timeout), `SQLITE_LOCKED` (6), and of a refused constraint, `SQLITE_CONSTRAINT`
+/// (19). Source: <https://www.sqlite.org/rescode.html>.
+const CONFLICT_CODES: [i32; 3] = [5, 6, 19];
+
+/// Maps a driver error: contention and constraint refusals ([`CONFLICT_CODES`]) to
+/// [`StoreError::Conflict`], undecodable values to [`StoreError::Corrupt`], anything else
+/// (storage failures, [`is_unavailable`], among them) to [`StoreError::Unavailable`]: in
+/// every case nothing of the operation was committed.
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
-    if is_unavailable(&e) {
-        StoreError::Unavailable(e.to_string())
-    } else {
-        StoreError::Backend(e.to_string())
+    let code = match &e {
+        sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()),
+        _ => None,
+    };
+    if code.is_some_and(|c| CONFLICT_CODES.contains(&(c & 0xff))) && !is_unavailable(&e) {
+        return StoreError::Conflict(e.to_string());
     }
+    if matches!(e, sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) {
+        return StoreError::Corrupt(e.to_string());
+    }
+    StoreError::unavailable(e)
 }
 
 /// The pool's `before_acquire` check: a connection still inside a transaction (by sqlx's
@@ -83,7 +96,7 @@ impl WriteTx {
     /// Takes a connection and begins a write transaction on it, waiting up to the busy
     /// timeout for the write lock.
     ///
-    /// Errors: [`StoreError::Backend`] (`database is locked` when the lock is not free within
+    /// Errors: [`StoreError::Conflict`] (`database is locked` when the lock is not free within
     /// the busy timeout), [`StoreError::Unavailable`] when the storage fails.
     pub(crate) async fn begin(pool: &SqlitePool) -> StoreResult<WriteTx> {
         let mut conn = pool.acquire().await.map_err(backend)?;
@@ -97,7 +110,7 @@ impl WriteTx {
     }
 
     /// Commits. Errors: [`StoreError::Unavailable`] on a storage failure,
-    /// [`StoreError::Backend`] otherwise; in either case nothing was committed (as far as
+    /// [`StoreError::Conflict`] when the lock was not obtained; in either case nothing was committed (as far as
     /// SQLite reports) and the connection is discarded, so that no later transaction runs on
     /// a connection whose transaction state is in doubt.
     pub(crate) async fn commit(mut self) -> StoreResult<()> {

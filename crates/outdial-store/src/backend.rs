@@ -15,16 +15,18 @@ pub const JOBS_SOURCE: &str = "jobs";
 /// Event source of `alert.raised`.
 pub const ALERTS_SOURCE: &str = "alerts";
 
-/// When a job claimed at `now` for `lock_for` expires (UTC). Errors: [`StoreError::Backend`]
+/// When a job claimed at `now` for `lock_for` expires (UTC). Errors:
+/// [`StoreError::InvalidArgument`]
 /// when `lock_for` is not positive or the instant is out of range.
 pub fn claim_until(now: DateTime<Utc>, lock_for: chrono::Duration) -> StoreResult<DateTime<Utc>> {
     if lock_for <= chrono::Duration::zero() {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::InvalidArgument(format!(
             "job claims must last a positive time, got {lock_for}"
         )));
     }
-    now.checked_add_signed(lock_for)
-        .ok_or_else(|| StoreError::Backend(format!("job claim of {lock_for} is out of range")))
+    now.checked_add_signed(lock_for).ok_or_else(|| {
+        StoreError::InvalidArgument(format!("job claim of {lock_for} is out of range"))
+    })
 }
 
 /// The jobs an alert enqueues: one per channel (the job's kind), each carrying the alert's

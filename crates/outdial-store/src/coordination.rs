@@ -20,7 +20,7 @@ pub trait Coordination: Send + Sync {
     /// Takes or renews the lease `name` for `holder` until `now + ttl`. Returns `true` when
     /// `holder` holds it afterwards (it was free, expired, or already `holder`'s); `false`,
     /// changing nothing, while another holder's lease runs. Singleton maintenance (the
-    /// reconciler) runs only under the lease. Errors: [`StoreError::Backend`] when `ttl` is
+    /// reconciler) runs only under the lease. Errors: [`StoreError::InvalidArgument`] when `ttl` is
     /// not positive.
     async fn try_acquire_lease(
         &self,

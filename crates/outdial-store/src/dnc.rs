@@ -143,12 +143,12 @@ pub trait DncLists: Send + Sync {
     /// thousand entries (the CLI uses 5,000) so a transaction stays short.
     ///
     /// `now` is the event time; each entry's own `added_at` is stored as given.
-    /// Errors: [`StoreError::Backend`].
+    /// Errors: [`StoreError::Unavailable`].
     async fn dnc_add(&self, entries: &[DncEntry], now: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Takes `phone` off one list. Returns `false` when it was not on that list (nothing
     /// changes). A removal records a `dnc.removed` event (source `operator`, with the removed
-    /// entry's details) in the same transaction. Errors: [`StoreError::Backend`].
+    /// entry's details) in the same transaction. Errors: [`StoreError::Unavailable`].
     async fn dnc_remove(
         &self,
         phone: &E164,
@@ -159,7 +159,7 @@ pub trait DncLists: Send + Sync {
     /// Every list entry that blocks calling `phone` for `campaign`: the internal and national
     /// lists' entries, and `campaign`'s own list's entry (`None`: no campaign list is
     /// consulted). Empty when the number may be called. Ordered by scope key.
-    /// Errors: [`StoreError::Backend`], [`StoreError::Corrupt`].
+    /// Errors: [`StoreError::Unavailable`], [`StoreError::Corrupt`].
     async fn dnc_check(
         &self,
         phone: &E164,
@@ -167,6 +167,6 @@ pub trait DncLists: Send + Sync {
     ) -> StoreResult<Vec<DncEntry>>;
 
     /// Numbers listed, by scope key ([`DncScope::as_key`]); scopes with no entry are absent.
-    /// Errors: [`StoreError::Backend`].
+    /// Errors: [`StoreError::Unavailable`].
     async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>>;
 }

@@ -101,7 +101,7 @@ pub struct Job {
 #[async_trait]
 pub trait Jobs: Send + Sync {
     /// Enqueues a job. Returns its id, or `None` when a job with the same `dedupe_key`
-    /// exists (in any state). Errors: [`StoreError::Backend`].
+    /// exists (in any state). Errors: [`StoreError::Unavailable`].
     async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> StoreResult<Option<JobId>>;
 
     /// Claims up to `limit` jobs for `worker`: `pending` jobs with `run_at <= now`, and

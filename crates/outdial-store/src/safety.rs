@@ -114,7 +114,7 @@ pub trait Safety: Send + Sync {
     /// Trips (`tripped = true`) or resumes a kill switch, recording `kill_switch.tripped` /
     /// `kill_switch.resumed` in the event log in the same transaction. Returns `false` (and
     /// changes nothing) when the switch is already in that position, so a monitor that trips
-    /// again and again records and alerts once. Errors: [`StoreError::Backend`].
+    /// again and again records and alerts once. Errors: [`StoreError::Unavailable`].
     async fn set_kill_switch(
         &self,
         scope: KillScope,
@@ -130,7 +130,7 @@ pub trait Safety: Send + Sync {
     /// Raises an alert: stores it and enqueues one job per channel (`kind` = the channel,
     /// payload `{"alert_id": N}`, `run_at = now`), with an `alert.raised` event, in one
     /// transaction. Returns `None` (nothing written) when an alert with the same
-    /// `dedupe_key` exists. Errors: [`StoreError::Backend`].
+    /// `dedupe_key` exists. Errors: [`StoreError::Unavailable`].
     async fn raise_alert(
         &self,
         alert: &NewAlert,

@@ -190,7 +190,7 @@ async fn a_full_disk_stops_new_calls_at_once_and_the_stop_persists_when_writable
     assert!(
         matches!(
             failure,
-            outdial_engine::EngineError::Store(outdial_store::StoreError::Unavailable(_))
+            outdial_engine::EngineError::Store(outdial_store::StoreError::Unavailable { .. })
         ),
         "a full disk is a storage failure: {failure}"
     );

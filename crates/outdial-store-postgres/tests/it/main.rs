@@ -274,12 +274,12 @@ async fn a_read_only_server_is_unavailable_and_the_store_recovers() {
         .set_setting("k", "during", "test", t0())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
     let err = store
         .set_kill_switch(KillScope::Global, true, "x", "test", t0())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
     // Reads still answer.
     assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("before"));
 
@@ -299,12 +299,12 @@ async fn a_read_only_server_is_unavailable_and_the_store_recovers() {
 async fn bad_arguments_are_refused() {
     assert!(matches!(
         PgStore::connect("mysql://nope", 1).await,
-        Err(StoreError::Backend(_))
+        Err(StoreError::InvalidArgument(_))
     ));
     let Some(admin) = admin_url() else { return };
     assert!(matches!(
         PgStore::connect(&admin, 0).await,
-        Err(StoreError::Backend(_))
+        Err(StoreError::InvalidArgument(_))
     ));
 }
 
@@ -382,7 +382,7 @@ async fn leases_have_one_holder_until_they_expire() {
         .unwrap());
     assert!(matches!(
         s.try_acquire_lease("x", "a", Duration::zero(), at(0)).await,
-        Err(StoreError::Backend(_))
+        Err(StoreError::InvalidArgument(_))
     ));
 
     // Instances racing for a free lease: exactly one wins.
@@ -659,7 +659,7 @@ async fn safety_changes_are_in_the_event_log_and_claims_use_the_index() {
     );
     assert!(matches!(
         s.claim_jobs("w", t0(), Duration::zero(), 1).await,
-        Err(StoreError::Backend(_))
+        Err(StoreError::InvalidArgument(_))
     ));
     s.close().await;
 

@@ -72,7 +72,7 @@ const BATCH: usize = 40;
 
 fn unavailable(what: &str, r: &StoreError) {
     assert!(
-        matches!(r, StoreError::Unavailable(_)),
+        matches!(r, StoreError::Unavailable { .. }),
         "{what} failed on a full disk with {r:?}, not StoreError::Unavailable"
     );
 }

@@ -12,6 +12,7 @@ pub mod attempts;
 pub mod campaigns;
 pub mod coordination;
 pub mod dnc;
+pub mod errors;
 pub mod jobs;
 pub mod leads;
 pub mod reports;
@@ -87,6 +88,7 @@ macro_rules! __conformance_cases {
             coordination::fleet_lease_pacer_and_cap: [lead, reserve_attempt_capped, reserve_pacing_slot, try_acquire_lease],
             reports::recent_attempts_newest_first: [reserve_attempt, mark_unknown, recent_attempts],
             reports::latest_event_at_by_source: [record_event, latest_event_at],
+            errors::errors_have_one_shape: [create_campaign, campaign, update_campaign, try_acquire_lease, claim_jobs],
             reports::status_counts_and_attempts_after: [reserve_attempt, mark_rejected, status_counts, attempts_after],
         }
     };

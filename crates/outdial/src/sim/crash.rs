@@ -5,7 +5,7 @@
 //! engine "dies" before the operation (nothing happens) or after it (the operation took
 //! effect, but the engine never sees the result). From then on every operation of that
 //! engine fails without effect, exactly as if the process had been killed: store operations
-//! with [`StoreError::Backend`]`("simulated crash")`, `place_call` with
+//! with [`StoreError::InvalidArgument`]`("simulated crash")`, `place_call` with
 //! [`PlaceError::NotSent`], fetch, list and end with [`FetchError::Unavailable`]. The
 //! simulator then drops the engine, reopens the SQLite file and builds a new engine whose
 //! decorators carry the next *generation*: a leftover task of the dead engine can never act
@@ -288,7 +288,7 @@ impl CrashCtl {
 }
 
 fn crashed() -> StoreError {
-    StoreError::Backend("simulated crash".into())
+    StoreError::InvalidArgument("simulated crash".into())
 }
 
 /// The store as a crashing engine sees it.
