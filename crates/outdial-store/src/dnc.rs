@@ -86,48 +86,6 @@ pub struct DncEntry {
     pub added_at: DateTime<Utc>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dnc_scope_keys_round_trip() {
-        for scope in [
-            DncScope::Internal,
-            DncScope::National,
-            DncScope::Campaign(CampaignId(42)),
-        ] {
-            assert_eq!(DncScope::parse(&scope.as_key()), Some(scope));
-        }
-        assert_eq!(DncScope::Campaign(CampaignId(7)).as_key(), "campaign:7");
-        for bad in [
-            "",
-            "Internal",
-            "campaign:",
-            "campaign:007",
-            "campaign:x",
-            "campaign:+7",
-        ] {
-            assert_eq!(DncScope::parse(bad), None, "{bad:?}");
-        }
-        assert_eq!(
-            serde_json::to_string(&DncScope::Campaign(CampaignId(3))).unwrap(),
-            "\"campaign:3\""
-        );
-    }
-
-    #[test]
-    fn dnc_scope_applies_to() {
-        let a = Some(CampaignId(1));
-        let b = Some(CampaignId(2));
-        assert!(DncScope::Internal.applies_to(a) && DncScope::Internal.applies_to(None));
-        assert!(DncScope::National.applies_to(b) && DncScope::National.applies_to(None));
-        assert!(DncScope::Campaign(CampaignId(1)).applies_to(a));
-        assert!(!DncScope::Campaign(CampaignId(1)).applies_to(b));
-        assert!(!DncScope::Campaign(CampaignId(1)).applies_to(None));
-    }
-}
-
 /// Do-Not-Call lists. Part of [`Store`]; every time is a UTC instant passed in by the caller (`now`).
 #[async_trait]
 pub trait DncLists: Send + Sync {
@@ -169,4 +127,46 @@ pub trait DncLists: Send + Sync {
     /// Numbers listed, by scope key ([`DncScope::as_key`]); scopes with no entry are absent.
     /// Errors: [`StoreError::Unavailable`].
     async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dnc_scope_keys_round_trip() {
+        for scope in [
+            DncScope::Internal,
+            DncScope::National,
+            DncScope::Campaign(CampaignId(42)),
+        ] {
+            assert_eq!(DncScope::parse(&scope.as_key()), Some(scope));
+        }
+        assert_eq!(DncScope::Campaign(CampaignId(7)).as_key(), "campaign:7");
+        for bad in [
+            "",
+            "Internal",
+            "campaign:",
+            "campaign:007",
+            "campaign:x",
+            "campaign:+7",
+        ] {
+            assert_eq!(DncScope::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            serde_json::to_string(&DncScope::Campaign(CampaignId(3))).unwrap(),
+            "\"campaign:3\""
+        );
+    }
+
+    #[test]
+    fn dnc_scope_applies_to() {
+        let a = Some(CampaignId(1));
+        let b = Some(CampaignId(2));
+        assert!(DncScope::Internal.applies_to(a) && DncScope::Internal.applies_to(None));
+        assert!(DncScope::National.applies_to(b) && DncScope::National.applies_to(None));
+        assert!(DncScope::Campaign(CampaignId(1)).applies_to(a));
+        assert!(!DncScope::Campaign(CampaignId(1)).applies_to(b));
+        assert!(!DncScope::Campaign(CampaignId(1)).applies_to(None));
+    }
 }
