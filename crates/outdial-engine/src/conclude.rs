@@ -1,0 +1,173 @@
+//! Concluding final attempts: the disposition, the redial decision, DNC and post-call jobs.
+
+use chrono::{DateTime, Duration, Utc};
+use outdial_core::disposition::auto_disposition;
+use outdial_core::schedule::{decide_after_attempt, LeadDecision};
+use outdial_core::{AttemptId, AttemptState, Disposition, FailureKind};
+use outdial_providers::stored_failure_kind;
+use outdial_store::{Campaign, Lead, StoreError};
+
+use crate::{Engine, EngineError};
+
+impl Engine {
+    /// Concludes every final attempt whose lead is not yet updated. Returns how many.
+    pub async fn conclude_pending(&self, now: DateTime<Utc>) -> Result<u32, EngineError> {
+        let mut n = 0;
+        loop {
+            let ids = self.store.attempts_to_conclude(200).await?;
+            if ids.is_empty() {
+                return Ok(n);
+            }
+            let batch = ids.len();
+            for id in ids {
+                if self.conclude(id, now).await? {
+                    n += 1;
+                }
+            }
+            if batch < 200 {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Applies the redial policy to the lead of a final attempt. Returns `false` if the
+    /// attempt is not final or already concluded.
+    #[tracing::instrument(skip_all, fields(attempt = %id))]
+    pub async fn conclude(&self, id: AttemptId, now: DateTime<Utc>) -> Result<bool, EngineError> {
+        let Some(attempt) = self.store.attempt(id).await? else {
+            return Ok(false);
+        };
+        if !attempt.state.is_final() || attempt.concluded_at.is_some() {
+            return Ok(false);
+        }
+        let Some(lead) = self.store.lead(attempt.lead_id).await? else {
+            return Err(StoreError::NotFound(format!("lead {}", attempt.lead_id)).into());
+        };
+        let campaign = self.campaign(lead.campaign_id).await?;
+        let facts = self.lead_facts(&lead, &campaign, now).await?;
+        let rules = self.rules(&campaign, &facts);
+        let mut recent: Vec<Disposition> = self
+            .store
+            .lead_attempts(lead.id)
+            .await?
+            .into_iter()
+            .filter(|a| a.id != id)
+            .filter_map(|a| a.disposition)
+            .collect();
+        let (disposition, decision) = match attempt.state {
+            AttemptState::Ended => {
+                let status = attempt
+                    .call_status
+                    .unwrap_or(outdial_core::CallStatus::Failed);
+                // A business disposition reported during the call wins over the automatic one.
+                let d = attempt
+                    .requested_disposition
+                    .clone()
+                    .or_else(|| auto_disposition(status, attempt.answered_by))
+                    .unwrap_or_else(|| Disposition::normalise("FAILED").expect("valid code"));
+                // The redial interval runs from the instant outdial learned the call ended, on
+                // its own clock: a provider's end time (skewed, or before the reservation)
+                // informs reports but never shortens a gap. `now` is that instant (the final
+                // event concludes at once) or later (concluded after a restart): never earlier.
+                let ended = now.max(attempt.ended_at.unwrap_or(now));
+                recent.push(d.clone());
+                let decision = decide_after_attempt(
+                    &campaign.settings.dispositions,
+                    &rules,
+                    &d,
+                    &recent,
+                    ended,
+                    attempt.callback_at,
+                );
+                (d, decision)
+            }
+            AttemptState::Rejected => {
+                let d = Disposition::bad_number();
+                recent.push(d.clone());
+                let decision = decide_after_attempt(
+                    &campaign.settings.dispositions,
+                    &rules,
+                    &d,
+                    &recent,
+                    now,
+                    None,
+                );
+                (d, decision)
+            }
+            AttemptState::NotPlaced
+                if attempt.error_code.as_deref().and_then(stored_failure_kind)
+                    == Some(FailureKind::RefusedDestination) =>
+            {
+                // The provider refuses this destination from this account: no retry helps
+                // until an operator changes the account's permissions.
+                let d = Disposition::normalise("NOT_PLACED").expect("valid code");
+                let reason = format!(
+                    "the provider refuses calls to this destination: {}",
+                    attempt.error_message.as_deref().unwrap_or("no message")
+                );
+                (d, LeadDecision::Park { reason })
+            }
+            _ => {
+                let d = Disposition::normalise("NOT_PLACED").expect("valid code");
+                let earliest = now + Duration::seconds(self.config.not_placed_retry_s);
+                let decision = match rules.next_allowed(earliest) {
+                    Ok(at) => LeadDecision::Redial { at },
+                    Err(b) => LeadDecision::Park {
+                        reason: b.to_string(),
+                    },
+                };
+                (d, decision)
+            }
+        };
+        tracing::debug!(disposition = %disposition, ?decision, "attempt concluded");
+        self.honour_dnc(&campaign, &lead, &disposition, id, now)
+            .await?;
+        Ok(self
+            .store
+            .conclude_attempt(
+                id,
+                &disposition,
+                &decision,
+                &self.follow_up_jobs(id, now),
+                now,
+            )
+            .await?)
+    }
+
+    /// The post-call jobs of an attempt (one per configured kind), carrying its id only.
+    fn follow_up_jobs(&self, id: AttemptId, now: DateTime<Utc>) -> Vec<outdial_store::NewJob> {
+        self.config
+            .post_call_jobs
+            .iter()
+            .map(|kind| outdial_store::NewJob {
+                kind: kind.clone(),
+                payload: format!("{{\"attempt_id\":{}}}", id.0),
+                run_at: now,
+                dedupe_key: Some(format!("{kind}:{}", id.0)),
+            })
+            .collect()
+    }
+
+    /// A DNC disposition puts the number on the internal list at once, for every campaign
+    /// (47 CFR 64.1200(d)(3): honour a do-not-call request).
+    pub(crate) async fn honour_dnc(
+        &self,
+        campaign: &Campaign,
+        lead: &Lead,
+        disposition: &Disposition,
+        attempt: AttemptId,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        if campaign.settings.dispositions.flags(disposition).dnc {
+            let entry = outdial_store::DncEntry {
+                phone: lead.phone.clone(),
+                scope: outdial_store::DncScope::Internal,
+                source: "disposition".into(),
+                reason: Some(format!("disposition {disposition} on attempt {attempt}")),
+                added_at: now,
+            };
+            self.store.dnc_add(&[entry], now).await?;
+        }
+        Ok(())
+    }
+}
