@@ -29,8 +29,8 @@ pub mod schedule;
 
 pub use call::{AnsweredBy, AttemptState, CallEvent, CallStatus};
 pub use campaign::{AnswerAction, CampaignSettings, ProviderKind};
-pub use failure::FailureKind;
 pub use disposition::{Disposition, DispositionCatalog, DispositionFlags};
+pub use failure::FailureKind;
 pub use ids::{AttemptId, CampaignId, LeadId, ProviderCallId};
 pub use lead::{LeadContact, LeadStatus, NewLead};
 pub use phone::{PhoneError, Region, E164};

@@ -1,9 +1,8 @@
 //! Concluding final attempts: the disposition, the redial decision, DNC and post-call jobs.
 
 use chrono::{DateTime, Duration, Utc};
-use outdial_core::disposition::auto_disposition;
-use outdial_core::schedule::{decide_after_attempt, LeadDecision};
-use outdial_core::{AttemptId, AttemptState, Disposition, FailureKind};
+use outdial_core::schedule::{conclude_attempt, AttemptEnd};
+use outdial_core::{AttemptId, AttemptState, CallStatus, Disposition, FailureKind};
 use outdial_providers::stored_failure_kind;
 use outdial_store::{Campaign, Lead, StoreError};
 
@@ -46,7 +45,7 @@ impl Engine {
         let campaign = self.campaign(lead.campaign_id).await?;
         let facts = self.lead_facts(&lead, &campaign, now).await?;
         let rules = self.rules(&campaign, &facts);
-        let mut recent: Vec<Disposition> = self
+        let earlier: Vec<Disposition> = self
             .store
             .lead_attempts(lead.id)
             .await?
@@ -54,71 +53,33 @@ impl Engine {
             .filter(|a| a.id != id)
             .filter_map(|a| a.disposition)
             .collect();
-        let (disposition, decision) = match attempt.state {
-            AttemptState::Ended => {
-                let status = attempt
-                    .call_status
-                    .unwrap_or(outdial_core::CallStatus::Failed);
-                // A business disposition reported during the call wins over the automatic one.
-                let d = attempt
-                    .requested_disposition
-                    .clone()
-                    .or_else(|| auto_disposition(status, attempt.answered_by))
-                    .unwrap_or_else(|| Disposition::normalise("FAILED").expect("valid code"));
+        let end = match attempt.state {
+            AttemptState::Ended => AttemptEnd::Call {
+                status: attempt.call_status.unwrap_or(CallStatus::Failed),
+                answered_by: attempt.answered_by,
+                requested: attempt.requested_disposition.as_ref(),
                 // The redial interval runs from the instant outdial learned the call ended, on
                 // its own clock: a provider's end time (skewed, or before the reservation)
                 // informs reports but never shortens a gap. `now` is that instant (the final
                 // event concludes at once) or later (concluded after a restart): never earlier.
-                let ended = now.max(attempt.ended_at.unwrap_or(now));
-                recent.push(d.clone());
-                let decision = decide_after_attempt(
-                    &campaign.settings.dispositions,
-                    &rules,
-                    &d,
-                    &recent,
-                    ended,
-                    attempt.callback_at,
-                );
-                (d, decision)
-            }
-            AttemptState::Rejected => {
-                let d = Disposition::bad_number();
-                recent.push(d.clone());
-                let decision = decide_after_attempt(
-                    &campaign.settings.dispositions,
-                    &rules,
-                    &d,
-                    &recent,
-                    now,
-                    None,
-                );
-                (d, decision)
-            }
+                ended: now.max(attempt.ended_at.unwrap_or(now)),
+                callback_at: attempt.callback_at,
+            },
+            AttemptState::Rejected => AttemptEnd::BadNumber,
             AttemptState::NotPlaced
                 if attempt.error_code.as_deref().and_then(stored_failure_kind)
                     == Some(FailureKind::RefusedDestination) =>
             {
-                // The provider refuses this destination from this account: no retry helps
-                // until an operator changes the account's permissions.
-                let d = Disposition::normalise("NOT_PLACED").expect("valid code");
-                let reason = format!(
-                    "the provider refuses calls to this destination: {}",
-                    attempt.error_message.as_deref().unwrap_or("no message")
-                );
-                (d, LeadDecision::Park { reason })
+                AttemptEnd::RefusedDestination {
+                    message: attempt.error_message.as_deref(),
+                }
             }
-            _ => {
-                let d = Disposition::normalise("NOT_PLACED").expect("valid code");
-                let earliest = now + Duration::seconds(self.config.not_placed_retry_s);
-                let decision = match rules.next_allowed(earliest) {
-                    Ok(at) => LeadDecision::Redial { at },
-                    Err(b) => LeadDecision::Park {
-                        reason: b.to_string(),
-                    },
-                };
-                (d, decision)
-            }
+            _ => AttemptEnd::NotPlaced {
+                earliest: now + Duration::seconds(self.config.not_placed_retry_s),
+            },
         };
+        let (disposition, decision) =
+            conclude_attempt(&campaign.settings.dispositions, &rules, end, &earlier, now);
         tracing::debug!(disposition = %disposition, ?decision, "attempt concluded");
         self.honour_dnc(&campaign, &lead, &disposition, id, now)
             .await?;

@@ -1,7 +1,7 @@
 //! What the rules need to know about a lead, loaded from the store, and the rules over it.
 
 use chrono::{DateTime, Duration, Utc};
-use outdial_core::schedule::{whereabouts, LeadRules, Whereabouts};
+use outdial_core::schedule::{number_history_since, whereabouts, LeadRules, Whereabouts};
 use outdial_store::{Campaign, Lead};
 use serde::Serialize;
 
@@ -14,13 +14,14 @@ pub struct LeadFacts {
     pub whereabouts: Whereabouts,
     /// Start instants of the lead's attempts that count against caps (UTC).
     pub history: Vec<DateTime<Utc>>,
-    /// Start instants of every attempt to the number in any campaign, last 8 days (UTC).
+    /// Start instants of every attempt to the number in any campaign since
+    /// [`number_history_since`] (UTC).
     pub number_history: Vec<DateTime<Utc>>,
 }
 
 impl Engine {
     /// Loads what the rules need to know about a lead: where it may be, its attempts, and
-    /// the number's attempts in every campaign over the last 8 days.
+    /// the number's attempts in every campaign since [`number_history_since`].
     pub async fn lead_facts(
         &self,
         lead: &Lead,
@@ -37,21 +38,21 @@ impl Engine {
             history: self.store.lead_attempt_times(lead.id).await?,
             number_history: self
                 .store
-                .phone_attempt_times(&lead.phone, now - Duration::days(8))
+                .phone_attempt_times(&lead.phone, number_history_since(now))
                 .await?,
         })
     }
 
     /// The rules for a lead, over facts loaded by [`Engine::lead_facts`].
     pub fn rules<'a>(&'a self, campaign: &'a Campaign, facts: &'a LeadFacts) -> LeadRules<'a> {
-        LeadRules {
-            campaign: &campaign.settings,
-            state_rules: &self.config.state_rules,
-            whereabouts: &facts.whereabouts,
-            history: &facts.history,
-            number_history: &facts.number_history,
-            slack: Duration::seconds(self.config.window_margin_s),
-        }
+        LeadRules::new(
+            &campaign.settings,
+            &self.config.state_rules,
+            &facts.whereabouts,
+            &facts.history,
+            &facts.number_history,
+        )
+        .with_slack(Duration::seconds(self.config.window_margin_s))
     }
 
     /// The do-not-call lists that hold the lead's number for its campaign (empty: none).

@@ -121,8 +121,6 @@ impl Engine {
         self
     }
 
-
-
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
@@ -187,5 +185,4 @@ impl Engine {
         }
         Ok(())
     }
-
 }

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use outdial_providers::{PlaceError, PlacedCall, RejectReason};
 use outdial_core::FailureKind;
+use outdial_providers::{PlaceError, PlacedCall, RejectReason};
 use outdial_store::{Attempt, KillScope, Placement, StoreError};
 
 use crate::{Engine, EngineError, TickReport};

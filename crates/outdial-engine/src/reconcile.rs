@@ -284,7 +284,6 @@ impl Engine {
     }
 }
 
-
 enum Resolution {
     Advanced,
     Ended,

@@ -3,8 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{
-    Engine, EngineError, JobsReport, MonitorReport, ReconcileReport, TickReport,
-    MAINTENANCE_LEASE,
+    Engine, EngineError, JobsReport, MonitorReport, ReconcileReport, TickReport, MAINTENANCE_LEASE,
 };
 
 /// What one [`Engine::step`] did, phase by phase. Every error is also logged (and a storage
@@ -47,7 +46,8 @@ impl Engine {
     /// `maintenance_every_s` since the last time. Marks it as run when due.
     fn take_maintenance_turn(&self, now: DateTime<Utc>) -> bool {
         let mut last = self.last_maintenance.lock().expect("last maintenance");
-        let due = last.is_none_or(|t| now - t >= Duration::seconds(self.config.maintenance_every_s));
+        let due =
+            last.is_none_or(|t| now - t >= Duration::seconds(self.config.maintenance_every_s));
         if due {
             *last = Some(now);
         }

@@ -28,7 +28,7 @@
 
 use crate::{Engine, EngineError};
 use chrono::{DateTime, Duration, Utc};
-use outdial_core::schedule::{Block, LeadRules};
+use outdial_core::schedule::{number_history_since, Block, LeadRules};
 use outdial_core::{AttemptId, AttemptState, CampaignId, FailureKind};
 use outdial_providers::stored_failure_kind;
 use outdial_store::{Attempt, KillScope, KillSwitch, NewAlert};
@@ -334,8 +334,11 @@ impl Engine {
     /// The latest instant any configured provider's webhook delivered an event (each
     /// provider names its event source), `None` if none ever did.
     async fn latest_webhook_at(&self) -> Result<Option<DateTime<Utc>>, EngineError> {
-        let sources: std::collections::BTreeSet<&'static str> =
-            self.providers.values().map(|p| p.webhook_source()).collect();
+        let sources: std::collections::BTreeSet<&'static str> = self
+            .providers
+            .values()
+            .map(|p| p.webhook_source())
+            .collect();
         let mut latest = None;
         for source in sources {
             latest = latest.max(self.store.latest_event_at(source).await?);
@@ -488,7 +491,7 @@ impl Engine {
         facts.history.retain(before);
         facts.number_history = self
             .store
-            .phone_attempt_times(&a.phone, a.reserved_at - Duration::days(8))
+            .phone_attempt_times(&a.phone, number_history_since(a.reserved_at))
             .await?
             .into_iter()
             .filter(before)
