@@ -6,18 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::disposition::DispositionCatalog;
 use crate::phone::E164;
+pub use crate::provider::ProviderKind;
 use crate::schedule::{CallingWindow, NumberCaps, RedialPolicy};
 use chrono::NaiveDate;
-
-/// Which provider places a campaign's calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    /// Twilio Programmable Voice.
-    Twilio,
-    /// Bland.ai.
-    Bland,
-}
 
 /// What the provider does when the call is answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@
 //! - [`call`]: provider call status, attempt lifecycle and the monotonic attempt state machine.
 //! - [`disposition`]: the disposition catalog (flags, aliases) and automatic dispositions.
 //! - [`failure`]: why an attempt was not placed, as a domain failure kind.
+//! - [`provider`]: the names of the providers a campaign may use.
 //! - [`campaign`], [`lead`]: the records the store keeps, in domain terms.
 //! - [`schedule`]: calling windows, time-zone candidates, daily caps and the redial policy,
 //!   which together decide a lead's `next_attempt_at`.
@@ -25,6 +26,7 @@ pub mod ids;
 pub mod lead;
 pub mod nanp;
 pub mod phone;
+pub mod provider;
 pub mod schedule;
 
 pub use call::{AnsweredBy, AttemptState, CallEvent, CallStatus};
