@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use outdial_core::schedule::{conclude_attempt, AttemptEnd};
-use outdial_core::{AttemptId, AttemptState, CallStatus, Disposition, FailureKind};
+use outdial_core::{AttemptId, AttemptState, CallStatus, Disposition, FailureKind, LeadId};
 use outdial_providers::stored_failure_kind;
 use outdial_store::{Campaign, Lead, StoreError};
 
@@ -45,14 +45,7 @@ impl Engine {
         let campaign = self.campaign(lead.campaign_id).await?;
         let facts = self.lead_facts(&lead, &campaign, now).await?;
         let rules = self.rules(&campaign, &facts);
-        let earlier: Vec<Disposition> = self
-            .store
-            .lead_attempts(lead.id)
-            .await?
-            .into_iter()
-            .filter(|a| a.id != id)
-            .filter_map(|a| a.disposition)
-            .collect();
+        let earlier = self.earlier_dispositions(lead.id, id).await?;
         let end = match attempt.state {
             AttemptState::Ended => AttemptEnd::Call {
                 status: attempt.call_status.unwrap_or(CallStatus::Failed),
@@ -93,6 +86,22 @@ impl Engine {
                 now,
             )
             .await?)
+    }
+
+    /// The dispositions of the lead's attempts other than `except`, oldest first.
+    pub(crate) async fn earlier_dispositions(
+        &self,
+        lead: LeadId,
+        except: AttemptId,
+    ) -> Result<Vec<Disposition>, EngineError> {
+        Ok(self
+            .store
+            .lead_attempts(lead)
+            .await?
+            .into_iter()
+            .filter(|a| a.id != except)
+            .filter_map(|a| a.disposition)
+            .collect())
     }
 
     /// The post-call jobs of an attempt (one per configured kind), carrying its id only.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use outdial_core::schedule::decide_after_attempt;
-use outdial_core::{AttemptId, Disposition};
+use outdial_core::AttemptId;
 use outdial_store::StoreError;
 use serde::Serialize;
 
@@ -69,14 +69,7 @@ impl Engine {
             .ok_or_else(|| StoreError::NotFound(format!("lead {}", attempt.lead_id)))?;
         let facts = self.lead_facts(&lead, &campaign, now).await?;
         let rules = self.rules(&campaign, &facts);
-        let mut recent: Vec<Disposition> = self
-            .store
-            .lead_attempts(lead.id)
-            .await?
-            .into_iter()
-            .filter(|a| a.id != id)
-            .filter_map(|a| a.disposition)
-            .collect();
+        let mut recent = self.earlier_dispositions(lead.id, id).await?;
         recent.push(disposition.clone());
         let ended = attempt.ended_at.unwrap_or(now).max(now);
         let decision = decide_after_attempt(
