@@ -101,9 +101,13 @@ pub async fn placement(
     state_rules: &StateRules,
     now: DateTime<Utc>,
 ) -> anyhow::Result<LeadPlacement> {
-    let lists = store.dnc_check(&lead.phone, Some(campaign.id)).await?;
-    let admission = match Admission::from_dnc(lists.into_iter().map(|e| e.scope.as_key()).collect())
-    {
+    let lists: Vec<String> = store
+        .dnc_check(&lead.phone, Some(campaign.id))
+        .await?
+        .into_iter()
+        .map(|e| e.scope.as_key())
+        .collect();
+    let admission = match Admission::from_dnc(lists) {
         Some(paused) => paused,
         None => {
             let w = whereabouts(
