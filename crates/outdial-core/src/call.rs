@@ -1,7 +1,7 @@
 //! Call status (the provider's lifecycle) and the attempt state machine (outdial's).
 //!
-//! Status values and their meaning: Twilio's Call resource, "Call Status values",
-//! <https://www.twilio.com/docs/voice/api/call-resource>. The final set is
+//! Status values follow the common voice-API call lifecycle (each provider adapter maps its
+//! own wire values onto them and cites its source). The final set is
 //! {`completed`, `busy`, `no-answer`, `failed`, `canceled`}; status callbacks may also carry
 //! `initiated`.
 //!
@@ -18,7 +18,7 @@ use crate::ids::ProviderCallId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallStatus {
-    /// Accepted and waiting in the provider's queue (Twilio queues calls over the account's CPS).
+    /// Accepted and waiting in the provider's queue (providers queue calls over the account's rate).
     Queued,
     /// The provider took the call from its queue and started dialing (status callbacks only).
     Initiated,
@@ -52,7 +52,7 @@ impl CallStatus {
         CallStatus::Canceled,
     ];
 
-    /// Parses Twilio's wire value (`queued`, `initiated`, `ringing`, `in-progress`, `completed`,
+    /// Parses the canonical value (`queued`, `initiated`, `ringing`, `in-progress`, `completed`,
     /// `busy`, `no-answer`, `failed`, `canceled`). Returns `None` for anything else.
     pub fn parse(s: &str) -> Option<CallStatus> {
         Some(match s {
@@ -69,7 +69,7 @@ impl CallStatus {
         })
     }
 
-    /// Twilio's wire value.
+    /// The canonical value (see [`CallStatus::parse`]).
     pub fn as_str(self) -> &'static str {
         match self {
             CallStatus::Queued => "queued",
@@ -107,8 +107,8 @@ impl CallStatus {
     }
 }
 
-/// What answered a call, from answering-machine detection (Twilio `AnsweredBy`, see
-/// <https://www.twilio.com/docs/voice/answering-machine-detection>).
+/// What answered a call, from answering-machine detection (each adapter maps its provider's
+/// result onto these values and cites its source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnsweredBy {
@@ -129,7 +129,7 @@ pub enum AnsweredBy {
 }
 
 impl AnsweredBy {
-    /// Parses Twilio's value; anything unrecognised (including `machine`, used by old docs)
+    /// Parses the canonical value; anything unrecognised (including `machine`, used by old docs)
     /// maps to the closest value, and an empty string to `None`.
     pub fn parse(s: &str) -> Option<AnsweredBy> {
         Some(match s {
@@ -144,7 +144,7 @@ impl AnsweredBy {
         })
     }
 
-    /// Twilio's wire value.
+    /// The canonical value (see [`AnsweredBy::parse`]).
     pub fn as_str(self) -> &'static str {
         match self {
             AnsweredBy::Human => "human",
@@ -265,15 +265,15 @@ pub struct CallEvent {
     pub call_id: ProviderCallId,
     /// The status reported.
     pub status: CallStatus,
-    /// Twilio `SequenceNumber` (0-based order in which events were fired), when present.
+    /// The provider's 0-based order in which events were fired, when it sends one.
     pub sequence: Option<u32>,
-    /// When the event happened (Twilio `Timestamp`), UTC; the receive time when absent.
+    /// When the event happened (the provider's timestamp), UTC; the receive time when absent.
     pub at: DateTime<Utc>,
-    /// Call length in seconds (Twilio `CallDuration`), on final events.
+    /// Call length in seconds, on final events.
     pub duration_s: Option<u32>,
     /// Answering-machine detection result, when present.
     pub answered_by: Option<AnsweredBy>,
-    /// SIP response code (Twilio `SipResponseCode`), on final events.
+    /// SIP response code, on final events.
     pub sip_response_code: Option<u16>,
 }
 

@@ -6,18 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::disposition::DispositionCatalog;
 use crate::phone::E164;
+pub use crate::provider::ProviderKind;
 use crate::schedule::{CallingWindow, NumberCaps, RedialPolicy};
 use chrono::NaiveDate;
-
-/// Which provider places a campaign's calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    /// Twilio Programmable Voice.
-    Twilio,
-    /// Bland.ai.
-    Bland,
-}
 
 /// What the provider does when the call is answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,5 +141,39 @@ impl CampaignSettings {
     /// timeout (plus Twilio's 5 s buffer) plus maximum call length.
     pub fn max_attempt_span_s(&self) -> u64 {
         u64::from(self.ring_timeout_s) + 5 + u64::from(self.max_call_length_s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A campaign as stored by earlier versions (JSON in the `campaigns` table): every later
+    /// field must default, so the stored row still loads whatever the settings grow into.
+    #[test]
+    fn an_old_shape_stored_campaign_still_loads() {
+        let stored = r#"{
+            "caller_id": "+14155550100",
+            "answer": {"kind": "twiml_url", "url": "https://flows.example.com/answer"},
+            "machine_detection": "Enable"
+        }"#;
+        let s: CampaignSettings = serde_json::from_str(stored).expect("old shape loads");
+        assert_eq!(s.caller_id.as_str(), "+14155550100");
+        assert_eq!(s.provider, ProviderKind::Twilio);
+        assert_eq!(
+            s.answer,
+            AnswerAction::TwimlUrl {
+                url: "https://flows.example.com/answer".into()
+            }
+        );
+        assert_eq!(s.machine_detection.as_deref(), Some("Enable"));
+        assert_eq!(s.ring_timeout_s, 30);
+        assert_eq!(s.max_call_length_s, 3600);
+        assert!(s.validate().is_ok());
+        let inline = r#"{"caller_id": "+14155550100", "provider": "bland",
+            "answer": {"kind": "twiml", "twiml": "<Response/>"}}"#;
+        let s: CampaignSettings = serde_json::from_str(inline).expect("inline answer loads");
+        assert_eq!(s.provider, ProviderKind::Bland);
+        assert_eq!(s.machine_detection, None);
     }
 }

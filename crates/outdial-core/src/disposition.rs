@@ -4,7 +4,7 @@
 //! [`DispositionCatalog`]. Each entry carries flags in the manner of VICIdial's status flags
 //! (`docs/VICIDIAL_statuses.txt`: human_answered, sale, dnc, customer_contact, scheduled_callback,
 //! completed): the flags, not the codes, drive the redial policy and the reports. Aliases
-//! normalise outside labels (`transfer`, `TRANSFER_SALE`, Bland `disposition_tag`s).
+//! normalise outside labels (`transfer`, `TRANSFER_SALE`, a provider's disposition tags).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

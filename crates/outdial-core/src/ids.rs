@@ -1,5 +1,5 @@
 //! Typed identifiers. Database ids are `i64` row ids; provider call ids are opaque strings
-//! (a Twilio `CallSid` such as `CA0123…`, or a Bland `call_id` UUID).
+//! (each provider's own call identifier, such as a prefixed hex string or a UUID).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -32,8 +32,7 @@ row_id!(
     AttemptId
 );
 
-/// The provider's identifier of a call: Twilio's `CallSid` (`CA` + 32 hex digits) or Bland's
-/// `call_id`. Opaque to outdial; never empty.
+/// The provider's identifier of a call (its adapter documents the shape). Opaque to outdial; never empty.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ProviderCallId(String);

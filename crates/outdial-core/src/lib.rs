@@ -11,6 +11,8 @@
 //! - [`ids`]: typed identifiers for leads, campaigns, attempts and provider call ids.
 //! - [`call`]: provider call status, attempt lifecycle and the monotonic attempt state machine.
 //! - [`disposition`]: the disposition catalog (flags, aliases) and automatic dispositions.
+//! - [`failure`]: why an attempt was not placed, as a domain failure kind.
+//! - [`provider`]: the names of the providers a campaign may use.
 //! - [`campaign`], [`lead`]: the records the store keeps, in domain terms.
 //! - [`schedule`]: calling windows, time-zone candidates, daily caps and the redial policy,
 //!   which together decide a lead's `next_attempt_at`.
@@ -19,15 +21,18 @@ pub mod call;
 pub mod campaign;
 pub mod compliance;
 pub mod disposition;
+pub mod failure;
 pub mod ids;
 pub mod lead;
 pub mod nanp;
 pub mod phone;
+pub mod provider;
 pub mod schedule;
 
 pub use call::{AnsweredBy, AttemptState, CallEvent, CallStatus};
 pub use campaign::{AnswerAction, CampaignSettings, ProviderKind};
 pub use disposition::{Disposition, DispositionCatalog, DispositionFlags};
+pub use failure::FailureKind;
 pub use ids::{AttemptId, CampaignId, LeadId, ProviderCallId};
 pub use lead::{LeadContact, LeadStatus, NewLead};
 pub use phone::{PhoneError, Region, E164};

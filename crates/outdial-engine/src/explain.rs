@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use outdial_core::schedule::{whereabouts, Block, LeadRules, Whereabouts};
+use outdial_core::schedule::{number_history_since, whereabouts, Block, LeadRules, Whereabouts};
 use outdial_core::{CampaignSettings, LeadStatus, E164};
 use outdial_store::{Attempt, Campaign, Lead};
 use serde::Serialize;
@@ -110,14 +110,13 @@ pub fn verdict(
     dnc_lists: Vec<String>,
     at: DateTime<Utc>,
 ) -> Verdict {
-    let rules = LeadRules {
-        campaign: settings,
+    let rules = LeadRules::new(
+        settings,
         state_rules,
-        whereabouts: &facts.whereabouts,
-        history: &facts.history,
-        number_history: &facts.number_history,
-        slack: chrono::Duration::zero(),
-    };
+        &facts.whereabouts,
+        &facts.history,
+        &facts.number_history,
+    );
     let mut blocks = rules.blocks_at(at);
     let dnc = !dnc_lists.is_empty();
     if dnc {
@@ -158,7 +157,7 @@ impl Engine {
         let w: Whereabouts = whereabouts(phone, tz, state, settings.fallback_time_zone);
         let number_history = self
             .store
-            .phone_attempt_times(phone, at - Duration::days(8))
+            .phone_attempt_times(phone, number_history_since(at))
             .await?;
         let facts = LeadFacts {
             whereabouts: w,

@@ -9,56 +9,34 @@
 //! - the request task panicked: an ambiguous outcome (`unknown`), never a panic of the loop.
 //!
 //! How a refusal is acted on is decided by its [`RejectReason`], never by a provider code;
-//! the attempt stores the failure kind (one of the `FAILURE_*` constants) as its
+//! the attempt stores the [`FailureKind`] name as its
 //! `error_code`, and the provider's own code and message as its `error_message`.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use outdial_core::FailureKind;
 use outdial_providers::{PlaceError, PlacedCall, RejectReason};
 use outdial_store::{Attempt, KillScope, Placement, StoreError};
 
 use crate::{Engine, EngineError, TickReport};
 
-/// Failure kind of a create the provider refused because of the number (attempt `rejected`).
-pub const FAILURE_BAD_NUMBER: &str = "bad-number";
-/// Failure kind of a create refused for this destination (geographic permissions, blocked
-/// number): the lead is parked with the reason.
-pub const FAILURE_REFUSED_DESTINATION: &str = "refused-destination";
-/// Failure kind of a create refused because of the account (caller id, suspension): the
-/// global kill switch trips.
-pub const FAILURE_REFUSED_ACCOUNT: &str = "refused-account";
-/// Failure kind of a create whose credentials were refused: the global kill switch trips.
-pub const FAILURE_AUTH: &str = "auth";
-/// Failure kind of any other refusal: counts toward the consecutive-failure rule.
-pub const FAILURE_REFUSED: &str = "refused";
-/// Failure kind of a create the provider did not process because of a rate limit.
-pub const FAILURE_RATE_LIMITED: &str = "rate-limited";
-/// Failure kind of a create request that never reached the provider.
-pub const FAILURE_NOT_SENT: &str = "not-sent";
-
-/// The failure kind stored for a create that failed with `e` (see the `FAILURE_*`
-/// constants); `None` for an ambiguous outcome, which is stored as `unknown`.
-pub fn failure_kind(e: &PlaceError) -> Option<&'static str> {
+/// The failure kind stored for a create that failed with `e`; `None` for an ambiguous
+/// outcome, which is stored as `unknown`.
+pub fn failure_kind(e: &PlaceError) -> Option<FailureKind> {
     Some(match e {
         PlaceError::Rejected { reason, .. } => match reason {
-            RejectReason::BadNumber => FAILURE_BAD_NUMBER,
-            RejectReason::Destination => FAILURE_REFUSED_DESTINATION,
-            RejectReason::Account => FAILURE_REFUSED_ACCOUNT,
-            RejectReason::Other => FAILURE_REFUSED,
+            RejectReason::BadNumber => FailureKind::BadNumber,
+            RejectReason::Destination => FailureKind::RefusedDestination,
+            RejectReason::Account => FailureKind::RefusedAccount,
+            RejectReason::Other => FailureKind::Refused,
         },
-        PlaceError::RateLimited { .. } => FAILURE_RATE_LIMITED,
-        PlaceError::NotSent { .. } => FAILURE_NOT_SENT,
-        PlaceError::Auth { .. } => FAILURE_AUTH,
+        PlaceError::RateLimited { .. } => FailureKind::RateLimited,
+        PlaceError::NotSent { .. } => FailureKind::NotSent,
+        PlaceError::Auth { .. } => FailureKind::Auth,
         PlaceError::Ambiguous { .. } => return None,
     })
-}
-
-/// Whether a stored failure kind is a rate limit (also the raw codes stored before failure
-/// kinds existed: `429`, `20429`).
-pub fn is_rate_limited(kind: &str) -> bool {
-    matches!(kind, FAILURE_RATE_LIMITED | "429" | "20429")
 }
 
 type Answer = Result<PlacedCall, PlaceError>;
@@ -178,22 +156,22 @@ impl Engine {
             return Ok(PlacementKind::Ambiguous);
         };
         let message = e.to_string();
-        if kind == FAILURE_BAD_NUMBER {
+        if kind == FailureKind::BadNumber {
             tracing::info!(error = %e, "provider rejected the number");
             self.store
-                .mark_rejected(attempt.id, kind, &message, now)
+                .mark_rejected(attempt.id, kind.as_str(), &message, now)
                 .await?;
             return Ok(PlacementKind::Rejected);
         }
         self.store
-            .mark_not_placed(attempt.id, kind, &message, now)
+            .mark_not_placed(attempt.id, kind.as_str(), &message, now)
             .await?;
         match kind {
-            FAILURE_AUTH | FAILURE_REFUSED_ACCOUNT => {
+            FailureKind::Auth | FailureKind::RefusedAccount => {
                 // Every further call would fail the same way: dialing stops until an
                 // operator acts.
                 tracing::error!(error = %e, "provider refused the account; tripping the kill switch");
-                let source = if kind == FAILURE_AUTH {
+                let source = if kind == FailureKind::Auth {
                     "engine:provider-auth"
                 } else {
                     "engine:provider-refusal"
@@ -206,7 +184,7 @@ impl Engine {
                 )
                 .await?;
             }
-            FAILURE_REFUSED_DESTINATION => {
+            FailureKind::RefusedDestination => {
                 tracing::warn!(error = %e, "provider refuses this destination; the lead is parked");
             }
             _ => tracing::warn!(error = %e, "call not placed; the lead is retried later"),

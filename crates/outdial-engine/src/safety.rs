@@ -19,24 +19,21 @@
 //!   means a bug or a manual edit, and dialing must stop until a person looks.
 //!
 //! The engine trips the global switch itself when the provider refuses the credentials
-//! (Twilio HTTP 401 / error 20003).
+//! (the adapter classifies the refusal as [`PlaceError::Auth`](outdial_providers::PlaceError::Auth)).
 //!
 //! Each trip raises an alert: a stored record and one durable job per configured channel
 //! (e-mail, chat), delivered by [`Engine::run_jobs`](crate::Engine::run_jobs). Only an
 //! operator resumes ([`Engine::resume_kill_switch`], `outdial killswitch resume`,
 //! `POST /api/v1/killswitch/resume`); the monitor never does.
 
-use crate::placement::is_rate_limited;
 use crate::{Engine, EngineError};
 use chrono::{DateTime, Duration, Utc};
-use outdial_core::schedule::{Block, LeadRules};
-use outdial_core::{AttemptId, AttemptState, CampaignId};
+use outdial_core::schedule::{number_history_since, Block, LeadRules};
+use outdial_core::{AttemptId, AttemptState, CampaignId, FailureKind};
+use outdial_providers::stored_failure_kind;
 use outdial_store::{Attempt, KillScope, KillSwitch, NewAlert};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
-
-/// Event source of verified provider status callbacks (see `outdial-http`).
-pub const WEBHOOK_SOURCE: &str = outdial_providers::twilio::webhook::WEBHOOK_SOURCE;
 
 /// Thresholds of the safety monitor and the reconciler's bound. Durations are clock seconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,16 +108,16 @@ pub struct MonitorReport {
 
 /// Whether an attempt's create request counts as a failure for the consecutive-failure rule:
 /// `Some(true)` failed, `Some(false)` succeeded, `None` neither (still reserved, or rate
-/// limited — a 429 is the provider pacing us, handled by retrying later).
+/// limited — a rate limit is the provider pacing us, handled by retrying later).
 pub fn placement_failed(a: &Attempt) -> Option<bool> {
-    let code = a.error_code.as_deref().unwrap_or("");
+    let kind = a.error_code.as_deref().and_then(stored_failure_kind);
     match a.state {
         AttemptState::Reserved => None,
         AttemptState::Unknown => Some(true),
-        AttemptState::NotPlaced if is_rate_limited(code) => None,
+        AttemptState::NotPlaced if kind == Some(FailureKind::RateLimited) => None,
         // A destination the account may not call says nothing about the provider's health:
         // the lead is parked instead; it neither counts nor resets the run of failures.
-        AttemptState::NotPlaced if code == crate::placement::FAILURE_REFUSED_DESTINATION => None,
+        AttemptState::NotPlaced if kind == Some(FailureKind::RefusedDestination) => None,
         AttemptState::NotPlaced => Some(true),
         // Only bad numbers are stored `rejected`: the number's fault, not the provider's.
         AttemptState::Rejected => Some(false),
@@ -334,6 +331,21 @@ impl Engine {
         Ok(report)
     }
 
+    /// The latest instant any configured provider's webhook delivered an event (each
+    /// provider names its event source), `None` if none ever did.
+    async fn latest_webhook_at(&self) -> Result<Option<DateTime<Utc>>, EngineError> {
+        let sources: std::collections::BTreeSet<&'static str> = self
+            .providers
+            .values()
+            .map(|p| p.webhook_source())
+            .collect();
+        let mut latest = None;
+        for source in sources {
+            latest = latest.max(self.store.latest_event_at(source).await?);
+        }
+        Ok(latest)
+    }
+
     async fn check_webhook_silence(
         &self,
         now: DateTime<Utc>,
@@ -346,7 +358,7 @@ impl Engine {
         if now - self.started_at < silence {
             return Ok(());
         }
-        let last = self.store.latest_event_at(WEBHOOK_SOURCE).await?;
+        let last = self.latest_webhook_at().await?;
         if last.is_some_and(|t| now - t < silence) {
             return Ok(());
         }
@@ -479,7 +491,7 @@ impl Engine {
         facts.history.retain(before);
         facts.number_history = self
             .store
-            .phone_attempt_times(&a.phone, a.reserved_at - Duration::days(8))
+            .phone_attempt_times(&a.phone, number_history_since(a.reserved_at))
             .await?
             .into_iter()
             .filter(before)

@@ -15,7 +15,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use outdial_core::{AnswerAction, AnsweredBy, CallEvent, CallStatus, ProviderCallId, E164};
+use outdial_core::{
+    AnswerAction, AnsweredBy, AttemptId, CallEvent, CallStatus, FailureKind, ProviderCallId, E164,
+};
 
 pub mod twilio;
 
@@ -216,4 +218,31 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// `Status=completed` or `Status=canceled`
     /// (<https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource>).
     async fn end_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError>;
+
+    /// The absolute status-callback URL for one attempt, under outdial's public base URL
+    /// `public_url` (no trailing slash); it carries the attempt id, so the provider's webhook
+    /// route can find the attempt. Each adapter owns its route.
+    ///
+    /// Default: the Twilio adapter's route ([`twilio::webhook::status_callback_url`]), for
+    /// test doubles that speak Twilio's wire.
+    fn status_callback_url(&self, public_url: &str, attempt: AttemptId) -> String {
+        twilio::webhook::status_callback_url(public_url, attempt.0)
+    }
+
+    /// The `source` stored with every raw event that came from this provider's webhooks;
+    /// the webhook-silence monitor watches the sources of every configured provider.
+    ///
+    /// Default: the Twilio adapter's ([`twilio::webhook::WEBHOOK_SOURCE`]), for test doubles
+    /// that speak Twilio's wire.
+    fn webhook_source(&self) -> &'static str {
+        twilio::webhook::WEBHOOK_SOURCE
+    }
+}
+
+/// The failure kind of an attempt's stored `error_code`: a [`FailureKind`] name, or a raw
+/// provider code that versions before failure kinds stored (a Twilio rate limit, `429` or
+/// `20429`, is [`FailureKind::RateLimited`]). `None`: neither (no code, or one no adapter
+/// knows).
+pub fn stored_failure_kind(code: &str) -> Option<FailureKind> {
+    FailureKind::parse(code).or_else(|| twilio::client::legacy_failure_kind(code))
 }

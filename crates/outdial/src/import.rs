@@ -7,7 +7,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use outdial_core::compliance::StateRules;
-use outdial_core::schedule::{whereabouts, Block, LeadRules};
+use outdial_core::schedule::{number_history_since, whereabouts, Admission, LeadRules};
 use outdial_core::{NewLead, Region};
 use outdial_import::LeadReader;
 use outdial_store::{Campaign, LeadPlacement, Store};
@@ -101,31 +101,31 @@ pub async fn placement(
     state_rules: &StateRules,
     now: DateTime<Utc>,
 ) -> anyhow::Result<LeadPlacement> {
-    let dnc = store.dnc_check(&lead.phone, Some(campaign.id)).await?;
-    if !dnc.is_empty() {
-        let lists = dnc.into_iter().map(|e| e.scope.as_key()).collect();
-        return Ok(LeadPlacement::Paused(Block::Dnc { lists }.to_string()));
-    }
-    let w = whereabouts(
-        &lead.phone,
-        lead.contact.time_zone,
-        lead.contact.state.as_deref(),
-        campaign.settings.fallback_time_zone,
-    );
-    let number_history = store
-        .phone_attempt_times(&lead.phone, now - chrono::Duration::days(8))
-        .await?;
-    let rules = LeadRules {
-        campaign: &campaign.settings,
-        state_rules,
-        whereabouts: &w,
-        history: &[],
-        number_history: &number_history,
-        slack: chrono::Duration::zero(),
+    let lists: Vec<String> = store
+        .dnc_check(&lead.phone, Some(campaign.id))
+        .await?
+        .into_iter()
+        .map(|e| e.scope.as_key())
+        .collect();
+    let admission = match Admission::from_dnc(lists) {
+        Some(paused) => paused,
+        None => {
+            let w = whereabouts(
+                &lead.phone,
+                lead.contact.time_zone,
+                lead.contact.state.as_deref(),
+                campaign.settings.fallback_time_zone,
+            );
+            let number_history = store
+                .phone_attempt_times(&lead.phone, number_history_since(now))
+                .await?;
+            let rules = LeadRules::new(&campaign.settings, state_rules, &w, &[], &number_history);
+            Admission::from_rules(&rules, now)
+        }
     };
-    Ok(match rules.next_allowed(now) {
-        Ok(at) => LeadPlacement::Active(at),
-        Err(block) => LeadPlacement::Paused(block.to_string()),
+    Ok(match admission {
+        Admission::Active(at) => LeadPlacement::Active(at),
+        Admission::Paused(reason) => LeadPlacement::Paused(reason),
     })
 }
 

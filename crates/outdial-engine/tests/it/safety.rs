@@ -227,7 +227,7 @@ async fn webhooks_arriving_keep_the_silence_rule_quiet() {
     r.tick(t0()).await.unwrap();
     let sid = r.provider.placed()[0].0.clone();
     let (e, mut raw) = ev(&sid, CallStatus::Ringing, 1, t0() + Duration::seconds(350));
-    raw.source = outdial_engine::safety::WEBHOOK_SOURCE.into();
+    raw.source = outdial_providers::twilio::webhook::WEBHOOK_SOURCE.into();
     r.clock.set(t0() + Duration::seconds(350));
     r.engine.ingest_call_event(None, &e, &raw).await.unwrap();
     let rep = r

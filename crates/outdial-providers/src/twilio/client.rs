@@ -36,7 +36,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use outdial_core::{AnswerAction, AnsweredBy, CallStatus, ProviderCallId, E164};
+use outdial_core::{
+    AnswerAction, AnsweredBy, AttemptId, CallStatus, FailureKind, ProviderCallId, E164,
+};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -533,6 +535,17 @@ impl Provider for TwilioClient {
         span.record("calls", out.len());
         Ok(out)
     }
+
+    /// `{public_url}/webhooks/twilio/status?attempt={id}`
+    /// ([`webhook::status_callback_url`](super::webhook::status_callback_url)).
+    fn status_callback_url(&self, public_url: &str, attempt: AttemptId) -> String {
+        super::webhook::status_callback_url(public_url, attempt.0)
+    }
+
+    /// [`webhook::WEBHOOK_SOURCE`](super::webhook::WEBHOOK_SOURCE).
+    fn webhook_source(&self) -> &'static str {
+        super::webhook::WEBHOOK_SOURCE
+    }
 }
 
 impl TwilioClient {
@@ -623,6 +636,13 @@ pub const ACCOUNT_CODES: [u32; 5] = [21210, 21212, 21219, 20005, 20003];
 /// (<https://twilio.com/docs/api/errors/22005>) or the call concurrency cap is reached
 /// (<https://www.twilio.com/docs/api/errors/10004>). Handled like a 429: retried later.
 pub const TRY_LATER_CODES: [u32; 2] = [22005, 10004];
+
+/// The failure kind of a raw Twilio code that versions before [`FailureKind`] stored as an
+/// attempt's `error_code`: the rate limits `429` (HTTP) and `20429` are
+/// [`FailureKind::RateLimited`]; anything else is `None`.
+pub fn legacy_failure_kind(code: &str) -> Option<FailureKind> {
+    matches!(code, "429" | "20429").then_some(FailureKind::RateLimited)
+}
 
 /// What a Twilio refusal code is about (see [`RejectReason`]); an unknown or missing code is
 /// [`RejectReason::Other`].

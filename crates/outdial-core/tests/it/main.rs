@@ -1,0 +1,3 @@
+//! Integration tests of outdial-core.
+
+mod tidy;

@@ -1,0 +1,82 @@
+//! The engine's settings.
+
+use std::sync::Arc;
+
+use outdial_core::compliance::StateRules;
+
+use crate::{JobsConfig, SafetyConfig};
+
+/// Engine settings. Durations are in simulated (clock) seconds unless said otherwise.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Public base URL of this outdial's HTTP server as the provider reaches it, without a
+    /// trailing slash (`https://dialer.example.com`). Each provider adapter builds its
+    /// status-callback URL under it ([`Provider::status_callback_url`]).
+    ///
+    /// [`Provider::status_callback_url`]: outdial_providers::Provider::status_callback_url
+    pub public_url: String,
+    /// Most calls placed per second (clock seconds), across campaigns. Providers limit an
+    /// account's rate (see the provider crate); the default, 1, fits the strictest.
+    pub calls_per_second: f64,
+    /// Most attempts in flight at once, across campaigns.
+    pub max_concurrent: u32,
+    /// Most leads claimed in one tick.
+    pub claim_batch: u32,
+    /// Delay before a lead whose call was not placed (rate-limited, connection refused) is tried
+    /// again, seconds.
+    pub not_placed_retry_s: i64,
+    /// Age after which the reconciler first asks the provider about an in-flight attempt,
+    /// and interval between asks, seconds.
+    pub reconcile_after_s: i64,
+    /// Age after which an `unknown` or stale `reserved` attempt with no call found at the
+    /// provider is declared not placed, seconds.
+    pub unknown_resolve_after_s: i64,
+    /// The provider request timeout in real milliseconds. A `reserved` attempt younger than
+    /// twice this (converted to clock time) may still have its create request under way in
+    /// some instance, so the reconciler leaves it alone.
+    pub request_timeout_real_ms: u64,
+    /// A call is placed only if the rules also allow it this many seconds later, so that
+    /// request latency or a short provider queue cannot push the call past a window's
+    /// close. Default 120.
+    pub window_margin_s: i64,
+    /// State calling rules in force (built-in data, possibly merged with an operator file).
+    pub state_rules: Arc<StateRules>,
+    /// This instance's name, the holder of the maintenance lease.
+    pub instance_id: String,
+    /// Safety monitor thresholds and the reconciler's end-of-call slack.
+    pub safety: SafetyConfig,
+    /// Job kinds an alert is delivered through (`alert.email`, `alert.chat`): one durable
+    /// job per kind per alert. Empty: alerts are stored and logged only.
+    pub alert_channels: Vec<String>,
+    /// Job kinds enqueued, with `{"attempt_id": N}`, in the transaction that concludes an
+    /// attempt (post-call work such as `crm.attempt_concluded`). Empty: none.
+    pub post_call_jobs: Vec<String>,
+    /// Job runner settings.
+    pub jobs: JobsConfig,
+    /// Cadence of singleton maintenance (lease, reconciler, safety monitor) in
+    /// [`Engine::step`](crate::Engine::step), clock seconds. Default 5.
+    pub maintenance_every_s: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            calls_per_second: 1.0,
+            max_concurrent: 10,
+            claim_batch: 20,
+            not_placed_retry_s: 60,
+            reconcile_after_s: 120,
+            unknown_resolve_after_s: 60,
+            window_margin_s: 120,
+            request_timeout_real_ms: 15_000,
+            state_rules: Arc::new(StateRules::builtin()),
+            instance_id: "outdial".into(),
+            safety: SafetyConfig::default(),
+            alert_channels: Vec::new(),
+            post_call_jobs: Vec::new(),
+            jobs: JobsConfig::default(),
+            maintenance_every_s: 5,
+        }
+    }
+}
