@@ -35,6 +35,9 @@ mod safety;
 pub mod server;
 mod twilio;
 
+#[cfg(test)]
+mod shapes_tests;
+
 use guard::{LimitedBody, RejectionCounts, RejectionKind, Rejections};
 pub use server::HttpLimits;
 
