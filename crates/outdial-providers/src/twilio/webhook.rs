@@ -312,8 +312,12 @@ mod tests {
 
     #[test]
     fn verified_callback_carries_source_key_and_body() {
-        let v = verified_callback(&decode_form(SAMPLE.as_bytes()).unwrap(), SAMPLE.as_bytes(), now())
-            .unwrap();
+        let v = verified_callback(
+            &decode_form(SAMPLE.as_bytes()).unwrap(),
+            SAMPLE.as_bytes(),
+            now(),
+        )
+        .unwrap();
         assert_eq!(v.source, "twilio-webhook");
         assert_eq!(
             v.dedupe_key,
@@ -321,7 +325,10 @@ mod tests {
         );
         assert_eq!(v.payload, SAMPLE);
         assert_eq!(v.event().status, CallStatus::Completed);
-        assert_eq!(v.callback, parse_status_callback_body(SAMPLE.as_bytes(), now()).unwrap());
+        assert_eq!(
+            v.callback,
+            parse_status_callback_body(SAMPLE.as_bytes(), now()).unwrap()
+        );
     }
 
     #[test]
@@ -329,10 +336,16 @@ mod tests {
         let mut cb = parse_status_callback_body(SAMPLE.as_bytes(), now()).unwrap();
         cb.event.sip_response_code = Some(200);
         let body = encode_status_callback(&cb);
-        assert_eq!(parse_status_callback_body(body.as_bytes(), now()).unwrap(), cb);
+        assert_eq!(
+            parse_status_callback_body(body.as_bytes(), now()).unwrap(),
+            cb
+        );
         let bare = parse_status_callback(&minimal("ringing"), now()).unwrap();
         let body = encode_status_callback(&bare);
-        assert_eq!(parse_status_callback_body(body.as_bytes(), now()).unwrap(), bare);
+        assert_eq!(
+            parse_status_callback_body(body.as_bytes(), now()).unwrap(),
+            bare
+        );
     }
 
     #[test]

@@ -2,14 +2,19 @@
 //! stored record, serialized and compared with its exact text. A store column rename must
 //! leave these strings unchanged.
 
+use super::alerts::AlertResponse;
+use super::jobs::JobResponse;
+use super::killswitch::SwitchResponse;
+use super::leads::{AttemptResponse, EventResponse, LeadResponse};
+use super::status::CountsResponse;
 use chrono::{TimeZone, Utc};
 use outdial_core::{
-    AnsweredBy, AttemptId, AttemptState, CallStatus, CampaignId, Disposition, LeadContact,
-    LeadId, LeadStatus, ProviderCallId, E164,
+    AnsweredBy, AttemptId, AttemptState, CallStatus, CampaignId, Disposition, LeadContact, LeadId,
+    LeadStatus, ProviderCallId, E164,
 };
 use outdial_store::{
-    AlertId, AlertRecord, Attempt, EventRecord, Job, JobId, JobState, KillScope, KillSwitch,
-    Lead, StatusCounts,
+    AlertId, AlertRecord, Attempt, EventRecord, Job, JobId, JobState, KillScope, KillSwitch, Lead,
+    StatusCounts,
 };
 
 fn t(s: u32) -> chrono::DateTime<Utc> {
@@ -151,15 +156,15 @@ fn sort(text: &str) -> String {
 #[test]
 fn answers_keep_their_field_names() {
     // `GET /api/v1/leads/{id}`: typed, in declaration order.
-    assert_eq!(json(&lead()), LEAD);
-    assert_eq!(json(&attempt()), ATTEMPT);
-    assert_eq!(json(&event()), EVENT);
+    assert_eq!(json(&LeadResponse::from(lead())), LEAD);
+    assert_eq!(json(&AttemptResponse::from(attempt())), ATTEMPT);
+    assert_eq!(json(&EventResponse::from(event())), EVENT);
     // `POST /api/v1/attempts/{id}/disposition`, the kill-switch, job and alert lists and
     // the status counts: built as JSON values, keys sorted.
-    assert_eq!(sorted(&lead()), sort(LEAD));
-    assert_eq!(sorted(&attempt()), sort(ATTEMPT));
-    assert_eq!(sorted(&switch()), sort(SWITCH));
-    assert_eq!(sorted(&job()), sort(JOB));
-    assert_eq!(sorted(&alert()), sort(ALERT));
-    assert_eq!(sorted(&counts()), COUNTS);
+    assert_eq!(sorted(&LeadResponse::from(lead())), sort(LEAD));
+    assert_eq!(sorted(&AttemptResponse::from(attempt())), sort(ATTEMPT));
+    assert_eq!(sorted(&SwitchResponse::from(switch())), sort(SWITCH));
+    assert_eq!(sorted(&JobResponse::from(job())), sort(JOB));
+    assert_eq!(sorted(&AlertResponse::from(alert())), sort(ALERT));
+    assert_eq!(sorted(&CountsResponse::from(counts())), COUNTS);
 }
