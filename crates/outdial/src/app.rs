@@ -131,7 +131,7 @@ pub async fn open_database(
 pub struct StoreArgs {
     /// Database: a SQLite file path (or sqlite://path) or a PostgreSQL URL (overrides the
     /// configuration's `database`).
-    #[arg(long = "db", visible_alias = "database", value_parser = parse_database)]
+    #[arg(long = "db", visible_alias = "database", value_parser = DatabaseParser)]
     pub db: Option<Database>,
     /// PostgreSQL connection pool size (overrides `database_pool_size`; at least 1).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -155,8 +155,31 @@ impl AdoptArgs {
     }
 }
 
-fn parse_database(s: &str) -> Result<Database, String> {
-    Database::parse(s)
+/// `--db`'s parser: [`Database::parse`], with an error that shows the location redacted
+/// (clap's own errors would echo the value, password and all). A location that is not
+/// UTF-8 cannot be a URL: it is a SQLite path.
+#[derive(Debug, Clone, Copy)]
+struct DatabaseParser;
+
+impl clap::builder::TypedValueParser for DatabaseParser {
+    type Value = Database;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Database, clap::Error> {
+        let Some(text) = value.to_str() else {
+            return Ok(Database::Sqlite(value.into()));
+        };
+        Database::parse(text).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--db: {e}\n"),
+            )
+        })
+    }
 }
 
 impl StoreArgs {
@@ -379,4 +402,51 @@ pub async fn start(
         server,
         dialer,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        adopt: AdoptArgs,
+    }
+
+    #[test]
+    fn store_flags_parse_into_a_database_and_a_pool_size() {
+        let cfg = Config::default();
+        let c = Cmd::try_parse_from(["x", "--db", "a.db"]).unwrap();
+        assert_eq!(
+            c.store.database(&cfg).sqlite_path(),
+            Some(Path::new("a.db"))
+        );
+        assert_eq!(c.store.pool_size(&cfg), cfg.database_pool_size);
+        assert_eq!(c.adopt.policy(), ForeignDatabase::Refuse);
+        let c = Cmd::try_parse_from([
+            "x",
+            "--database",
+            "postgres://u:pw@db/x",
+            "--pool-size",
+            "3",
+            "--adopt-database",
+        ])
+        .unwrap();
+        assert!(matches!(c.store.database(&cfg), Database::Postgres(_)));
+        assert_eq!(c.store.pool_size(&cfg), 3);
+        assert_eq!(c.adopt.policy(), ForeignDatabase::Adopt);
+        let c = Cmd::try_parse_from(["x"]).unwrap();
+        assert_eq!(
+            c.store.database(&cfg).sqlite_path(),
+            Some(Path::new("outdial.db"))
+        );
+        let e = Cmd::try_parse_from(["x", "--db", "mysql://u:pw@h/x"]).unwrap_err();
+        assert!(e.to_string().contains("database must be"), "{e}");
+        assert!(!e.to_string().contains("pw@"), "{e}");
+        assert!(Cmd::try_parse_from(["x", "--pool-size", "0"]).is_err());
+    }
 }
