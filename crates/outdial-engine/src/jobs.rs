@@ -18,7 +18,8 @@ use outdial_store::{Job, NewAlert, Store};
 use serde::Serialize;
 
 /// Settings of the job runner. Durations are clock seconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
     /// Claims after which a failing job is dead-lettered. Default 8.
     pub max_attempts: u32,
@@ -27,8 +28,10 @@ pub struct JobsConfig {
     /// Longest retry delay, seconds. Default 3600.
     pub backoff_cap_s: i64,
     /// How long a claim lasts before another worker may take the job, seconds. Default 300.
+    #[serde(skip)]
     pub lock_for_s: i64,
     /// Most jobs claimed per step. Default 20.
+    #[serde(skip)]
     pub batch: u32,
 }
 

@@ -36,7 +36,8 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
 /// Thresholds of the safety monitor and the reconciler's bound. Durations are clock seconds.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SafetyConfig {
     /// Consecutive failed create requests that trip the campaign's (and, across campaigns,
     /// the global) kill switch. Default 3. 0 disables the rule.

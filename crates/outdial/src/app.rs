@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::config::{Config, Database};
 
 /// Installs the tracing subscriber. `RUST_LOG` wins over `default_filter`.
 pub fn init_tracing(json: bool, default_filter: &str) {
@@ -88,37 +88,126 @@ pub fn state_rules(cfg: &Config) -> anyhow::Result<outdial_core::compliance::Sta
     }
 }
 
-/// True when `location` names a PostgreSQL database (`postgres://` or `postgresql://`).
-pub fn is_postgres(location: &Path) -> bool {
-    let s = location.to_string_lossy();
-    s.starts_with("postgres://") || s.starts_with("postgresql://")
-}
-
-/// Opens the store `location` names: a PostgreSQL URL (pool of 10 connections), or a SQLite
-/// file path (`mode` says whether a missing file may be created).
+/// Opens the store `location` names ([`Database::parse`]: a PostgreSQL URL, pool of 10
+/// connections, or a SQLite file path; `mode` says whether a missing file may be created).
+/// For callers holding a path; commands open through [`StoreArgs::open`].
 pub async fn open_store(location: &Path, mode: OpenMode) -> anyhow::Result<Arc<dyn Store>> {
-    open_store_with(location, mode, 10, ForeignDatabase::Refuse).await
+    let database = Database::parse(&location.to_string_lossy()).map_err(anyhow::Error::msg)?;
+    open_database(&database, mode, 10, ForeignDatabase::Refuse).await
 }
 
-/// [`open_store`] with the PostgreSQL pool size and what to do with a database that holds
-/// tables but no outdial migrations (refused unless `--adopt-database` says otherwise).
-pub async fn open_store_with(
-    location: &Path,
+/// Opens `database`: PostgreSQL with a pool of `pool_size` connections, or the SQLite file
+/// (`mode` says whether a missing file may be created); `foreign` says what to do with a
+/// database that holds tables but no outdial migrations (refused unless
+/// `--adopt-database`). Errors name the location, its password redacted.
+pub async fn open_database(
+    database: &Database,
     mode: OpenMode,
     pool_size: u32,
     foreign: ForeignDatabase,
 ) -> anyhow::Result<Arc<dyn Store>> {
-    if is_postgres(location) {
-        let url = location.to_string_lossy();
-        let store = outdial_store_postgres::PgStore::connect_with_policy(&url, pool_size, foreign)
+    match database {
+        Database::Postgres(url) => {
+            let store = outdial_store_postgres::PgStore::connect_with_policy(
+                url.expose_secret(),
+                pool_size,
+                foreign,
+            )
             .await
-            .with_context(|| format!("connecting to PostgreSQL {}", redact_url(&url)))?;
-        return Ok(Arc::new(store));
+            .with_context(|| format!("connecting to PostgreSQL {url}"))?;
+            Ok(Arc::new(store))
+        }
+        Database::Sqlite(path) => {
+            let store = SqliteStore::open_with(path, mode, foreign)
+                .await
+                .with_context(|| format!("opening database {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
     }
-    let store = SqliteStore::open_with(location, mode, foreign)
-        .await
-        .with_context(|| format!("opening database {}", location.display()))?;
-    Ok(Arc::new(store))
+}
+
+/// The store flags every command that opens the database takes (flattened into each).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreArgs {
+    /// Database: a SQLite file path (or sqlite://path) or a PostgreSQL URL (overrides the
+    /// configuration's `database`).
+    #[arg(long = "db", visible_alias = "database", value_parser = DatabaseParser)]
+    pub db: Option<Database>,
+    /// PostgreSQL connection pool size (overrides `database_pool_size`; at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub pool_size: Option<u32>,
+}
+
+/// `--adopt-database`, for the commands that may create outdial's tables (`serve`,
+/// `campaign create`).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct AdoptArgs {
+    /// Add outdial's tables to a database that already holds other tables (refused
+    /// otherwise: a mistyped path must not turn another program's database into a dialer's).
+    #[arg(long)]
+    pub adopt_database: bool,
+}
+
+impl AdoptArgs {
+    /// The foreign-database policy these flags say.
+    pub fn policy(self) -> ForeignDatabase {
+        foreign_policy(self.adopt_database)
+    }
+}
+
+/// `--db`'s parser: [`Database::parse`], with an error that shows the location redacted
+/// (clap's own errors would echo the value, password and all). A location that is not
+/// UTF-8 cannot be a URL: it is a SQLite path.
+#[derive(Debug, Clone, Copy)]
+struct DatabaseParser;
+
+impl clap::builder::TypedValueParser for DatabaseParser {
+    type Value = Database;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Database, clap::Error> {
+        let Some(text) = value.to_str() else {
+            return Ok(Database::Sqlite(value.into()));
+        };
+        Database::parse(text).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--db: {e}\n"),
+            )
+        })
+    }
+}
+
+impl StoreArgs {
+    /// The database: `--db`, else the configuration's.
+    pub fn database(&self, cfg: &Config) -> Database {
+        self.db.clone().unwrap_or_else(|| cfg.database.clone())
+    }
+
+    /// The pool size: `--pool-size`, else the configuration's `database_pool_size`.
+    pub fn pool_size(&self, cfg: &Config) -> u32 {
+        self.pool_size.unwrap_or(cfg.database_pool_size)
+    }
+
+    /// Opens [`StoreArgs::database`] with [`StoreArgs::pool_size`] (see [`open_database`]).
+    pub async fn open(
+        &self,
+        cfg: &Config,
+        mode: OpenMode,
+        foreign: ForeignDatabase,
+    ) -> anyhow::Result<Arc<dyn Store>> {
+        open_database(&self.database(cfg), mode, self.pool_size(cfg), foreign).await
+    }
+
+    /// Opens an existing database, refusing one with foreign tables.
+    pub async fn open_existing(&self, cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
+        self.open(cfg, OpenMode::MustExist, ForeignDatabase::Refuse)
+            .await
+    }
 }
 
 /// The foreign-database policy of an `--adopt-database` flag.
@@ -128,12 +217,6 @@ pub fn foreign_policy(adopt: bool) -> ForeignDatabase {
     } else {
         ForeignDatabase::Refuse
     }
-}
-
-/// A database URL with its password replaced by `***`, for messages (see
-/// [`crate::config::redact_location`]).
-pub fn redact_url(url: &str) -> String {
-    crate::config::redact_location(url)
 }
 
 /// The Twilio provider for a configuration.
@@ -213,13 +296,7 @@ fn engine_config_with(
         request_timeout_real_ms: cfg.twilio.request_timeout_s * 1000,
         instance_id: instance_id.to_owned(),
         state_rules: Arc::new(state_rules(cfg)?),
-        safety: outdial_engine::SafetyConfig {
-            placement_failures: cfg.safety.placement_failures,
-            webhook_silence_s: cfg.safety.webhook_silence_s,
-            webhook_silence_min_calls: cfg.safety.webhook_silence_min_calls,
-            end_call_slack_s: cfg.safety.end_call_slack_s,
-            scan_anomalies: cfg.safety.scan_anomalies,
-        },
+        safety: cfg.safety.clone(),
         alert_channels: channels
             .alerts
             .iter()
@@ -230,12 +307,7 @@ fn engine_config_with(
             .iter()
             .map(|_| crate::jobs::CRM_ATTEMPT_CONCLUDED.to_owned())
             .collect(),
-        jobs: outdial_engine::JobsConfig {
-            max_attempts: cfg.jobs.max_attempts,
-            backoff_base_s: cfg.jobs.backoff_base_s,
-            backoff_cap_s: cfg.jobs.backoff_cap_s,
-            ..outdial_engine::JobsConfig::default()
-        },
+        jobs: cfg.jobs.clone(),
         ..EngineConfig::default()
     })
 }
@@ -330,4 +402,51 @@ pub async fn start(
         server,
         dialer,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        adopt: AdoptArgs,
+    }
+
+    #[test]
+    fn store_flags_parse_into_a_database_and_a_pool_size() {
+        let cfg = Config::default();
+        let c = Cmd::try_parse_from(["x", "--db", "a.db"]).unwrap();
+        assert_eq!(
+            c.store.database(&cfg).sqlite_path(),
+            Some(Path::new("a.db"))
+        );
+        assert_eq!(c.store.pool_size(&cfg), cfg.database_pool_size);
+        assert_eq!(c.adopt.policy(), ForeignDatabase::Refuse);
+        let c = Cmd::try_parse_from([
+            "x",
+            "--database",
+            "postgres://u:pw@db/x",
+            "--pool-size",
+            "3",
+            "--adopt-database",
+        ])
+        .unwrap();
+        assert!(matches!(c.store.database(&cfg), Database::Postgres(_)));
+        assert_eq!(c.store.pool_size(&cfg), 3);
+        assert_eq!(c.adopt.policy(), ForeignDatabase::Adopt);
+        let c = Cmd::try_parse_from(["x"]).unwrap();
+        assert_eq!(
+            c.store.database(&cfg).sqlite_path(),
+            Some(Path::new("outdial.db"))
+        );
+        let e = Cmd::try_parse_from(["x", "--db", "mysql://u:pw@h/x"]).unwrap_err();
+        assert!(e.to_string().contains("database must be"), "{e}");
+        assert!(!e.to_string().contains("pw@"), "{e}");
+        assert!(Cmd::try_parse_from(["x", "--pool-size", "0"]).is_err());
+    }
 }

@@ -196,6 +196,78 @@ pub fn parse_status_callback_body(
     parse_status_callback(&decode_form(body)?, received_at)
 }
 
+/// A verified status callback made ready to store: the parsed event and the three fields of
+/// its raw event-log entry. The one place that says how a Twilio callback is recorded: the
+/// HTTP handler and the simulator both build it with [`verified_callback`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedCallback {
+    /// The parsed callback (event, account, `To`, `From`).
+    pub callback: StatusCallback,
+    /// The raw event's source: always [`WEBHOOK_SOURCE`].
+    pub source: String,
+    /// The raw event's dedupe key: [`dedupe_key`] of the event.
+    pub dedupe_key: String,
+    /// The raw event's payload: the body as received, decoded as UTF-8 lossily.
+    pub payload: String,
+}
+
+impl VerifiedCallback {
+    /// The parsed event (call id, status, sequence, time UTC, duration, AMD, SIP code).
+    pub fn event(&self) -> &CallEvent {
+        &self.callback.event
+    }
+}
+
+/// Turns a request whose `X-Twilio-Signature` was verified (its decoded form `params`, as
+/// from [`decode_form`], and the raw `body` they came from) into what is stored: the parsed
+/// callback ([`parse_status_callback`], `received_at` stamping an event without a usable
+/// `Timestamp`), the source [`WEBHOOK_SOURCE`], the [`dedupe_key`] and the body as payload.
+///
+/// Errors: as [`parse_status_callback`].
+pub fn verified_callback(
+    params: &[(String, String)],
+    body: &[u8],
+    received_at: DateTime<Utc>,
+) -> Result<VerifiedCallback, WebhookError> {
+    let callback = parse_status_callback(params, received_at)?;
+    Ok(VerifiedCallback {
+        source: WEBHOOK_SOURCE.to_owned(),
+        dedupe_key: dedupe_key(&callback.event),
+        payload: String::from_utf8_lossy(body).into_owned(),
+        callback,
+    })
+}
+
+/// The form body Twilio would POST for `callback`: `CallSid`, `AccountSid`, `CallStatus`,
+/// `To`, `From`, `Timestamp` (RFC 2822, whole seconds) and, when known, `SequenceNumber`,
+/// `CallDuration` (seconds), `AnsweredBy` and `SipResponseCode`, form-encoded in that
+/// order. [`parse_status_callback_body`] reads it back to the same callback (the time
+/// truncated to the second). For simulators and tests that stand in for Twilio.
+pub fn encode_status_callback(callback: &StatusCallback) -> String {
+    let e = &callback.event;
+    let mut pairs: Vec<(&str, String)> = vec![
+        ("CallSid", e.call_id.as_str().to_owned()),
+        ("AccountSid", callback.account_sid.clone()),
+        ("CallStatus", e.status.as_str().to_owned()),
+        ("To", callback.to.clone()),
+        ("From", callback.from.clone()),
+        ("Timestamp", e.at.to_rfc2822()),
+    ];
+    if let Some(s) = e.sequence {
+        pairs.push(("SequenceNumber", s.to_string()));
+    }
+    if let Some(d) = e.duration_s {
+        pairs.push(("CallDuration", d.to_string()));
+    }
+    if let Some(a) = e.answered_by {
+        pairs.push(("AnsweredBy", a.as_str().to_owned()));
+    }
+    if let Some(c) = e.sip_response_code {
+        pairs.push(("SipResponseCode", c.to_string()));
+    }
+    serde_urlencoded::to_string(pairs).expect("string pairs always encode")
+}
+
 fn parse_num<T: std::str::FromStr>(
     raw: Option<&str>,
     field: &'static str,
@@ -236,6 +308,44 @@ mod tests {
             ("To", "+14155550100"),
             ("From", "+14155550199"),
         ])
+    }
+
+    #[test]
+    fn verified_callback_carries_source_key_and_body() {
+        let v = verified_callback(
+            &decode_form(SAMPLE.as_bytes()).unwrap(),
+            SAMPLE.as_bytes(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(v.source, "twilio-webhook");
+        assert_eq!(
+            v.dedupe_key,
+            "twilio:CAbe982f58915a2def4cf7aaa1f1766236:3:completed"
+        );
+        assert_eq!(v.payload, SAMPLE);
+        assert_eq!(v.event().status, CallStatus::Completed);
+        assert_eq!(
+            v.callback,
+            parse_status_callback_body(SAMPLE.as_bytes(), now()).unwrap()
+        );
+    }
+
+    #[test]
+    fn encoded_callbacks_parse_back() {
+        let mut cb = parse_status_callback_body(SAMPLE.as_bytes(), now()).unwrap();
+        cb.event.sip_response_code = Some(200);
+        let body = encode_status_callback(&cb);
+        assert_eq!(
+            parse_status_callback_body(body.as_bytes(), now()).unwrap(),
+            cb
+        );
+        let bare = parse_status_callback(&minimal("ringing"), now()).unwrap();
+        let body = encode_status_callback(&bare);
+        assert_eq!(
+            parse_status_callback_body(body.as_bytes(), now()).unwrap(),
+            bare
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use outdial_core::{AnswerAction, CampaignSettings, E164};
 use outdial_store_sqlite::OpenMode;
 use std::path::{Path, PathBuf};
 
+use crate::app::{AdoptArgs, StoreArgs};
 use crate::config::Config;
 
 /// Campaign subcommands.
@@ -15,9 +16,9 @@ pub enum CampaignCommand {
     Create(CreateArgs),
     /// List campaigns as JSON.
     List {
-        /// Database file (overrides the configuration).
-        #[arg(long)]
-        db: Option<PathBuf>,
+        /// Database and pool size.
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -41,13 +42,12 @@ pub struct CreateArgs {
     /// IANA zone for leads with no explicit zone and no known state.
     #[arg(long)]
     pub fallback_time_zone: Option<chrono_tz::Tz>,
-    /// Database file (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
-    /// Add outdial's tables to a database that already holds other tables (refused
-    /// otherwise).
-    #[arg(long)]
-    pub adopt_database: bool,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// `--adopt-database`.
+    #[command(flatten)]
+    pub adopt: AdoptArgs,
 }
 
 /// Runs a campaign subcommand.
@@ -86,28 +86,19 @@ pub async fn run(config: Option<&Path>, cmd: CampaignCommand) -> anyhow::Result<
             settings
                 .validate()
                 .map_err(|e| anyhow::anyhow!("campaign settings: {e}"))?;
-            let db = a.db.clone().unwrap_or_else(|| cfg.database_path());
-            let store = crate::app::open_store_with(
-                &db,
-                OpenMode::CreateIfMissing,
-                10,
-                crate::app::foreign_policy(a.adopt_database),
-            )
-            .await?;
+            let db = a.store.database(&cfg);
+            let store = a
+                .store
+                .open(&cfg, OpenMode::CreateIfMissing, a.adopt.policy())
+                .await?;
             let c = store
                 .create_campaign(&a.name, &settings, SystemClock.now())
                 .await?;
-            println!(
-                "created campaign '{}' (id {}) in {}",
-                c.name,
-                c.id,
-                crate::config::redact_location(&db.to_string_lossy())
-            );
+            println!("created campaign '{}' (id {}) in {}", c.name, c.id, db);
             store.close().await;
         }
-        CampaignCommand::List { db } => {
-            let db = db.unwrap_or_else(|| cfg.database_path());
-            let store = crate::app::open_store(&db, OpenMode::MustExist).await?;
+        CampaignCommand::List { store } => {
+            let store = store.open_existing(&cfg).await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&store.campaigns().await?)?

@@ -7,11 +7,12 @@ use outdial_clock::{Clock, SystemClock};
 use outdial_core::{LeadId, E164};
 use outdial_engine::{Engine, EngineConfig};
 use outdial_store::Store;
-use outdial_store_sqlite::{OpenMode, SqliteStore};
+use outdial_store_sqlite::SqliteStore;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use crate::app::StoreArgs;
 use crate::config::Config;
 
 /// Compliance subcommands.
@@ -42,10 +43,10 @@ pub struct CheckArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Database file (overrides the configuration). Without one, no history or DNC list is
+    /// Database and pool size. Without an existing database, no history or DNC list is
     /// consulted.
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Arguments of `outdial explain`.
@@ -59,9 +60,9 @@ pub struct ExplainArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Database file (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 fn engine(cfg: &Config, store: Arc<dyn Store>) -> anyhow::Result<Engine> {
@@ -83,14 +84,12 @@ pub async fn run_check(config: Option<&Path>, cmd: ComplianceCommand) -> anyhow:
     let cfg = Config::load(config)?;
     let region = cfg.region()?;
     let phone = E164::parse(&args.phone, region).map_err(|e| anyhow::anyhow!("--phone: {e}"))?;
-    let db = args.db.clone().unwrap_or_else(|| cfg.database_path());
-    let store: Arc<dyn Store> = if db.exists() || crate::app::is_postgres(&db) {
-        crate::app::open_store(&db, OpenMode::MustExist).await?
+    let db = args.store.database(&cfg);
+    let exists = db.sqlite_path().is_none_or(Path::exists);
+    let store: Arc<dyn Store> = if exists {
+        args.store.open_existing(&cfg).await?
     } else if args.campaign.is_some() {
-        anyhow::bail!(
-            "--campaign needs the database, and {} does not exist",
-            db.display()
-        );
+        anyhow::bail!("--campaign needs the database, and {db} does not exist");
     } else {
         Arc::new(SqliteStore::in_memory().await?)
     };
@@ -148,8 +147,7 @@ pub async fn run_check(config: Option<&Path>, cmd: ComplianceCommand) -> anyhow:
 /// Runs `outdial explain`.
 pub async fn run_explain(config: Option<&Path>, args: ExplainArgs) -> anyhow::Result<()> {
     let cfg = Config::load(config)?;
-    let db = args.db.clone().unwrap_or_else(|| cfg.database_path());
-    let store = crate::app::open_store(&db, OpenMode::MustExist).await?;
+    let store = args.store.open_existing(&cfg).await?;
     let engine = engine(&cfg, store.clone())?;
     let leads = match args.lead.parse::<i64>() {
         Ok(id) if !args.lead.starts_with('+') && args.lead.len() < 10 => store

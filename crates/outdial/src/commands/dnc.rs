@@ -23,12 +23,12 @@ use chrono::{DateTime, Utc};
 use outdial_clock::{Clock, SystemClock};
 use outdial_core::{CampaignId, Region, E164};
 use outdial_store::{Campaign, DncEntry, DncScope, Store};
-use outdial_store_sqlite::OpenMode;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::app::StoreArgs;
 use crate::config::Config;
 
 /// Numbers per store transaction when importing.
@@ -81,9 +81,9 @@ pub struct AddArgs {
     /// Why (the called party's words, a ticket number, …).
     #[arg(long)]
     pub reason: Option<String>,
-    /// Database file (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Arguments of `outdial dnc remove`.
@@ -94,9 +94,9 @@ pub struct RemoveArgs {
     /// The list.
     #[command(flatten)]
     pub scope: ScopeArgs,
-    /// Database file (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Arguments of `outdial dnc check`.
@@ -111,9 +111,9 @@ pub struct CheckArgs {
     /// Print JSON: `{phone, campaign, blocked, everywhere, entries}`.
     #[arg(long)]
     pub json: bool,
-    /// Database file (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Arguments of `outdial dnc import`.
@@ -130,9 +130,9 @@ pub struct ImportArgs {
     /// Parse and validate only; write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Database file (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Arguments of `outdial dnc count`.
@@ -141,9 +141,9 @@ pub struct CountArgs {
     /// Print JSON (counts by scope key: `internal`, `national`, `campaign:{id}`).
     #[arg(long)]
     pub json: bool,
-    /// Database file (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Runs a DNC subcommand.
@@ -151,11 +151,10 @@ pub async fn run(config: Option<&Path>, cmd: DncCommand) -> anyhow::Result<()> {
     crate::app::init_tracing(false, "warn");
     let cfg = Config::load(config)?;
     let region = cfg.region()?;
-    let db_path = |db: &Option<PathBuf>| db.clone().unwrap_or_else(|| cfg.database_path());
     match cmd {
         DncCommand::Add(a) => {
             let phone = parse_phone(&a.phone, region)?;
-            let store = crate::app::open_store(&db_path(&a.db), OpenMode::MustExist).await?;
+            let store = a.store.open_existing(&cfg).await?;
             let (scope, label) = resolve_scope(&*store, &a.scope).await?;
             let now = SystemClock.now();
             let entry = DncEntry {
@@ -187,7 +186,7 @@ pub async fn run(config: Option<&Path>, cmd: DncCommand) -> anyhow::Result<()> {
         }
         DncCommand::Remove(a) => {
             let phone = parse_phone(&a.phone, region)?;
-            let store = crate::app::open_store(&db_path(&a.db), OpenMode::MustExist).await?;
+            let store = a.store.open_existing(&cfg).await?;
             let (scope, label) = resolve_scope(&*store, &a.scope).await?;
             if store.dnc_remove(&phone, &scope, SystemClock.now()).await? {
                 println!("removed {phone} from {label}");
@@ -198,7 +197,7 @@ pub async fn run(config: Option<&Path>, cmd: DncCommand) -> anyhow::Result<()> {
         }
         DncCommand::Check(a) => {
             let phone = parse_phone(&a.phone, region)?;
-            let store = crate::app::open_store(&db_path(&a.db), OpenMode::MustExist).await?;
+            let store = a.store.open_existing(&cfg).await?;
             let report = check(&*store, &phone, a.campaign.as_deref()).await?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -212,7 +211,7 @@ pub async fn run(config: Option<&Path>, cmd: DncCommand) -> anyhow::Result<()> {
             let store = if a.dry_run && a.scope.campaign.is_none() {
                 None
             } else {
-                Some(crate::app::open_store(&db_path(&a.db), OpenMode::MustExist).await?)
+                Some(a.store.open_existing(&cfg).await?)
             };
             let scope = match &store {
                 Some(s) => resolve_scope(&**s, &a.scope).await?.0,
@@ -258,7 +257,7 @@ pub async fn run(config: Option<&Path>, cmd: DncCommand) -> anyhow::Result<()> {
             }
         }
         DncCommand::Count(a) => {
-            let store = crate::app::open_store(&db_path(&a.db), OpenMode::MustExist).await?;
+            let store = a.store.open_existing(&cfg).await?;
             let counts = store.dnc_count().await?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&counts)?);

@@ -2,10 +2,10 @@
 
 use outdial_core::AttemptId;
 use outdial_store::{Attempt, Store};
-use outdial_store_sqlite::OpenMode;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::app::StoreArgs;
 use crate::config::Config;
 
 /// Export subcommands.
@@ -19,9 +19,9 @@ pub enum ExportCommand {
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Database file (overrides the configuration).
-        #[arg(long)]
-        db: Option<PathBuf>,
+        /// Database and pool size.
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -117,10 +117,9 @@ pub async fn run(config: Option<&Path>, cmd: ExportCommand) -> anyhow::Result<()
         ExportCommand::Attempts {
             format: ExportFormat::Csv,
             out,
-            db,
+            store,
         } => {
-            let db = db.unwrap_or_else(|| cfg.database_path());
-            let store = crate::app::open_store(&db, OpenMode::MustExist).await?;
+            let store = store.open_existing(&cfg).await?;
             let n = match out {
                 Some(p) => {
                     let mut f = std::io::BufWriter::new(std::fs::File::create(&p)?);

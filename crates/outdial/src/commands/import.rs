@@ -1,9 +1,9 @@
 //! `outdial import FILE --campaign NAME [--dry-run]`.
 
 use anyhow::Context;
-use outdial_store_sqlite::OpenMode;
 use std::path::{Path, PathBuf};
 
+use crate::app::StoreArgs;
 use crate::config::Config;
 
 /// Arguments of `outdial import`.
@@ -17,9 +17,9 @@ pub struct ImportArgs {
     /// Parse and validate only; write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Database file (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Clock flags: first attempt times are computed from this clock's "now".
     #[command(flatten)]
     pub clock: crate::app::ClockArgs,
@@ -36,8 +36,7 @@ pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<()> 
     crate::app::init_tracing(false, "warn");
     let cfg = Config::load(config)?;
     let region = cfg.region()?;
-    let db = args.db.clone().unwrap_or_else(|| cfg.database_path());
-    let store = crate::app::open_store(&db, OpenMode::MustExist).await?;
+    let store = args.store.open_existing(&cfg).await?;
     let campaign = store
         .campaign_by_name(&args.campaign)
         .await?

@@ -8,11 +8,11 @@ use outdial_clock::{Clock, SystemClock};
 use outdial_core::CampaignId;
 use outdial_engine::Engine;
 use outdial_store::{JobId, JobState, KillScope, Store};
-use outdial_store_sqlite::OpenMode;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use crate::app::StoreArgs;
 use crate::config::Config;
 
 /// Kill switch subcommands.
@@ -32,9 +32,9 @@ pub struct StatusArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Database file or PostgreSQL URL (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Arguments of `killswitch trip|resume`.
@@ -49,9 +49,9 @@ pub struct SwitchArgs {
     /// Who (recorded as `operator:<name>`). Default: $USER.
     #[arg(long)]
     pub operator: Option<String>,
-    /// Database file or PostgreSQL URL (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Job subcommands.
@@ -75,9 +75,9 @@ pub struct JobsListArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Database file or PostgreSQL URL (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Arguments of `jobs requeue`.
@@ -85,9 +85,9 @@ pub struct JobsListArgs {
 pub struct RequeueArgs {
     /// The dead job's id.
     pub id: i64,
-    /// Database file or PostgreSQL URL (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Alert subcommands.
@@ -106,14 +106,13 @@ pub struct AlertsListArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Database file or PostgreSQL URL (overrides the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
-async fn open(cfg: &Config, db: &Option<PathBuf>) -> anyhow::Result<Arc<dyn Store>> {
-    let location = db.clone().unwrap_or_else(|| cfg.database_path());
-    crate::app::open_store(&location, OpenMode::MustExist).await
+async fn open(cfg: &Config, store: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
+    store.open_existing(cfg).await
 }
 
 async fn scope_of(store: &dyn Store, campaign: &Option<String>) -> anyhow::Result<KillScope> {
@@ -139,7 +138,7 @@ pub async fn run_killswitch(config: Option<&Path>, cmd: KillswitchCommand) -> an
     let cfg = Config::load(config)?;
     match cmd {
         KillswitchCommand::Status(a) => {
-            let store = open(&cfg, &a.db).await?;
+            let store = open(&cfg, &a.store).await?;
             let switches = store.kill_switches().await?;
             store.close().await;
             if a.json {
@@ -176,7 +175,7 @@ pub async fn run_killswitch(config: Option<&Path>, cmd: KillswitchCommand) -> an
             anyhow::bail!("--reason must say why (it goes into the event log and the alert)")
         }
         KillswitchCommand::Trip(a) => {
-            let store = open(&cfg, &a.db).await?;
+            let store = open(&cfg, &a.store).await?;
             let scope = scope_of(&*store, &a.campaign).await?;
             let engine = cli_engine(&cfg, store.clone())?;
             let changed = engine
@@ -202,7 +201,7 @@ pub async fn run_killswitch(config: Option<&Path>, cmd: KillswitchCommand) -> an
             Ok(())
         }
         KillswitchCommand::Resume(a) => {
-            let store = open(&cfg, &a.db).await?;
+            let store = open(&cfg, &a.store).await?;
             let scope = scope_of(&*store, &a.campaign).await?;
             let engine = cli_engine(&cfg, store.clone())?;
             let changed = engine
@@ -255,7 +254,7 @@ pub async fn run_jobs(config: Option<&Path>, cmd: JobsCommand) -> anyhow::Result
                     anyhow::anyhow!("--state: '{s}' is not one of pending, running, done, dead")
                 })?),
             };
-            let store = open(&cfg, &a.db).await?;
+            let store = open(&cfg, &a.store).await?;
             let jobs = store.jobs(state, a.limit).await?;
             let counts = store.job_counts().await?;
             store.close().await;
@@ -295,7 +294,7 @@ pub async fn run_jobs(config: Option<&Path>, cmd: JobsCommand) -> anyhow::Result
             Ok(())
         }
         JobsCommand::Requeue(a) => {
-            let store = open(&cfg, &a.db).await?;
+            let store = open(&cfg, &a.store).await?;
             let id = JobId(a.id);
             let result = match store.job(id).await? {
                 None => Err(anyhow::anyhow!("no job {id}")),
@@ -321,7 +320,7 @@ pub async fn run_alerts(config: Option<&Path>, cmd: AlertsCommand) -> anyhow::Re
     let cfg = Config::load(config)?;
     match cmd {
         AlertsCommand::List(a) => {
-            let store = open(&cfg, &a.db).await?;
+            let store = open(&cfg, &a.store).await?;
             let alerts = store.alerts(a.limit).await?;
             store.close().await;
             if a.json {

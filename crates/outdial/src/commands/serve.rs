@@ -3,17 +3,17 @@
 use anyhow::Context;
 use outdial_store_sqlite::OpenMode;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::app::ClockArgs;
+use crate::app::{AdoptArgs, ClockArgs, StoreArgs};
 use crate::config::Config;
 
 /// Arguments of `outdial serve`; each overrides the configuration.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Database file.
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database and pool size.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Listen address.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -27,10 +27,9 @@ pub struct ServeArgs {
     /// Create the database file if it does not exist (otherwise a missing file is an error).
     #[arg(long)]
     pub create: bool,
-    /// Add outdial's tables to a database that already holds other tables (refused
-    /// otherwise: a mistyped path must not turn another program's database into a dialer's).
-    #[arg(long)]
-    pub adopt_database: bool,
+    /// `--adopt-database`.
+    #[command(flatten)]
+    pub adopt: AdoptArgs,
     /// Clock flags (tests and demos).
     #[command(flatten)]
     pub clock: ClockArgs,
@@ -39,9 +38,8 @@ pub struct ServeArgs {
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     let mut cfg = Config::load(config)?;
-    if let Some(db) = &args.db {
-        cfg.database = db.display().to_string().into();
-    }
+    cfg.database = args.store.database(&cfg);
+    cfg.database_pool_size = args.store.pool_size(&cfg);
     if let Some(l) = args.listen {
         cfg.listen = l;
     }
@@ -56,11 +54,11 @@ pub async fn run(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     } else {
         OpenMode::MustExist
     };
-    let store = crate::app::open_store_with(
-        &cfg.database_path(),
+    let store = crate::app::open_database(
+        &cfg.database,
         mode,
         cfg.database_pool_size,
-        crate::app::foreign_policy(args.adopt_database),
+        args.adopt.policy(),
     )
     .await?;
     let instance_id = args.instance_id.clone().unwrap_or_else(|| {

@@ -1,0 +1,111 @@
+//! Admin API of the durable jobs:
+//! - `GET /api/v1/jobs?state=pending|running|done|dead&limit=N` (default 50, most 500):
+//!   jobs ([`JobResponse`]), newest first, and counts by state;
+//! - `POST /api/v1/jobs/{id}/requeue`: a dead job runs again (404 unknown, 409 if it is
+//!   not dead).
+
+use crate::extract::{ApiKey, PathId};
+use crate::routes::ListQuery;
+use crate::{ApiError, AppState};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use outdial_store::{Job, JobId, JobState};
+use serde::Serialize;
+
+/// The job routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/jobs", get(jobs_list))
+        .route("/api/v1/jobs/{id}/requeue", post(job_requeue))
+}
+
+/// A durable job as the API shows it. Times are UTC.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobResponse {
+    /// Row id.
+    pub id: i64,
+    /// Handler name (`alert.email`, `attempt.concluded`, …).
+    pub kind: String,
+    /// JSON payload of ids, as text.
+    pub payload: String,
+    /// `pending`, `running`, `done` or `dead`.
+    pub state: &'static str,
+    /// How many times a worker has claimed it.
+    pub attempts: u32,
+    /// Earliest next run.
+    pub run_at: DateTime<Utc>,
+    /// While `running`: when the claim expires.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Last error's code (`smtp-550`, `http-503`, …).
+    pub error_code: Option<String>,
+    /// Last error's message.
+    pub error_message: Option<String>,
+    /// Enqueued at.
+    pub created_at: DateTime<Utc>,
+    /// Last changed at.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Job> for JobResponse {
+    fn from(j: Job) -> Self {
+        JobResponse {
+            id: j.id.0,
+            kind: j.kind,
+            payload: j.payload,
+            state: j.state.as_str(),
+            attempts: j.attempts,
+            run_at: j.run_at,
+            locked_until: j.locked_until,
+            error_code: j.error_code,
+            error_message: j.error_message,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+async fn jobs_list(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let job_state = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(JobState::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "query 'state': '{s}' is not one of pending, running, done, dead"
+            ))
+        })?),
+    };
+    let store = state.engine.store();
+    let jobs: Vec<JobResponse> = store
+        .jobs(job_state, q.limit())
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let counts = store.job_counts().await?;
+    Ok(Json(serde_json::json!({ "counts": counts, "jobs": jobs })))
+}
+
+async fn job_requeue(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    PathId(id): PathId<JobId>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let store = state.engine.store();
+    if store.job(id).await?.is_none() {
+        return Err(ApiError::not_found(format!("not found: job {id}")));
+    }
+    let now = state.engine.clock().now();
+    if !store.requeue_job(id, now).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("job {id} is not dead; only dead jobs are requeued"),
+        ));
+    }
+    Ok(Json(serde_json::json!({ "job": id.0, "state": "pending" })))
+}

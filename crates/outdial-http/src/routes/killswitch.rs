@@ -1,0 +1,162 @@
+//! Admin API of the kill switches:
+//! - `GET /api/v1/killswitch`: every switch ([`SwitchResponse`]: `scope`, `tripped`,
+//!   `reason`, `source`, `changed_at` UTC) and whether dialing is stopped globally;
+//! - `POST /api/v1/killswitch/trip` and `/resume` with `{"reason": "…", "campaign": "name or
+//!   id"}` (`campaign` absent: the global switch). `reason` is required (400 without it)
+//!   and at most [`crate::MAX_REASON_CHARS`] characters; unknown fields are refused (400);
+//!   an unknown campaign is 404. Answers the switch's position and whether it changed.
+
+use crate::extract::{ApiKey, JsonBody, JsonShape};
+use crate::routes::bounded_reason;
+use crate::{ApiError, AppState};
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use outdial_core::CampaignId;
+use outdial_store::{KillScope, KillSwitch};
+use serde::{Deserialize, Serialize};
+
+/// The kill-switch routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/killswitch", get(killswitch_status))
+        .route("/api/v1/killswitch/trip", post(killswitch_trip))
+        .route("/api/v1/killswitch/resume", post(killswitch_resume))
+}
+
+/// A kill switch as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchResponse {
+    /// Scope key: `global` or `campaign:{id}`.
+    pub scope: String,
+    /// `true`: no call is placed in the scope until an operator resumes.
+    pub tripped: bool,
+    /// Why it was last tripped or resumed.
+    pub reason: String,
+    /// Who changed it: `monitor:<rule>`, `operator:<name>` or `api`.
+    pub source: String,
+    /// When it last changed, UTC.
+    pub changed_at: DateTime<Utc>,
+}
+
+impl From<KillSwitch> for SwitchResponse {
+    fn from(s: KillSwitch) -> Self {
+        SwitchResponse {
+            scope: s.scope.as_key(),
+            tripped: s.tripped,
+            reason: s.reason,
+            source: s.source,
+            changed_at: s.changed_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwitchBody {
+    reason: Option<String>,
+    campaign: Option<serde_json::Value>,
+}
+
+impl JsonShape for SwitchBody {
+    const EXAMPLE: &'static str = r#"{"reason": "…", "campaign": "name"}"#;
+}
+
+/// Resolves a campaign given by id (number or digits) or name.
+async fn campaign_scope(
+    state: &AppState,
+    campaign: Option<serde_json::Value>,
+) -> Result<KillScope, ApiError> {
+    let Some(c) = campaign else {
+        return Ok(KillScope::Global);
+    };
+    let store = state.engine.store();
+    let text = match &c {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "field 'campaign' must be a campaign id or name",
+            ))
+        }
+    };
+    if let Ok(id) = text.parse::<i64>() {
+        let found = store.campaign(CampaignId(id)).await?;
+        return Ok(KillScope::Campaign(found.id));
+    }
+    match store.campaign_by_name(&text).await? {
+        Some(found) => Ok(KillScope::Campaign(found.id)),
+        None => Err(ApiError::not_found(format!("not found: campaign '{text}'"))),
+    }
+}
+
+/// The required, bounded reason and the scope of a trip or resume body.
+async fn switch_request(
+    state: &AppState,
+    body: SwitchBody,
+) -> Result<(String, KillScope), ApiError> {
+    let reason = body
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "field 'reason' is required: say why, it goes into the event log and the alert",
+            )
+        })?;
+    bounded_reason(&reason)?;
+    let scope = campaign_scope(state, body.campaign).await?;
+    Ok((reason, scope))
+}
+
+async fn killswitch_status(
+    _key: ApiKey,
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let switches = state.engine.kill_switches().await?;
+    let global_tripped = switches.global_tripped();
+    let switches: Vec<SwitchResponse> = switches.switches.into_iter().map(Into::into).collect();
+    Ok(Json(serde_json::json!({
+        "global_tripped": global_tripped,
+        "switches": switches,
+    })))
+}
+
+async fn killswitch_trip(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<SwitchBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (reason, scope) = switch_request(&state, body).await?;
+    let changed = state
+        .engine
+        .trip_kill_switch(scope, &reason, "operator:api", &Default::default())
+        .await?;
+    Ok(switch_answer(scope, true, changed, reason))
+}
+
+async fn killswitch_resume(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<SwitchBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (reason, scope) = switch_request(&state, body).await?;
+    let changed = state
+        .engine
+        .resume_kill_switch(scope, &reason, "operator:api")
+        .await?;
+    Ok(switch_answer(scope, false, changed, reason))
+}
+
+/// The answer of a trip or resume: the switch's position and whether this request changed it.
+fn switch_answer(
+    scope: KillScope,
+    tripped: bool,
+    changed: bool,
+    reason: String,
+) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "scope": scope.as_key(), "tripped": tripped, "changed": changed, "reason": reason,
+    }))
+}

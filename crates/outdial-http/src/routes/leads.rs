@@ -1,0 +1,232 @@
+//! `GET /api/v1/leads/{id}` (the lead, its attempts and its event timeline: [`LeadDetail`])
+//! and `GET /api/v1/leads/{id}/explain` (why it is or is not due). 404 for an unknown lead.
+//!
+//! The answer types ([`LeadResponse`], [`AttemptResponse`], [`EventResponse`]) are the
+//! API's own, built from the store's records field by field: a column renamed in the store
+//! changes a `From` impl here, never the JSON.
+
+use crate::extract::{ApiKey, PathId};
+use crate::{ApiError, AppState};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use outdial_core::{
+    AnsweredBy, AttemptId, AttemptState, CallStatus, CampaignId, Disposition, LeadContact, LeadId,
+    LeadStatus, ProviderCallId, E164,
+};
+use outdial_store::{Attempt, EventRecord, Lead};
+use serde::Serialize;
+
+/// The lead routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/leads/{id}", get(lead_detail))
+        .route("/api/v1/leads/{id}/explain", get(lead_explain))
+}
+
+/// A lead as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadResponse {
+    /// Id.
+    pub id: LeadId,
+    /// Campaign.
+    pub campaign_id: CampaignId,
+    /// Number to call, E.164.
+    pub phone: E164,
+    /// Contact data (absent fields left out).
+    pub contact: LeadContact,
+    /// Lifecycle state: `active`, `dialing`, `done`, `paused`.
+    pub status: LeadStatus,
+    /// When an `active` lead is next due, UTC.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why the lead is `done` or `paused`, or why it was last rescheduled.
+    pub status_reason: Option<String>,
+    /// Disposition of the last concluded attempt.
+    pub disposition: Option<Disposition>,
+    /// Attempts reserved so far.
+    pub attempt_count: u32,
+    /// Insert time, UTC.
+    pub created_at: DateTime<Utc>,
+    /// Last change, UTC.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Lead> for LeadResponse {
+    fn from(l: Lead) -> Self {
+        LeadResponse {
+            id: l.id,
+            campaign_id: l.campaign_id,
+            phone: l.phone,
+            contact: l.contact,
+            status: l.status,
+            next_attempt_at: l.next_attempt_at,
+            status_reason: l.status_reason,
+            disposition: l.disposition,
+            attempt_count: l.attempt_count,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        }
+    }
+}
+
+/// An attempt (one dial of one lead) as the API shows it. Times are UTC.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptResponse {
+    /// Id.
+    pub id: AttemptId,
+    /// Lead.
+    pub lead_id: LeadId,
+    /// Campaign.
+    pub campaign_id: CampaignId,
+    /// Number dialed, E.164.
+    pub phone: E164,
+    /// 1-based attempt number of the lead.
+    pub number: u32,
+    /// Lifecycle state (`reserved`, `placed`, …, `not-placed`).
+    pub state: AttemptState,
+    /// Provider call id, once known.
+    pub call_id: Option<ProviderCallId>,
+    /// Last applied provider call status.
+    pub call_status: Option<CallStatus>,
+    /// Highest provider sequence number seen while in flight (informational).
+    pub last_sequence: Option<u32>,
+    /// Reservation time.
+    pub reserved_at: DateTime<Utc>,
+    /// When the provider accepted the call.
+    pub placed_at: Option<DateTime<Utc>>,
+    /// When the call was answered.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// When the call or attempt ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Call length, seconds.
+    pub duration_s: Option<u32>,
+    /// Answering-machine detection result.
+    pub answered_by: Option<AnsweredBy>,
+    /// SIP response code of the final event.
+    pub sip_response_code: Option<u16>,
+    /// Business outcome, once concluded.
+    pub disposition: Option<Disposition>,
+    /// Provider error code or transport error class.
+    pub error_code: Option<String>,
+    /// Human-readable error.
+    pub error_message: Option<String>,
+    /// When the redial policy was applied after this attempt.
+    pub concluded_at: Option<DateTime<Utc>>,
+    /// When the reconciler last asked the provider about it.
+    pub reconciled_at: Option<DateTime<Utc>>,
+    /// A disposition reported before conclusion (used instead of the automatic one).
+    pub requested_disposition: Option<Disposition>,
+    /// The callback time requested with it.
+    pub callback_at: Option<DateTime<Utc>>,
+}
+
+impl From<Attempt> for AttemptResponse {
+    fn from(a: Attempt) -> Self {
+        AttemptResponse {
+            id: a.id,
+            lead_id: a.lead_id,
+            campaign_id: a.campaign_id,
+            phone: a.phone,
+            number: a.number,
+            state: a.state,
+            call_id: a.call_id,
+            call_status: a.call_status,
+            last_sequence: a.last_sequence,
+            reserved_at: a.reserved_at,
+            placed_at: a.placed_at,
+            answered_at: a.answered_at,
+            ended_at: a.ended_at,
+            duration_s: a.duration_s,
+            answered_by: a.answered_by,
+            sip_response_code: a.sip_response_code,
+            disposition: a.disposition,
+            error_code: a.error_code,
+            error_message: a.error_message,
+            concluded_at: a.concluded_at,
+            reconciled_at: a.reconciled_at,
+            requested_disposition: a.requested_disposition,
+            callback_at: a.callback_at,
+        }
+    }
+}
+
+/// An entry of a lead's event timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventResponse {
+    /// Id (increasing).
+    pub id: i64,
+    /// When it was recorded, UTC.
+    pub at: DateTime<Utc>,
+    /// Lead concerned.
+    pub lead_id: Option<LeadId>,
+    /// Attempt concerned.
+    pub attempt_id: Option<AttemptId>,
+    /// What happened: `attempt.reserved`, `webhook`, `lead.rescheduled`, ….
+    pub kind: String,
+    /// Who caused it: `scheduler`, `twilio-webhook`, `reconciler`, `operator`, ….
+    pub source: String,
+    /// Details (JSON or the raw payload), as text.
+    pub detail: String,
+}
+
+impl From<EventRecord> for EventResponse {
+    fn from(e: EventRecord) -> Self {
+        EventResponse {
+            id: e.id,
+            at: e.at,
+            lead_id: e.lead_id,
+            attempt_id: e.attempt_id,
+            kind: e.kind,
+            source: e.source,
+            detail: e.detail,
+        }
+    }
+}
+
+/// Body of `GET /api/v1/leads/{id}`.
+#[derive(Debug, Serialize)]
+pub struct LeadDetail {
+    /// The lead.
+    pub lead: LeadResponse,
+    /// Its attempts, oldest first.
+    pub attempts: Vec<AttemptResponse>,
+    /// Its event timeline, oldest first.
+    pub events: Vec<EventResponse>,
+}
+
+/// The lead `id`, or 404 `no lead {id}`.
+async fn find_lead(state: &AppState, id: LeadId) -> Result<Lead, ApiError> {
+    state
+        .engine
+        .store()
+        .lead(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no lead {}", id.0)))
+}
+
+async fn lead_detail(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    PathId(id): PathId<LeadId>,
+) -> Result<Json<LeadDetail>, ApiError> {
+    let lead = find_lead(&state, id).await?;
+    let store = state.engine.store();
+    let attempts = store.lead_attempts(lead.id).await?;
+    let events = store.lead_events(lead.id).await?;
+    Ok(Json(LeadDetail {
+        lead: lead.into(),
+        attempts: attempts.into_iter().map(Into::into).collect(),
+        events: events.into_iter().map(Into::into).collect(),
+    }))
+}
+
+async fn lead_explain(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    PathId(id): PathId<LeadId>,
+) -> Result<Json<outdial_engine::explain::LeadExplanation>, ApiError> {
+    let lead = find_lead(&state, id).await?;
+    let now = state.engine.clock().now();
+    Ok(Json(state.engine.explain_lead(lead, now).await?))
+}

@@ -1,0 +1,72 @@
+//! The routes, one module an area; [`crate::router`] merges them.
+//! - [`webhooks`]: provider callbacks (`POST /webhooks/twilio/status`);
+//! - [`health`]: `GET /healthz`;
+//! - [`status`]: `GET /api/v1/status`;
+//! - [`dialer`]: `POST /api/v1/dialer/{start,stop}`;
+//! - [`leads`]: `GET /api/v1/leads/{id}` and `/explain`;
+//! - [`attempts`]: `POST /api/v1/attempts/{id}/disposition`;
+//! - [`compliance`]: `GET /api/v1/compliance/check`;
+//! - [`killswitch`]: `GET /api/v1/killswitch`, `POST …/trip`, `…/resume`;
+//! - [`jobs`]: `GET /api/v1/jobs`, `POST /api/v1/jobs/{id}/requeue`;
+//! - [`alerts`]: `GET /api/v1/alerts`.
+//!
+//! Every answer body is a type of these modules, built from the store's records field by
+//! field (`routes/shapes_tests.rs` pins their JSON).
+
+use crate::{ApiError, AppState, MAX_REASON_CHARS};
+use axum::Router;
+use serde::Deserialize;
+
+pub mod alerts;
+pub mod attempts;
+pub mod compliance;
+pub mod dialer;
+pub mod health;
+pub mod jobs;
+pub mod killswitch;
+pub mod leads;
+pub mod status;
+pub mod webhooks;
+
+#[cfg(test)]
+mod shapes_tests;
+
+/// Every route.
+pub(crate) fn all() -> Router<AppState> {
+    Router::new()
+        .merge(health::routes())
+        .merge(webhooks::routes())
+        .merge(status::routes())
+        .merge(dialer::routes())
+        .merge(leads::routes())
+        .merge(compliance::routes())
+        .merge(attempts::routes())
+        .merge(killswitch::routes())
+        .merge(jobs::routes())
+        .merge(alerts::routes())
+}
+
+/// Refuses a reason over [`MAX_REASON_CHARS`] (400).
+pub(crate) fn bounded_reason(reason: &str) -> Result<(), ApiError> {
+    let chars = reason.chars().count();
+    if chars > MAX_REASON_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "field 'reason' has {chars} characters; at most {MAX_REASON_CHARS}"
+        )));
+    }
+    Ok(())
+}
+
+/// Query of the job and alert lists: `?state=…&limit=N`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    pub(crate) state: Option<String>,
+    limit: Option<u32>,
+}
+
+impl ListQuery {
+    /// `limit`: default 50, clamped to 1..=500.
+    pub(crate) fn limit(&self) -> u32 {
+        self.limit.unwrap_or(50).clamp(1, 500)
+    }
+}

@@ -1,0 +1,38 @@
+//! [`AppState`]: what every handler and extractor reads.
+
+use crate::guard::Rejections;
+use crate::server::HttpLimits;
+use outdial_engine::Engine;
+use secrecy::SecretString;
+use std::sync::Arc;
+
+/// Shared state of the router.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Twilio auth token used to verify `X-Twilio-Signature`.
+    pub twilio_auth_token: SecretString,
+    /// Public base URL as Twilio reaches this server (no trailing slash); signatures are
+    /// computed over it plus the request's path and query.
+    pub public_url: String,
+    /// Accepted admin API keys.
+    pub api_keys: Arc<Vec<SecretString>>,
+    /// Timeouts and limits (the router uses the body read and request timeouts).
+    pub limits: HttpLimits,
+    /// Counters and log throttles of refused requests.
+    pub rejections: Arc<Rejections>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("public_url", &self.public_url)
+            .field("limits", &self.limits)
+            .field(
+                "api_keys",
+                &format_args!("[{} redacted]", self.api_keys.len()),
+            )
+            .finish_non_exhaustive()
+    }
+}

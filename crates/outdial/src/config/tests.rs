@@ -1,0 +1,344 @@
+//! Tests of the configuration: layering, secrets, validation, the example file.
+use super::*;
+
+#[test]
+fn defaults_then_file_then_env() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "o.toml",
+            r#"
+            database = "file.db"
+            api_keys = ["0123456789abcdef0123"]
+            [twilio]
+            account_sid = "AC0123456789abcdef0123456789abcdef"
+            auth_token = "secret-token"
+            [dialer]
+            calls_per_second = 2.0
+            "#,
+        )?;
+        jail.set_env("OUTDIAL_DATABASE", "env.db");
+        let c = Config::load(Some(Path::new("o.toml"))).expect("loads");
+        assert_eq!(c.database.expose_location(), "env.db");
+        assert_eq!(c.dialer.calls_per_second, 2.0);
+        assert_eq!(c.dialer.max_concurrent, 10);
+        c.validate_for_serve().expect("valid");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("secret-token"), "secret in Debug: {dbg}");
+        Ok(())
+    });
+}
+
+/// A valid base for validation tests.
+fn valid() -> Config {
+    let mut c = Config {
+        api_keys: vec![SecretString::from("0123456789abcdef0123".to_string())],
+        ..Config::default()
+    };
+    c.twilio.account_sid = "AC0123456789abcdef0123456789abcdef".into();
+    c.twilio.auth_token = SecretString::from("t".to_string());
+    c
+}
+
+#[test]
+fn secrets_load_from_the_environment_as_their_exact_text() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("o.toml", "[twilio]\nauth_token = 987654321987\n")?;
+        let c = Config::load(Some(Path::new("o.toml"))).expect("numeric TOML secret");
+        assert_eq!(c.twilio.auth_token.expose_secret(), "987654321987");
+
+        for (var, value) in [
+            ("OUTDIAL_TWILIO__AUTH_TOKEN", "0987654321987"),
+            ("OUTDIAL_ALERTS__EMAIL__PASSWORD", " 1.50 "),
+            ("OUTDIAL_CRM__BEARER_TOKEN", "\"quoted\""),
+            ("OUTDIAL_CRM__WEBHOOK_URL", "true"),
+            ("OUTDIAL_ALERTS__CHAT_WEBHOOK_URL", "{a=b}"),
+            ("OUTDIAL_DATABASE", "0042"),
+        ] {
+            jail.set_env(var, value);
+        }
+        jail.set_env("OUTDIAL_ALERTS__EMAIL__SMTP_URL", "smtp://127.0.0.1:25");
+        jail.set_env("OUTDIAL_ALERTS__EMAIL__FROM", "a@example.com");
+        jail.set_env("OUTDIAL_ALERTS__EMAIL__TO", "[b@example.com]");
+        let c = Config::load(None).expect("loads");
+        assert_eq!(c.twilio.auth_token.expose_secret(), "0987654321987");
+        let email = c.alerts.email.as_ref().expect("email");
+        assert_eq!(email.password.as_ref().unwrap().expose_secret(), " 1.50 ");
+        assert_eq!(email.smtp_url.expose_secret(), "smtp://127.0.0.1:25");
+        assert_eq!(
+            c.crm.bearer_token.as_ref().unwrap().expose_secret(),
+            "\"quoted\""
+        );
+        assert_eq!(c.crm.webhook_url.as_ref().unwrap().expose_secret(), "true");
+        assert_eq!(
+            c.alerts.chat_webhook_url.as_ref().unwrap().expose_secret(),
+            "{a=b}"
+        );
+        assert_eq!(c.database.sqlite_path(), Some(Path::new("0042")));
+
+        // One key as it is, or a list (quoted elements exact, numbers as digits).
+        jail.set_env("OUTDIAL_API_KEYS", "9876543210987654321");
+        let c = Config::load(None).expect("one numeric key");
+        let keys: Vec<&str> = c.api_keys.iter().map(|k| k.expose_secret()).collect();
+        assert_eq!(keys, ["9876543210987654321"]);
+        jail.set_env(
+            "OUTDIAL_API_KEYS",
+            "[\"0011223344556677\", 98765432109876543]",
+        );
+        let c = Config::load(None).expect("a list of keys");
+        let keys: Vec<&str> = c.api_keys.iter().map(|k| k.expose_secret()).collect();
+        assert_eq!(keys, ["0011223344556677", "98765432109876543"]);
+        Ok(())
+    });
+}
+
+#[test]
+fn load_errors_never_show_a_secret() {
+    figment::Jail::expect_with(|jail| {
+        for (name, text) in [
+            ("syntax.toml", "[twilio]\nauth_token = \"PLANTED-1234\n"),
+            ("float.toml", "[twilio]\nauth_token = 31415.9265\n"),
+            (
+                "table.toml",
+                "[alerts]\nemail = \"smtps://u:PLANTED-1234@h\"\n",
+            ),
+            ("list.toml", "api_keys = \"PLANTED-1234\"\n"),
+            (
+                "next.toml",
+                "[twilio]\nauth_token = \"PLANTED-1234\"\n[dialer]\ncalls_per_second = \"fast\"\n",
+            ),
+        ] {
+            jail.create_file(name, text)?;
+            let err = format!("{:#}", Config::load(Some(Path::new(name))).unwrap_err());
+            assert!(!err.contains("PLANTED"), "{name}: {err}");
+            assert!(!err.contains("31415"), "{name}: {err}");
+            assert!(err.contains(name), "{name} not named: {err}");
+        }
+        jail.set_env("OUTDIAL_ALERTS__EMAIL", "smtps://u:PLANTED-1234@h");
+        let err = format!("{:#}", Config::load(None).unwrap_err());
+        assert!(!err.contains("PLANTED"), "{err}");
+        assert!(
+            err.contains("ALERTS.EMAIL") && err.contains("OUTDIAL_"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn api_keys_need_sixteen_visible_characters_and_no_edge_whitespace() {
+    for (key, ok, expect) in [
+        ("0123456789abcdef", true, ""),
+        ("0123456789abcde", false, "15 non-whitespace characters"),
+        ("                ", false, "blank"),
+        ("\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t", false, "blank"),
+        (" 0123456789abcdef", false, "whitespace"),
+        ("0123456789abcdef\n", false, "whitespace"),
+        ("0123 4567 89ab cde", false, "15 non-whitespace"),
+    ] {
+        let c = Config {
+            api_keys: vec![
+                SecretString::from("0123456789abcdef0123".to_string()),
+                SecretString::from(key.to_string()),
+            ],
+            ..valid()
+        };
+        match c.validate_for_serve() {
+            Ok(()) => assert!(ok, "{key:?} accepted"),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(!ok, "{key:?} refused: {e}");
+                assert!(
+                    e.contains("api_keys: key 2 of 2") && e.contains(expect),
+                    "{e}"
+                );
+                if !key.trim().is_empty() {
+                    assert!(!e.contains(key.trim()), "key shown: {e}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn public_url_is_a_plain_http_base_url() {
+    for (url, ok, expect) in [
+        ("https://dialer.example.com", true, ""),
+        ("http://127.0.0.1:8080", true, ""),
+        ("https://example.com/outdial", true, ""),
+        ("https://dialer.example.com/", false, "slash"),
+        ("https://dialer example.com", false, "whitespace"),
+        ("https://dialer.example.com ", false, "whitespace"),
+        ("https://dialer.example.com?x=1", false, "query"),
+        ("https://dialer.example.com/?", false, "query"),
+        ("https://dialer.example.com#top", false, "fragment"),
+        (
+            "https://user:PLANTED-pw@dialer.example.com",
+            false,
+            "user info",
+        ),
+        (
+            "https://PLANTED-user@dialer.example.com",
+            false,
+            "user info",
+        ),
+        ("ftp://dialer.example.com", false, "http"),
+        ("dialer.example.com", false, "not a URL"),
+        ("https://", false, "not a URL"),
+    ] {
+        let c = Config {
+            public_url: url.into(),
+            ..valid()
+        };
+        match c.validate_for_serve() {
+            Ok(()) => assert!(ok, "{url:?} accepted"),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(!ok, "{url:?} refused: {e}");
+                assert!(e.contains("public_url") && e.contains(expect), "{url}: {e}");
+                assert!(!e.contains("PLANTED"), "user info shown: {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_example_file_is_valid() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "example.toml",
+            include_str!("../../../../outdial.example.toml"),
+        )?;
+        let c = Config::load(Some(Path::new("example.toml"))).expect("example loads");
+        assert_eq!(c.dialer.calls_per_second, 1.0);
+        assert_eq!(c.twilio.account_sid, "AC00000000000000000000000000000000");
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_config_names_the_setting() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("o.toml", "dialer = { calls_per_second = \"fast\" }")?;
+        let err = Config::load(Some(Path::new("o.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("calls_per_second"), "{err}");
+        jail.create_file("p.toml", "databse = \"x\"")?;
+        let err = Config::load(Some(Path::new("p.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("databse"), "{err}");
+        let mut c = Config {
+            api_keys: vec![SecretString::from("0123456789abcdef0123".to_string())],
+            ..Config::default()
+        };
+        c.twilio.account_sid = "ACnope".into();
+        let err = c.validate_for_serve().unwrap_err().to_string();
+        assert!(err.contains("twilio.account_sid"), "{err}");
+        Ok(())
+    });
+    assert!(Config::load(Some(Path::new("/nonexistent/o.toml"))).is_err());
+}
+
+#[test]
+fn bad_alert_channels_stop_start_up_naming_the_setting() {
+    figment::Jail::expect_with(|jail| {
+        let base = r#"
+            api_keys = ["0123456789abcdef0123"]
+            [twilio]
+            account_sid = "AC0123456789abcdef0123456789abcdef"
+            auth_token = "secret-token"
+        "#;
+        jail.create_file(
+            "a.toml",
+            &format!("{base}\n[alerts.email]\nsmtp_url = \"smtp://127.0.0.1:25\"\nfrom = \"not an address\"\nto = [\"ops@example.com\"]\n"),
+        )?;
+        let c = Config::load(Some(Path::new("a.toml"))).expect("loads");
+        let err = format!("{:#}", c.validate_for_serve().unwrap_err());
+        assert!(
+            err.contains("alerts.email") && err.contains("from"),
+            "{err}"
+        );
+        jail.create_file(
+            "b.toml",
+            &format!("{base}\n[alerts]\nchat_webhook_url = \"hooks.example.com/x\"\n"),
+        )?;
+        let c = Config::load(Some(Path::new("b.toml"))).expect("loads");
+        let err = format!("{:#}", c.validate_for_serve().unwrap_err());
+        assert!(err.contains("alerts.chat_webhook_url"), "{err}");
+        jail.create_file(
+            "c.toml",
+            &format!("{base}\n[alerts]\nchat_webhook_url = \"https://hooks.example.com/T0/secret\"\n[crm]\nwebhook_url = \"https://crm.example.com/h\"\n"),
+        )?;
+        let c = Config::load(Some(Path::new("c.toml"))).expect("loads");
+        c.validate_for_serve().expect("valid channels");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("secret"), "webhook URL shown: {shown}");
+        let engine_cfg = crate::app::engine_config(&c, "x").unwrap();
+        assert_eq!(engine_cfg.alert_channels, vec!["alert.chat".to_string()]);
+        assert_eq!(
+            engine_cfg.post_call_jobs,
+            vec!["crm.attempt_concluded".to_string()]
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn engine_settings_are_the_engines_own_with_their_defaults() {
+    let engine = outdial_engine::EngineConfig::default();
+    let c = Config::default();
+    assert_eq!(c.safety, engine.safety);
+    assert_eq!(c.jobs, engine.jobs);
+    assert_eq!(c.dialer.calls_per_second, engine.calls_per_second);
+    assert_eq!(c.dialer.max_concurrent, engine.max_concurrent);
+    assert_eq!(c.dialer.reconcile_after_s, engine.reconcile_after_s);
+    assert_eq!(
+        c.twilio.request_timeout_s * 1000,
+        engine.request_timeout_real_ms
+    );
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "o.toml",
+            "[jobs]\nmax_attempts = 3\n[safety]\nplacement_failures = 0\n",
+        )?;
+        let c = Config::load(Some(Path::new("o.toml"))).expect("loads");
+        assert_eq!(c.jobs.max_attempts, 3);
+        // Not settings: the engine's defaults stay.
+        assert_eq!(c.jobs.lock_for_s, engine.jobs.lock_for_s);
+        assert_eq!(c.jobs.batch, engine.jobs.batch);
+        assert_eq!(c.safety.placement_failures, 0);
+        assert_eq!(c.safety.webhook_silence_s, engine.safety.webhook_silence_s);
+        jail.create_file("p.toml", "[jobs]\nbatch = 5\n")?;
+        let err = Config::load(Some(Path::new("p.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("batch"), "{err}");
+        jail.set_env("OUTDIAL_JOBS__BACKOFF_BASE_S", "7");
+        let c = Config::load(None).expect("loads");
+        assert_eq!(c.jobs.backoff_base_s, 7);
+        Ok(())
+    });
+}
+
+#[test]
+fn the_database_is_parsed_at_load() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env(
+            "OUTDIAL_DATABASE",
+            "postgres://u:PLANTED-1@db.example.com/outdial",
+        );
+        let c = Config::load(None).expect("loads");
+        assert!(matches!(c.database, Database::Postgres(_)));
+        assert!(!format!("{c:?}").contains("PLANTED"));
+        assert!(!serde_json::to_string(&c).unwrap().contains("PLANTED"));
+        jail.set_env("OUTDIAL_DATABASE", "sqlite://data/o.db");
+        let c = Config::load(None).expect("loads");
+        assert_eq!(c.database.sqlite_path(), Some(Path::new("data/o.db")));
+        jail.set_env("OUTDIAL_DATABASE", "mysql://u:PLANTED-1@db/x");
+        let err = format!("{:#}", Config::load(None).unwrap_err());
+        assert!(err.contains("database must be"), "{err}");
+        assert!(!err.contains("PLANTED"), "{err}");
+        Ok(())
+    });
+}
