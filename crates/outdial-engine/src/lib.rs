@@ -12,6 +12,7 @@
 //! [`Engine::run`] loops over these on the injected clock. Time comes only from the
 //! [`Clock`]; the store and the providers are injected (design invariant 7).
 
+pub mod enqueue;
 pub mod explain;
 pub mod jobs;
 pub mod placement;

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::checks;
+use outdial_sim::checks;
 use crate::config::Config;
 
 /// The sample lead list shipped with outdial (VICIdial standard list-load layout).

@@ -2,9 +2,9 @@
 //! store against an in-process fake provider on virtual time, with seeded faults, one seed
 //! per run, seeds in parallel across cores; checks the invariants after every step and at
 //! the end; prints one line per seed and a summary, and exits non-zero on any violation
-//! (printing the seed, the check and the last trace lines). See [`crate::sim`].
+//! (printing the seed, the check and the last trace lines). See [`outdial_sim`].
 
-use crate::sim::{run_seed, FaultSet, SeedReport, SeedStats, SimConfig};
+use outdial_sim::{run_seed, FaultSet, SeedReport, SeedStats, SimConfig};
 use anyhow::bail;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -238,7 +238,7 @@ pub fn run_seeds(
 fn print_summary(args: &SimulateArgs, threads: usize, s: &RunSummary, secs: f64) {
     let t = &s.stats;
     let boundaries =
-        crate::sim::crash::STORE_BOUNDARIES.len() + crate::sim::crash::PROVIDER_BOUNDARIES.len();
+        outdial_sim::crash::STORE_BOUNDARIES.len() + outdial_sim::crash::PROVIDER_BOUNDARIES.len();
     println!();
     println!(
         "simulate: {} seeds ({}..={}), {} leads, {} days each, {} threads, {:.1} s ({:.2} seeds/s)",
@@ -331,9 +331,9 @@ fn print_summary(args: &SimulateArgs, threads: usize, s: &RunSummary, secs: f64)
             );
         }
     }
-    let missed: Vec<String> = crate::sim::crash::STORE_BOUNDARIES
+    let missed: Vec<String> = outdial_sim::crash::STORE_BOUNDARIES
         .iter()
-        .chain(crate::sim::crash::PROVIDER_BOUNDARIES)
+        .chain(outdial_sim::crash::PROVIDER_BOUNDARIES)
         .flat_map(|op| ["before", "after"].map(|ph| format!("{ph} {op}")))
         .filter(|b| !s.crash_points.contains(b))
         .collect();

@@ -387,7 +387,7 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
 
     let store = PgStore::connect(&db.url, 5).await.unwrap();
     let report = support::run_checks(&store, &ledger).await;
-    let attempts = outdial::checks::all_attempts(&store).await.unwrap();
+    let attempts = outdial_sim::checks::all_attempts(&store).await.unwrap();
     outdial_store::Store::close(&store).await;
 
     // Pace windows: one second (or one slot, when slots are longer), and ten of those.

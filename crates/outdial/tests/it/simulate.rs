@@ -5,7 +5,7 @@
 //! `#[test]`s.
 
 use outdial::commands::simulate::{run_seeds, SimulateArgs, FINAL_STATUSES};
-use outdial::sim::{run_seed, Sabotage, SimConfig};
+use outdial_sim::{run_seed, Sabotage, SimConfig};
 use outdial_core::AttemptId;
 use std::process::Command;
 

@@ -4,7 +4,7 @@
 //! `/healthz`, the admin API calls, and running and printing the invariant checks.
 
 use chrono::{DateTime, Utc};
-use outdial::checks::{self, CheckReport};
+use outdial_sim::checks::{self, CheckReport};
 use outdial_carrier::{CarrierConfig, FaultSpec, LedgerEntry};
 use outdial_clock::{Clock, ScaledClock};
 use outdial_core::compliance::StateRules;

@@ -1,4 +1,4 @@
-//! # Deterministic simulation (`outdial simulate`)
+//! # outdial-sim: deterministic simulation (`outdial simulate`)
 //!
 //! Runs the real [`outdial_engine::Engine`] over the real SQLite store (a temporary file per
 //! seed, reopened at every simulated restart) against an in-process fake provider, on
@@ -11,8 +11,11 @@
 //! - [`crash`]: store and provider decorators that kill the engine at an operation boundary;
 //! - [`scenario`]: what a seed simulates;
 //! - [`run`]: the event-driven loop, the restarts and the checks;
-//! - [`trace`]: the hashed trace.
+//! - [`trace`]: the hashed trace;
+//! - [`checks`]: the invariant checks of a store and a provider ledger (also run by
+//!   `outdial demo` and the end-to-end tests).
 
+pub mod checks;
 pub mod clock;
 pub mod crash;
 pub mod crm;

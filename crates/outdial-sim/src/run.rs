@@ -253,7 +253,7 @@ impl World {
         let mut batch = Vec::new();
         let mut wh = BTreeMap::new();
         for lead in &sc.leads {
-            let placement = crate::import::placement(&*raw, lead, &campaign, &rules, now).await?;
+            let placement = outdial_engine::enqueue::lead_placement(&*raw, lead, &campaign, &rules, now).await?;
             let w = whereabouts(
                 &lead.phone,
                 lead.contact.time_zone,
