@@ -191,7 +191,7 @@ async fn a_store_failure_mid_import_says_how_many_leads_were_committed() {
         skip: 2,
         not_before: now - chrono::Duration::days(1),
     });
-    let failing = CrashStore::new(inner.clone(), ctl, 0, None);
+    let failing = CrashStore::new(inner.clone(), ctl, 0);
     let rules = StateRules::builtin();
     let target = |store| ImportTarget {
         store,
