@@ -304,11 +304,7 @@ pub struct CrashStore {
 
 impl CrashStore {
     /// Wraps `inner` for the engine of `generation`.
-    pub fn new(
-        inner: Arc<dyn Store>,
-        ctl: Arc<CrashCtl>,
-        generation: u64,
-    ) -> CrashStore {
+    pub fn new(inner: Arc<dyn Store>, ctl: Arc<CrashCtl>, generation: u64) -> CrashStore {
         CrashStore {
             inner,
             ctl,

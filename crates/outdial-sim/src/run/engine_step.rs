@@ -19,8 +19,7 @@ impl World {
         let mut want_tick = self.stats.steps == 1
             || self.conclusions_pending()
             || self.leads.iter().any(|l| {
-                l.status == LeadStatus::Active
-                    && l.next_attempt_at.is_some_and(|t| t <= engine_now)
+                l.status == LeadStatus::Active && l.next_attempt_at.is_some_and(|t| t <= engine_now)
             });
         if self.restart_pending {
             self.restart().await?;

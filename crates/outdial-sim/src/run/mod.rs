@@ -10,8 +10,8 @@
 
 use super::clock::SimClock;
 use super::crash::{
-    CrashCtl, CrashPoint, CrashProvider, CrashStore, Phase, PROVIDER_BOUNDARIES,
-    RARE_BOUNDARIES, STORE_BOUNDARIES,
+    CrashCtl, CrashPoint, CrashProvider, CrashStore, Phase, PROVIDER_BOUNDARIES, RARE_BOUNDARIES,
+    STORE_BOUNDARIES,
 };
 use super::crm::{AlertHandler, Crm, PostCallHandler, ALERT_JOB, POST_CALL_JOB};
 use super::provider::{Delivery, FakeProvider};
@@ -259,7 +259,9 @@ impl World {
         let mut batch = Vec::new();
         let mut wh = BTreeMap::new();
         for lead in &sc.leads {
-            let placement = outdial_engine::enqueue::lead_placement(&*raw, lead, &campaign, &rules, now).await?;
+            let placement =
+                outdial_engine::enqueue::lead_placement(&*raw, lead, &campaign, &rules, now)
+                    .await?;
             let w = whereabouts(
                 &lead.phone,
                 lead.contact.time_zone,

@@ -4,11 +4,11 @@
 
 use chrono::{TimeZone, Utc};
 use outdial::import::{import_file, ImportInterrupted, ImportTarget};
+use outdial_core::compliance::StateRules;
+use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
 use outdial_sim::clock::SimClock;
 use outdial_sim::crash::{CrashCtl, CrashPoint, CrashStore, Phase};
 use outdial_sim::trace::Trace;
-use outdial_core::compliance::StateRules;
-use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
 use outdial_store_sqlite::OpenMode;
 use std::io::Write;
 use std::path::Path;
