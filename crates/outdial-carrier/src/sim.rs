@@ -298,12 +298,7 @@ impl CallPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-05T15:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use outdial_testkit::t0;
 
     fn input(forced: Forced) -> PlanInput<'static> {
         PlanInput {

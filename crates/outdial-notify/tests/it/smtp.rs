@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use outdial_notify::{Channel, Message, SendError, SmtpChannel, SmtpConfig};
 use outdial_testkit::smtp::{aiosmtpd_available, SmtpSink};
 use secrecy::SecretString;
-use serde_json::Value;
 
 /// A free loopback port (bound, then released).
 fn free_port() -> u16 {
