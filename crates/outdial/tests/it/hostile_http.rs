@@ -3,7 +3,6 @@
 //! clients are cut off; SIGTERM ends the process within a few seconds whatever a client does.
 
 use super::support::{self, LeadFile, Serve, SimClock, AREAS, TOKEN};
-use chrono::{TimeZone, Utc};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
