@@ -21,7 +21,6 @@ pub mod clock;
 pub mod crash;
 pub mod crm;
 pub mod provider;
-pub mod rng;
 pub mod run;
 pub mod runner;
 pub mod scenario;

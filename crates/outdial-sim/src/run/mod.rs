@@ -15,13 +15,13 @@ use super::crash::{
 };
 use super::crm::{AlertHandler, Crm, PostCallHandler, ALERT_JOB, POST_CALL_JOB};
 use super::provider::{Delivery, FakeProvider};
-use super::rng::keyed;
 use super::scenario::{Scenario, WorldEvent};
 use super::trace::Trace;
 use super::{SeedReport, SeedStats, SimConfig, Violation};
 use crate::checks;
 use anyhow::Context;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use outdial_carrier::rng::keyed;
 use outdial_carrier::LedgerEntry;
 use outdial_clock::Clock;
 use outdial_core::compliance::StateRules;
