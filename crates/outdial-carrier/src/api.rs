@@ -409,12 +409,7 @@ async fn create_call(
         faults,
     );
     if !deliveries.is_empty() {
-        tokio::spawn(callbacks::run(
-            inner.clone(),
-            record.clone(),
-            deliveries,
-            ctl,
-        ));
+        callbacks::spawn(inner.clone(), record.clone(), deliveries, ctl);
     }
 
     if ramb < faults.ambiguous {
@@ -581,12 +576,7 @@ async fn update_call(
             "call ended by request"
         );
         if !deliveries.is_empty() {
-            tokio::spawn(callbacks::run(
-                inner.clone(),
-                record.clone(),
-                deliveries,
-                ctl,
-            ));
+            callbacks::spawn(inner.clone(), record.clone(), deliveries, ctl);
         }
     }
     Json(call_json(&inner.config.account_sid, &record, now)).into_response()

@@ -6,6 +6,7 @@ use crate::sim::{rng_for, Stream};
 use chrono::{DateTime, Duration, Utc};
 use outdial_providers::twilio::signature::compute_signature;
 use rand::Rng;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -209,6 +210,31 @@ pub(crate) async fn wait_until(
             _ = ended_changed => {}
         }
     }
+}
+
+/// Spawns [`run`] for the call's deliveries, counted in `callback_tasks` until it returns.
+pub(crate) fn spawn(
+    inner: Arc<Inner>,
+    rec: Arc<CallRecord>,
+    deliveries: Vec<Delivery>,
+    ctl: Arc<CallbackCtl>,
+) {
+    /// Uncounts the task however it ends (done, stopped, aborted with the runtime).
+    struct Running(Arc<Inner>);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            self.0
+                .counters
+                .callback_tasks
+                .fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    inner.counters.callback_tasks.fetch_add(1, Ordering::SeqCst);
+    let running = Running(inner.clone());
+    tokio::spawn(async move {
+        let _running = running;
+        run(inner, rec, deliveries, ctl).await;
+    });
 }
 
 /// Sends the call's deliveries in order, each at its instant. Before each one it records the

@@ -117,6 +117,8 @@ pub(crate) struct Counters {
     pub callbacks_lost: AtomicU64,
     pub callbacks_duplicated: AtomicU64,
     pub callbacks_reordered: AtomicU64,
+    /// Callback tasks running: spawned, not yet done with their deliveries.
+    pub callback_tasks: AtomicU64,
 }
 
 impl Counters {
@@ -262,6 +264,14 @@ impl Carrier {
         ledger::write_ledger_csv(&self.ledger(), path.as_ref())
     }
 
+    /// Calls whose status-callback timeline is still running: some callback not yet sent,
+    /// lost or given up on. Zero once every callback planned so far is done, so a test on a
+    /// stepped clock can advance the clock past a timeline, wait for zero, and then assert
+    /// exactly what arrived (nothing more is coming).
+    pub fn callbacks_pending(&self) -> u64 {
+        self.inner.counters.callback_tasks.load(Ordering::SeqCst)
+    }
+
     /// What the carrier has done so far.
     pub fn stats(&self) -> CarrierStats {
         let now = self.inner.clock.now();
@@ -349,6 +359,11 @@ impl CarrierHandle {
     /// See [`Carrier::stats`].
     pub fn stats(&self) -> CarrierStats {
         self.carrier.stats()
+    }
+
+    /// See [`Carrier::callbacks_pending`].
+    pub fn callbacks_pending(&self) -> u64 {
+        self.carrier.callbacks_pending()
     }
 
     /// Stops callbacks and the HTTP server (in-flight requests get up to 5 s real time).

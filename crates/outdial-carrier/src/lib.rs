@@ -99,6 +99,7 @@ mod callbacks;
 mod carrier;
 mod config;
 mod ledger;
+pub mod rng;
 mod sim;
 
 pub use api::{API_VERSION, DEFAULT_TIMEOUT_S, DEFAULT_TIME_LIMIT_S, MAX_TIMEOUT_S};
@@ -110,3 +111,4 @@ pub use config::{
     DEFAULT_AUTH_TOKEN,
 };
 pub use ledger::{write_ledger, write_ledger_csv, LedgerEntry, LEDGER_CSV_HEADER};
+pub use sim::sip_response_code;

@@ -5,6 +5,7 @@
 //! ledger and the callbacks can never disagree.
 
 use crate::config::OutcomeMix;
+use crate::rng::{fnv1a, FNV_OFFSET_BASIS};
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -23,19 +24,12 @@ pub(crate) enum Stream {
 /// A random generator keyed by `(seed, stream, to, n)`: independent of arrival order and of
 /// everything else happening on the carrier.
 pub(crate) fn rng_for(seed: u64, stream: Stream, to: &str, n: u64) -> ChaCha8Rng {
-    // FNV-1a 64: stable across Rust versions and platforms (unlike std's DefaultHasher).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    eat(&seed.to_le_bytes());
-    eat(&[stream as u8, 0xff]);
-    eat(to.as_bytes());
-    eat(&[0xff]);
-    eat(&n.to_le_bytes());
+    let mut h = FNV_OFFSET_BASIS;
+    h = fnv1a(&seed.to_le_bytes(), h);
+    h = fnv1a(&[stream as u8, 0xff], h);
+    h = fnv1a(to.as_bytes(), h);
+    h = fnv1a(&[0xff], h);
+    h = fnv1a(&n.to_le_bytes(), h);
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&h.to_le_bytes());
     seed_bytes[8..16].copy_from_slice(&seed.to_le_bytes());
@@ -67,17 +61,25 @@ impl FinalStatus {
         }
     }
 
-    /// `SipResponseCode` of the final callback.
+    /// `SipResponseCode` of the final callback ([`sip_response_code`]).
     pub(crate) fn sip_code(self) -> u16 {
-        match self {
-            FinalStatus::Completed => 200,
-            FinalStatus::Busy => 486,
-            FinalStatus::NoAnswer => 487,
-            FinalStatus::Failed => 500,
-            // 487 Request Terminated: the caller gave up (RFC 3261 §21.4.26).
-            FinalStatus::Canceled => 487,
-        }
+        sip_response_code(self.as_str()).expect("a final status")
     }
+}
+
+/// The `SipResponseCode` of a call's final status callback, by Twilio's spelling of the
+/// final status (`completed`, `busy`, `no-answer`, `failed`, `canceled`); `None` for a status
+/// that is not final. Shared by the carrier and the simulator's fake provider.
+pub fn sip_response_code(final_status: &str) -> Option<u16> {
+    Some(match final_status {
+        "completed" => 200,
+        "busy" => 486,
+        "no-answer" => 487,
+        "failed" => 500,
+        // 487 Request Terminated: the caller gave up (RFC 3261 §21.4.26).
+        "canceled" => 487,
+        _ => return None,
+    })
 }
 
 /// Per-number overrides from the configuration.
@@ -298,12 +300,7 @@ impl CallPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-05T15:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use outdial_testkit::t0;
 
     fn input(forced: Forced) -> PlanInput<'static> {
         PlanInput {

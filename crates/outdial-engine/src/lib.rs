@@ -26,6 +26,7 @@ pub mod config;
 pub mod dial;
 pub mod disposition;
 pub mod error;
+pub mod enqueue;
 pub mod explain;
 pub mod facts;
 pub mod ingest;

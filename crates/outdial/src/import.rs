@@ -7,8 +7,8 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use outdial_core::compliance::StateRules;
-use outdial_core::schedule::{number_history_since, whereabouts, Admission, LeadRules};
 use outdial_core::{NewLead, Region};
+use outdial_engine::enqueue::lead_placement;
 use outdial_import::LeadReader;
 use outdial_store::{Campaign, LeadPlacement, Store};
 use std::fmt;
@@ -91,44 +91,6 @@ impl std::error::Error for ImportInterrupted {
     }
 }
 
-/// Where a new lead starts: active at the first instant every rule allows, or paused with
-/// the reason (no time zone, on a do-not-call list, no allowed instant). The enqueue-time
-/// check; the engine checks again at dial time.
-pub async fn placement(
-    store: &dyn Store,
-    lead: &NewLead,
-    campaign: &Campaign,
-    state_rules: &StateRules,
-    now: DateTime<Utc>,
-) -> anyhow::Result<LeadPlacement> {
-    let lists: Vec<String> = store
-        .dnc_check(&lead.phone, Some(campaign.id))
-        .await?
-        .into_iter()
-        .map(|e| e.scope.as_key())
-        .collect();
-    let admission = match Admission::from_dnc(lists) {
-        Some(paused) => paused,
-        None => {
-            let w = whereabouts(
-                &lead.phone,
-                lead.contact.time_zone,
-                lead.contact.state.as_deref(),
-                campaign.settings.fallback_time_zone,
-            );
-            let number_history = store
-                .phone_attempt_times(&lead.phone, number_history_since(now))
-                .await?;
-            let rules = LeadRules::new(&campaign.settings, state_rules, &w, &[], &number_history);
-            Admission::from_rules(&rules, now)
-        }
-    };
-    Ok(match admission {
-        Admission::Active(at) => LeadPlacement::Active(at),
-        Admission::Paused(reason) => LeadPlacement::Paused(reason),
-    })
-}
-
 /// Where and how an import writes.
 #[derive(Debug, Clone, Copy)]
 pub struct ImportTarget<'a> {
@@ -190,9 +152,9 @@ pub async fn import_file(
                 if batch.is_empty() {
                     batch_row = row.row;
                 }
-                let p = match placement(store, &row.lead, campaign, state_rules, now).await {
+                let p = match lead_placement(store, &row.lead, campaign, state_rules, now).await {
                     Ok(p) => p,
-                    Err(e) => return Err(interrupted(batch_row, &outcome, e).into()),
+                    Err(e) => return Err(interrupted(batch_row, &outcome, e.into()).into()),
                 };
                 batch.push((row.lead, p));
                 if batch.len() >= BATCH {

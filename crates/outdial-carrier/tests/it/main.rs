@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use outdial_carrier::{
     start, CarrierConfig, CarrierHandle, FaultSpec, OutcomeMix, LEDGER_CSV_HEADER,
 };
-use outdial_clock::ScaledClock;
+use outdial_clock::{ManualClock, ScaledClock};
 use outdial_providers::twilio::signature::compute_signature;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,23 @@ async fn carrier(config: CarrierConfig) -> CarrierHandle {
     start(config, clock(), "127.0.0.1:0".parse().unwrap())
         .await
         .expect("carrier starts")
+}
+
+/// A carrier on a stepped clock starting at the kit's `t0()`: simulated time moves only when
+/// the test advances it ([`step`]).
+async fn stepped(config: CarrierConfig) -> (CarrierHandle, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(outdial_testkit::t0()));
+    let c = start(config, clock.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("carrier starts");
+    (c, clock)
+}
+
+/// Advances the stepped clock by `d` (simulated) and waits until every callback due by then
+/// is done (sent, lost or given up on): nothing more arrives until the clock moves again.
+async fn step(c: &CarrierHandle, clock: &ManualClock, d: chrono::Duration) {
+    clock.advance(d);
+    eventually("the callbacks due are done", || c.callbacks_pending() == 0).await;
 }
 
 fn human_only() -> OutcomeMix {
@@ -304,7 +321,7 @@ async fn validation_errors_place_no_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_then_signed_callbacks_in_sequence() {
     let rx = receiver(StatusCode::OK).await;
-    let c = carrier(CarrierConfig {
+    let (c, clock) = stepped(CarrierConfig {
         outcomes: human_only(),
         ..CarrierConfig::default()
     })
@@ -328,8 +345,8 @@ async fn create_then_signed_callbacks_in_sequence() {
     assert!(body["duration"].is_null());
     DateTime::parse_from_rfc2822(body["date_created"].as_str().unwrap()).unwrap();
 
-    eventually("4 callbacks", || rx.all().len() >= 4).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Past the whole timeline (ring 2-5 s, talk 10-20 s): every callback is done.
+    step(&c, &clock, chrono::Duration::hours(1)).await;
     let got = rx.all();
     assert_eq!(got.len(), 4, "{got:#?}");
     let token = CarrierConfig::default().auth_token;
@@ -395,7 +412,7 @@ async fn create_then_signed_callbacks_in_sequence() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_completed_by_default_and_get_method_signed() {
     let rx = receiver(StatusCode::NO_CONTENT).await;
-    let c = carrier(CarrierConfig::default()).await;
+    let (c, clock) = stepped(CarrierConfig::default()).await;
     let cb = format!("{}/cb?x=1", rx.base);
     let (status, _) = create(
         &c,
@@ -409,8 +426,7 @@ async fn only_completed_by_default_and_get_method_signed() {
     )
     .await;
     assert_eq!(status, 201);
-    eventually("final callback", || !rx.all().is_empty()).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    step(&c, &clock, chrono::Duration::hours(1)).await;
     let got = rx.all();
     assert_eq!(got.len(), 1, "{got:#?}");
     let r = &got[0];
@@ -466,7 +482,7 @@ async fn always_busy_numbers_end_busy() {
 async fn never_ending_calls_stay_in_progress() {
     let rx = receiver(StatusCode::OK).await;
     let stuck = "+15551230005";
-    let c = carrier(CarrierConfig {
+    let (c, clock) = stepped(CarrierConfig {
         never_ends: vec![stuck.into()],
         ..CarrierConfig::default()
     })
@@ -476,7 +492,7 @@ async fn never_ending_calls_stay_in_progress() {
     assert_eq!(status, 201);
     let sid = body["sid"].as_str().unwrap().to_string();
     // Longer than any ring time + talk time of the default mix (20 s + 300 s simulated).
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    step(&c, &clock, chrono::Duration::hours(1)).await;
     let (_, call) = fetch(&c, &sid).await;
     assert_eq!(call["status"], "in-progress");
     assert!(call["end_time"].is_null());
@@ -589,7 +605,7 @@ async fn same_seed_same_outcomes_regardless_of_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lose_all_sends_nothing() {
     let rx = receiver(StatusCode::OK).await;
-    let c = carrier(CarrierConfig {
+    let (c, clock) = stepped(CarrierConfig {
         faults: "lose=1.0".parse().unwrap(),
         outcomes: human_only(),
         ..CarrierConfig::default()
@@ -600,9 +616,9 @@ async fn lose_all_sends_nothing() {
         let (status, _) = create(&c, &basic_form(to, &cb)).await;
         assert_eq!(status, 201);
     }
-    eventually("calls end", || all_ended(&c)).await;
-    eventually("losses counted", || c.stats().callbacks_lost == 8).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    step(&c, &clock, chrono::Duration::hours(1)).await;
+    assert!(all_ended(&c));
+    assert_eq!(c.stats().callbacks_lost, 8);
     assert!(rx.all().is_empty());
     assert_eq!(c.stats().callbacks_sent, 0);
     c.shutdown().await;

@@ -1,187 +1,26 @@
-//! Engine tests: the real engine and the real SQLite store, a scripted provider, and a
-//! manual clock driven step by step with `tick(now)`.
+//! Engine tests: the real engine and the real SQLite store, the test kit's scripted provider,
+//! and a manual clock driven step by step with `tick(now)`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use outdial_clock::{Clock, ManualClock};
+use outdial_clock::ManualClock;
 use outdial_core::{
     AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, LeadStatus,
     NewLead, ProviderCallId, ProviderKind, Region, E164,
 };
 use outdial_engine::{Engine, EngineConfig};
-use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
+use outdial_providers::Provider;
 use outdial_store::{LeadPlacement, RawEvent, Store};
 use outdial_store_sqlite::SqliteStore;
+use outdial_testkit::{t0, Script, ScriptedProvider};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-/// What the scripted provider does with the next create.
-#[derive(Debug, Clone)]
-enum Script {
-    Accept,
-    Reject(u32),
-    RateLimit,
-    /// The call is placed, but the response is lost.
-    Ambiguous,
-    AuthFail,
-    /// The create request task panics.
-    Panic,
-}
-
-#[derive(Debug, Default)]
-struct Calls {
-    next: Vec<Script>,
-    placed: Vec<(String, String, CallStatus, DateTime<Utc>)>, // sid, to, status, created
-    requests: Vec<PlaceCall>,
-    /// Fetch and list fail as if the provider could not be reached.
-    unreachable: bool,
-    /// Each create answers after this many milliseconds of real time.
-    delay_ms: u64,
-}
-
-#[derive(Debug, Clone)]
-struct MockProvider {
-    calls: Arc<Mutex<Calls>>,
-    clock: Arc<ManualClock>,
-}
-
-impl MockProvider {
-    fn script(&self, s: Vec<Script>) {
-        self.calls.lock().unwrap().next = s;
-    }
-    fn set_status(&self, sid: &str, status: CallStatus) {
-        let mut c = self.calls.lock().unwrap();
-        for p in c.placed.iter_mut().filter(|p| p.0 == sid) {
-            p.2 = status;
-        }
-    }
-    fn placed(&self) -> Vec<(String, String, CallStatus, DateTime<Utc>)> {
-        self.calls.lock().unwrap().placed.clone()
-    }
-}
-
-#[async_trait]
-impl Provider for MockProvider {
-    async fn end_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
-        let mut c = self.calls.lock().unwrap();
-        let p = c
-            .placed
-            .iter_mut()
-            .find(|p| p.0 == call_id.as_str())
-            .ok_or(FetchError::NotFound)?;
-        if !p.2.is_final() {
-            p.2 = CallStatus::Completed;
-        }
-        Ok(snapshot(p))
-    }
-
-    async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
-        let delay = self.calls.lock().unwrap().delay_ms;
-        if delay > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-        }
-        let mut c = self.calls.lock().unwrap();
-        c.requests.push(req.clone());
-        let script = if c.next.is_empty() {
-            Script::Accept
-        } else {
-            c.next.remove(0)
-        };
-        let sid = format!("CA{:032}", c.placed.len() + 1);
-        let now = self.clock.now();
-        match script {
-            Script::Accept => {
-                c.placed
-                    .push((sid.clone(), req.to.to_string(), CallStatus::Queued, now));
-                Ok(PlacedCall {
-                    call_id: ProviderCallId::parse(&sid).unwrap(),
-                    status: CallStatus::Queued,
-                    queue_time_ms: None,
-                })
-            }
-            Script::Ambiguous => {
-                c.placed
-                    .push((sid, req.to.to_string(), CallStatus::Queued, now));
-                Err(PlaceError::Ambiguous {
-                    message: "HTTP 500".into(),
-                })
-            }
-            Script::Panic => {
-                drop(c);
-                panic!("scripted panic in place_call");
-            }
-            Script::Reject(code) => Err(PlaceError::Rejected {
-                reason: outdial_providers::twilio::client::reject_reason(Some(code)),
-                http_status: 400,
-                code: Some(code),
-                message: "invalid".into(),
-            }),
-            Script::RateLimit => Err(PlaceError::RateLimited {
-                code: Some(20429),
-                message: "slow down".into(),
-                retry_after_s: None,
-            }),
-            Script::AuthFail => Err(PlaceError::Auth {
-                http_status: 401,
-                code: Some(20003),
-                message: "bad creds".into(),
-            }),
-        }
-    }
-
-    async fn fetch_call(&self, call_id: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
-        let c = self.calls.lock().unwrap();
-        if c.unreachable {
-            return Err(FetchError::Unavailable("connection refused".into()));
-        }
-        let p = c
-            .placed
-            .iter()
-            .find(|p| p.0 == call_id.as_str())
-            .ok_or(FetchError::NotFound)?;
-        Ok(snapshot(p))
-    }
-
-    async fn list_calls_to(
-        &self,
-        to: &E164,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<CallSnapshot>, FetchError> {
-        let c = self.calls.lock().unwrap();
-        if c.unreachable {
-            return Err(FetchError::Unavailable("connection refused".into()));
-        }
-        Ok(c.placed
-            .iter()
-            .filter(|p| p.1 == to.as_str() && p.3 >= since)
-            .map(snapshot)
-            .collect())
-    }
-}
-
-fn snapshot(p: &(String, String, CallStatus, DateTime<Utc>)) -> CallSnapshot {
-    CallSnapshot {
-        call_id: ProviderCallId::parse(&p.0).unwrap(),
-        to: p.1.clone(),
-        status: p.2,
-        created_at: Some(p.3),
-        start_time: None,
-        end_time: p.2.is_final().then_some(p.3 + Duration::seconds(30)),
-        duration_s: p.2.is_final().then_some(30),
-        answered_by: None,
-    }
-}
+use std::sync::Arc;
 
 struct Rig {
     engine: Engine,
     store: Arc<dyn Store>,
-    provider: MockProvider,
+    provider: ScriptedProvider,
     clock: Arc<ManualClock>,
-}
-
-/// Monday 2026-01-05 10:00 in New York.
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 5, 15, 0, 0).unwrap()
 }
 
 async fn rig(phones: &[&str]) -> Rig {
@@ -200,10 +39,7 @@ async fn rig_on(
     adjust: impl FnOnce(&mut EngineConfig),
 ) -> Rig {
     let clock = Arc::new(ManualClock::new(t0()));
-    let provider = MockProvider {
-        calls: Arc::default(),
-        clock: clock.clone(),
-    };
+    let provider = ScriptedProvider::new(clock.clone());
     let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
     providers.insert(ProviderKind::Twilio, Arc::new(provider.clone()));
     let settings = CampaignSettings::new(

@@ -5,10 +5,9 @@
 mod bounds;
 mod server;
 
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
 use outdial_clock::ManualClock;
 use outdial_core::{
@@ -18,9 +17,10 @@ use outdial_core::{
 use outdial_engine::{Engine, EngineConfig};
 use outdial_http::{router, AppState};
 use outdial_providers::twilio::signature::compute_signature;
-use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
+use outdial_providers::Provider;
 use outdial_store::{LeadPlacement, Placement, Store};
 use outdial_store_sqlite::SqliteStore;
+use outdial_testkit::{t0, ScriptedProvider};
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,35 +29,6 @@ use tower::ServiceExt;
 const TOKEN: &str = "test-auth-token";
 const PUBLIC: &str = "https://dialer.example.com";
 const KEY: &str = "admin-key-0123456789";
-
-#[derive(Debug)]
-struct NoProvider;
-
-#[async_trait]
-impl Provider for NoProvider {
-    async fn place_call(&self, _: &PlaceCall) -> Result<PlacedCall, PlaceError> {
-        Err(PlaceError::NotSent {
-            message: "test".into(),
-        })
-    }
-    async fn fetch_call(&self, _: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
-        Err(FetchError::NotFound)
-    }
-    async fn list_calls_to(
-        &self,
-        _: &E164,
-        _: DateTime<Utc>,
-    ) -> Result<Vec<CallSnapshot>, FetchError> {
-        Ok(vec![])
-    }
-    async fn end_call(&self, _: &ProviderCallId) -> Result<CallSnapshot, FetchError> {
-        Err(FetchError::NotFound)
-    }
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 5, 15, 0, 0).unwrap()
-}
 
 /// A router over a store holding one lead with one placed attempt (call `CA1`).
 async fn app() -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
@@ -98,11 +69,16 @@ async fn app_with(
         .await
         .unwrap();
     let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
-    providers.insert(ProviderKind::Twilio, Arc::new(NoProvider));
+    let clock = Arc::new(ManualClock::new(t0()));
+    // A provider that sends nothing and knows no call.
+    providers.insert(
+        ProviderKind::Twilio,
+        Arc::new(ScriptedProvider::refusing(clock.clone())),
+    );
     let engine = Arc::new(Engine::new(
         store.clone(),
         providers,
-        Arc::new(ManualClock::new(t0())),
+        clock,
         EngineConfig::default(),
     ));
     let state = AppState {

@@ -14,8 +14,8 @@ use secrecy::SecretString;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::checks;
 use crate::config::Config;
+use outdial_sim::checks;
 
 /// The sample lead list shipped with outdial (VICIdial standard list-load layout).
 pub const SAMPLE_LEADS: &str = include_str!("../../../../samples/leads-vicidial.txt");

@@ -2,19 +2,11 @@
 //! store against an in-process fake provider on virtual time, with seeded faults, one seed
 //! per run, seeds in parallel across cores; checks the invariants after every step and at
 //! the end; prints one line per seed and a summary, and exits non-zero on any violation
-//! (printing the seed, the check and the last trace lines). See [`crate::sim`].
+//! (printing the seed, the check and the last trace lines). See [`outdial_sim`].
 
-use crate::sim::{run_seed, FaultSet, SeedReport, SeedStats, SimConfig};
 use anyhow::bail;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
-
-/// The five final call statuses; a run of at least [`STATUS_COVERAGE_SEEDS`] seeds must see
-/// each at least once.
-pub const FINAL_STATUSES: [&str; 5] = ["completed", "busy", "no-answer", "failed", "canceled"];
-/// Seeds from which the run must have seen every final status.
-pub const STATUS_COVERAGE_SEEDS: u64 = 10;
+use outdial_sim::{FaultSet, RunSummary, SeedRange, SeedReport, SimConfig};
+pub use outdial_sim::{FINAL_STATUSES, STATUS_COVERAGE_SEEDS};
 
 /// Arguments of `outdial simulate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -50,43 +42,6 @@ pub struct SimulateArgs {
     pub quiet: bool,
 }
 
-/// What a whole run found.
-#[derive(Debug, Clone, Default)]
-pub struct RunSummary {
-    /// Seeds run.
-    pub seeds: u64,
-    /// Counters summed over the seeds.
-    pub stats: SeedStats,
-    /// Final statuses summed over the seeds.
-    pub final_statuses: BTreeMap<String, u64>,
-    /// Crash boundaries hit over the run.
-    pub crash_points: BTreeSet<String>,
-    /// Seeds with violations, and how many each.
-    pub failed_seeds: Vec<(u64, usize)>,
-    /// Violations over the run (per seed, plus the run-level status coverage).
-    pub violations: u64,
-    /// Seeds rerun for determinism.
-    pub reruns: u64,
-    /// Seeds whose rerun gave another trace hash.
-    pub mismatches: Vec<u64>,
-    /// Seeds that could not run (setup errors).
-    pub errors: Vec<(u64, String)>,
-}
-
-impl RunSummary {
-    /// True when nothing failed.
-    pub fn ok(&self) -> bool {
-        self.violations == 0 && self.mismatches.is_empty() && self.errors.is_empty()
-    }
-}
-
-struct Outcome {
-    index: u64,
-    seed: u64,
-    report: anyhow::Result<SeedReport>,
-    rerun_hash: Option<anyhow::Result<String>>,
-}
-
 fn config(args: &SimulateArgs) -> anyhow::Result<SimConfig> {
     let mut faults = FaultSet::ALL;
     for w in &args.without {
@@ -102,8 +57,8 @@ fn config(args: &SimulateArgs) -> anyhow::Result<SimConfig> {
         leads: args.leads,
         days: args.days,
         faults,
-        sabotage: None,
         keep_trace: args.trace,
+        ..SimConfig::default()
     })
 }
 
@@ -154,91 +109,25 @@ fn print_failure(r: &SeedReport) {
 }
 
 /// Runs the seeds of `args` on `threads` threads, calling `each` with every outcome in seed
-/// order. Returns the summary.
+/// order. Returns the summary; errors on arguments out of range or an unknown fault name.
 pub fn run_seeds(
     args: &SimulateArgs,
     threads: usize,
-    mut each: impl FnMut(&anyhow::Result<SeedReport>, Option<&anyhow::Result<String>>),
+    each: impl FnMut(&anyhow::Result<SeedReport>, Option<&anyhow::Result<String>>),
 ) -> anyhow::Result<RunSummary> {
-    let cfg = Arc::new(config(args)?);
-    let next = Arc::new(AtomicU64::new(0));
-    let (tx, rx) = mpsc::channel::<Outcome>();
-    let mut handles = Vec::new();
-    for _ in 0..threads.max(1) {
-        let (cfg, next, tx) = (cfg.clone(), next.clone(), tx.clone());
-        let (n, first, k) = (args.seeds, args.seed, args.check_determinism);
-        handles.push(std::thread::spawn(move || loop {
-            let index = next.fetch_add(1, Ordering::SeqCst);
-            if index >= n {
-                return;
-            }
-            let seed = first.wrapping_add(index);
-            let report = run_seed(seed, &cfg);
-            let rerun_hash = (k > 0 && index % k == 0 && report.is_ok())
-                .then(|| run_seed(seed, &cfg).map(|r| r.trace_hash));
-            if tx
-                .send(Outcome {
-                    index,
-                    seed,
-                    report,
-                    rerun_hash,
-                })
-                .is_err()
-            {
-                return;
-            }
-        }));
-    }
-    drop(tx);
-    let mut summary = RunSummary::default();
-    let mut pending: BTreeMap<u64, Outcome> = BTreeMap::new();
-    let mut expect = 0;
-    for o in rx {
-        pending.insert(o.index, o);
-        while let Some(o) = pending.remove(&expect) {
-            expect += 1;
-            summary.seeds += 1;
-            each(&o.report, o.rerun_hash.as_ref());
-            match &o.report {
-                Ok(r) => {
-                    summary.stats.add(&r.stats);
-                    for (k, v) in &r.final_statuses {
-                        *summary.final_statuses.entry(k.clone()).or_default() += v;
-                    }
-                    summary.crash_points.extend(r.crash_points.iter().cloned());
-                    if !r.violations.is_empty() {
-                        summary.violations += r.violations.len() as u64;
-                        summary.failed_seeds.push((r.seed, r.violations.len()));
-                    }
-                    if let Some(h) = &o.rerun_hash {
-                        summary.reruns += 1;
-                        match h {
-                            Ok(h) if *h == r.trace_hash => {}
-                            _ => summary.mismatches.push(r.seed),
-                        }
-                    }
-                }
-                Err(e) => summary.errors.push((o.seed, format!("{e:#}"))),
-            }
-        }
-    }
-    for h in handles {
-        let _ = h.join();
-    }
-    if summary.seeds >= STATUS_COVERAGE_SEEDS {
-        for s in FINAL_STATUSES {
-            if summary.final_statuses.get(s).copied().unwrap_or(0) == 0 {
-                summary.violations += 1;
-            }
-        }
-    }
-    Ok(summary)
+    let range = SeedRange {
+        first: args.seed,
+        count: args.seeds,
+        check_determinism: args.check_determinism,
+        threads,
+    };
+    Ok(outdial_sim::run_seeds(range, config(args)?, each))
 }
 
 fn print_summary(args: &SimulateArgs, threads: usize, s: &RunSummary, secs: f64) {
     let t = &s.stats;
     let boundaries =
-        crate::sim::crash::STORE_BOUNDARIES.len() + crate::sim::crash::PROVIDER_BOUNDARIES.len();
+        outdial_sim::crash::STORE_BOUNDARIES.len() + outdial_sim::crash::PROVIDER_BOUNDARIES.len();
     println!();
     println!(
         "simulate: {} seeds ({}..={}), {} leads, {} days each, {} threads, {:.1} s ({:.2} seeds/s)",
@@ -321,19 +210,16 @@ fn print_summary(args: &SimulateArgs, threads: usize, s: &RunSummary, secs: f64)
             }
         }
     } else {
-        let missing: Vec<_> = FINAL_STATUSES
-            .iter()
-            .filter(|st| s.final_statuses.get(**st).copied().unwrap_or(0) == 0)
-            .collect();
+        let missing = s.missing_final_statuses();
         if !missing.is_empty() {
             println!(
                 "  note: final statuses not seen in this short run: {missing:?} (a run of {STATUS_COVERAGE_SEEDS}+ seeds must see all five)"
             );
         }
     }
-    let missed: Vec<String> = crate::sim::crash::STORE_BOUNDARIES
+    let missed: Vec<String> = outdial_sim::crash::STORE_BOUNDARIES
         .iter()
-        .chain(crate::sim::crash::PROVIDER_BOUNDARIES)
+        .chain(outdial_sim::crash::PROVIDER_BOUNDARIES)
         .flat_map(|op| ["before", "after"].map(|ph| format!("{ph} {op}")))
         .filter(|b| !s.crash_points.contains(b))
         .collect();

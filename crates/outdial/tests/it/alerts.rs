@@ -1,84 +1,17 @@
 //! Kill switch and alerts through the real binary: `outdial serve` configured with an SMTP
-//! server (aiosmtpd, a real one, started here) and a chat webhook (an axum receiver here);
+//! server (the test kit's aiosmtpd sink, a real one, started here) and a chat webhook (an
+//! axum receiver here);
 //! `outdial killswitch trip` from the command line; the alert arrives by e-mail and chat
 //! through the durable outbox that `serve` runs; the switch shows on the API and in
 //! `killswitch status`; only `resume` lifts it.
 
 use crate::support::{bin, create_campaign, free_port, Serve, SimClock, API_KEY};
 use chrono::Utc;
+use outdial_testkit::smtp::{aiosmtpd_available, SmtpSink};
 use serde_json::Value;
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// True when aiosmtpd can be imported; a notice and false outside CI, a panic under CI=true.
-fn aiosmtpd_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("python3 cannot import aiosmtpd and CI=true: .ci/run must install it");
-        }
-        eprintln!("NOTICE: aiosmtpd missing (python3 -m pip install aiosmtpd); alert test skipped");
-    }
-    ok
-}
-
-/// The SMTP sink of outdial-notify's tests (writes each message as JSON), killed on drop.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Sink {
-    fn start() -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../outdial-notify/tests/smtp_sink.py");
-        let port = free_port();
-        let child = Command::new("python3")
-            .arg(&script)
-            .arg(port.to_string())
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 starts");
-        let sink = Sink { child, port, dir };
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "SMTP sink not listening");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        sink
-    }
-
-    fn messages(&self) -> Vec<Value> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-            .collect()
-    }
-}
 
 /// A chat webhook receiver keeping every JSON body.
 async fn chat_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
@@ -118,10 +51,10 @@ fn cli(config: &Path, db: &Path, args: &[&str]) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tripped_kill_switch_alerts_by_mail_and_chat_and_holds_until_resumed() {
-    if !aiosmtpd_available() {
+    if !aiosmtpd_available("the alert test") {
         return;
     }
-    let sink = Sink::start();
+    let sink = SmtpSink::start_on(free_port());
     let (chat_url, chat) = chat_receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("o.db");
@@ -131,7 +64,7 @@ async fn a_tripped_kill_switch_alerts_by_mail_and_chat_and_holds_until_resumed()
         &config,
         format!(
             "[alerts]\nchat_webhook_url = \"{chat_url}\"\n[alerts.email]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nfrom = \"outdial@example.com\"\nto = [\"ops@example.com\"]\n",
-            sink.port
+            sink.port()
         ),
     )
     .unwrap();

@@ -1,10 +1,10 @@
 //! The run checks must catch what they claim to: a synthetic ledger with violations fails.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use outdial::checks::check_all;
 use outdial_carrier::LedgerEntry;
 use outdial_core::compliance::StateRules;
 use outdial_core::{AnswerAction, CampaignSettings, LeadContact, NewLead, Region, E164};
+use outdial_sim::checks::check_all;
 use outdial_store::prelude::*;
 use outdial_store::LeadPlacement;
 use outdial_store_sqlite::SqliteStore;
@@ -56,7 +56,7 @@ async fn store_with(phones: &[(&str, &str)]) -> SqliteStore {
     store
 }
 
-fn failed(report: &outdial::checks::CheckReport) -> Vec<&'static str> {
+fn failed(report: &outdial_sim::checks::CheckReport) -> Vec<&'static str> {
     report
         .checks
         .iter()

@@ -247,8 +247,8 @@ async fn serve_killed_twenty_times_loses_nothing() {
     carrier.shutdown().await;
     let store = SqliteStore::open(&db, OpenMode::MustExist).await.unwrap();
     let report = support::run_checks(&store, &ledger).await;
-    let attempts = outdial::checks::all_attempts(&store).await.unwrap();
-    let all_leads = outdial::checks::all_leads(&store).await.unwrap();
+    let attempts = outdial_sim::checks::all_attempts(&store).await.unwrap();
+    let all_leads = outdial_sim::checks::all_leads(&store).await.unwrap();
     outdial_store::Coordination::close(&store).await;
 
     let mut by_state: BTreeMap<&str, usize> = BTreeMap::new();

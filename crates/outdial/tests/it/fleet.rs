@@ -15,16 +15,15 @@
 //! ledger), each listener counting the calls its instance placed: that proves the work really
 //! was spread over the fleet.
 
-use super::support::{self, LeadFile, Serve, ServeProcess, SimClock, AREAS, POSTGRES_URL_VAR};
+use super::support::{self, LeadFile, Serve, ServeProcess, SimClock, AREAS};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_carrier::{Carrier, LedgerEntry};
 use outdial_store_postgres::PgStore;
+use outdial_testkit::pg::TestDb;
 use sqlx::Connection;
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-const URL_VAR: &str = POSTGRES_URL_VAR;
 /// The fleet-wide pace, calls per simulated second (`OUTDIAL_DIALER__CALLS_PER_SECOND`).
 const FLEET_CPS: f64 = 0.05;
 /// The fleet-wide cap on attempts in flight (`OUTDIAL_DIALER__MAX_CONCURRENT`).
@@ -54,102 +53,6 @@ fn write_leads(path: &std::path::Path) -> Specials {
         busy: numbers[1].clone(),
         endless: numbers[2].clone(),
         carrier_invalid: numbers[3..5].to_vec(),
-    }
-}
-
-/// The administrator URL, or `None` (with a notice) when the test is to be skipped.
-/// Panics under CI when it is missing: there a skip would hide a failure.
-fn admin_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{URL_VAR} is not set, and CI=true: the fleet test must run in CI");
-            }
-            // Past libtest's output capture, so the skip is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping fleet test: {URL_VAR} is not set"
-            );
-            None
-        }
-    }
-}
-
-/// `admin` (`postgres://user@host:port/db?params`) with its database replaced by `name`.
-fn url_with_database(admin: &str, name: &str) -> String {
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin, None),
-    };
-    let authority = base.find("://").expect("a postgres:// URL") + 3;
-    let path = base[authority..]
-        .find('/')
-        .map_or(base.len(), |i| authority + i);
-    match query {
-        Some(q) => format!("{}/{name}?{q}", &base[..path]),
-        None => format!("{}/{name}", &base[..path]),
-    }
-}
-
-/// The database of the run, created fresh and dropped (`WITH (FORCE)`) when the value is
-/// dropped, even when the test panics.
-struct FleetDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl FleetDb {
-    async fn create(admin: &str) -> FleetDb {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!(
-            "outdial_fleet_{}_{}",
-            std::process::id(),
-            nanos % 1_000_000_000_000
-        );
-        let mut c = sqlx::PgConnection::connect(admin)
-            .await
-            .expect("connect to the admin database");
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut c)
-            .await
-            .expect("create the fleet database");
-        c.close().await.ok();
-        FleetDb {
-            admin: admin.to_owned(),
-            url: url_with_database(admin, &name),
-            name,
-        }
-    }
-}
-
-impl Drop for FleetDb {
-    fn drop(&mut self) {
-        // Its own thread and runtime: Drop cannot await, and may run inside a runtime (or
-        // during a panic) where blocking on the current one is not allowed.
-        let admin = self.admin.clone();
-        let name = self.name.clone();
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut c = sqlx::PgConnection::connect(&admin).await?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut c)
-                    .await?;
-                c.close().await
-            })
-        })
-        .join();
-        if !matches!(done, Ok(Ok(()))) {
-            eprintln!("could not drop fleet database {}: {done:?}", self.name);
-        }
     }
 }
 
@@ -254,22 +157,22 @@ async fn status(http: &reqwest::Client, inst: &Instance) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_instances_one_killed_two_thousand_leads_two_days() {
-    let Some(admin) = admin_url() else {
+    let Some(admin) = outdial_testkit::pg::admin_url("the fleet test") else {
         return;
     };
     let real_start = std::time::Instant::now();
     // Declared first, dropped last: after every process using it is gone.
-    let db = FleetDb::create(&admin).await;
+    let db = TestDb::create(&admin, "outdial_fleet").await;
     let dir = tempfile::tempdir().unwrap();
     let leads = dir.path().join("leads.txt");
     let specials = write_leads(&leads);
 
     // Campaign: default policy (0, 2, 5, 10, 30, 60, 120 min; 8 per local day).
-    support::create_campaign(&db.url, "fleet", dir.path());
+    support::create_campaign(db.url(), "fleet", dir.path());
 
     // One simulated clock for every process: Monday 2026-01-05 08:00 New York.
     let start = Utc.with_ymd_and_hms(2026, 1, 5, 13, 0, 0).unwrap();
-    let (stdout, _) = support::import_leads(&db.url, &leads, "fleet", start);
+    let (stdout, _) = support::import_leads(db.url(), &leads, "fleet", start);
     let imported = LEADS.valid;
     assert!(stdout.contains(&LEADS.import_summary()), "{stdout}");
 
@@ -292,7 +195,13 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
         let placed = Arc::new(AtomicU64::new(0));
         let (carrier_base, carrier_server) = carrier_listener(&carrier, placed.clone()).await;
         // Fleet-wide limits: the pace and the cap hold for the three instances together.
-        let mut serve = Serve::new(&db.url, sim, &carrier_base, FLEET_CPS, FLEET_MAX_CONCURRENT);
+        let mut serve = Serve::new(
+            db.url(),
+            sim,
+            &carrier_base,
+            FLEET_CPS,
+            FLEET_MAX_CONCURRENT,
+        );
         serve.instance_id = Some(id.into());
         fleet.push(Instance {
             id,
@@ -348,7 +257,7 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
     // b is gone: no lease of the fleet is held by it any more (the maintenance lease expired
     // and a survivor took it over).
     {
-        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let mut c = sqlx::PgConnection::connect(db.url()).await.unwrap();
         let leases: Vec<(String, String)> = sqlx::query_as("SELECT name, holder FROM leases")
             .fetch_all(&mut c)
             .await
@@ -385,9 +294,9 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
     let placed: Vec<(&str, u64)> = fleet.iter().map(|i| (i.id, i.placed())).collect();
     drop(fleet);
 
-    let store = PgStore::connect(&db.url, 5).await.unwrap();
+    let store = PgStore::connect(db.url(), 5).await.unwrap();
     let report = support::run_checks(&store, &ledger).await;
-    let attempts = outdial::checks::all_attempts(&store).await.unwrap();
+    let attempts = outdial_sim::checks::all_attempts(&store).await.unwrap();
     outdial_store::Coordination::close(&store).await;
 
     // Pace windows: one second (or one slot, when slots are longer), and ten of those.
@@ -505,22 +414,6 @@ async fn three_instances_one_killed_two_thousand_leads_two_days() {
             .iter()
             .all(|e| !specials.carrier_invalid.contains(&e.to)),
         "a rejected number reached the ledger"
-    );
-}
-
-#[test]
-fn database_name_replaced_in_url() {
-    assert_eq!(
-        url_with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        url_with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(
-        url_with_database("postgres://h:5432", "x"),
-        "postgres://h:5432/x"
     );
 }
 

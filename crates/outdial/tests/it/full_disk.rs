@@ -173,7 +173,7 @@ async fn a_full_disk_stops_dialing_persists_the_stop_and_a_restart_matches_every
     let store = SqliteStore::open(&db, OpenMode::MustExist).await.unwrap();
     let report = support::run_checks(&store, &ledger).await;
     if !report.ok() {
-        let attempts = outdial::checks::all_attempts(&store).await.unwrap();
+        let attempts = outdial_sim::checks::all_attempts(&store).await.unwrap();
         support::explain_failures(&report, &attempts, &ledger);
     }
     outdial_store::Coordination::close(&store).await;

@@ -3,7 +3,6 @@
 //! clients are cut off; SIGTERM ends the process within a few seconds whatever a client does.
 
 use super::support::{self, LeadFile, Serve, SimClock, AREAS, TOKEN};
-use chrono::{TimeZone, Utc};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -46,7 +45,7 @@ async fn hostile_webhooks_leave_healthz_and_dialing_answering() {
     .write(&leads);
     support::create_campaign(&db, "hostile", dir.path());
     // Monday 10:00 in New York: inside every calling window.
-    let start = Utc.with_ymd_and_hms(2026, 1, 5, 15, 0, 0).unwrap();
+    let start = outdial_testkit::t0();
     support::import_leads(&db, &leads, "hostile", start);
     let sim = SimClock::new(start, 60.0, 1000);
     let carrier =
@@ -212,7 +211,7 @@ async fn hostile_webhooks_leave_healthz_and_dialing_answering() {
 async fn idle_serve(dir: &std::path::Path) -> (support::ServeProcess, std::net::SocketAddr) {
     let db = dir.join("idle.db");
     support::create_campaign(&db, "idle", dir);
-    let start = Utc.with_ymd_and_hms(2026, 1, 5, 15, 0, 0).unwrap();
+    let start = outdial_testkit::t0();
     let serve = Serve::new(
         &db,
         SimClock::new(start, 1.0, 0),

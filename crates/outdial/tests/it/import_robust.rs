@@ -4,11 +4,11 @@
 
 use chrono::{TimeZone, Utc};
 use outdial::import::{import_file, ImportInterrupted, ImportTarget};
-use outdial::sim::clock::SimClock;
-use outdial::sim::crash::{CrashCtl, CrashPoint, CrashStore, Phase};
-use outdial::sim::trace::Trace;
 use outdial_core::compliance::StateRules;
 use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
+use outdial_sim::clock::SimClock;
+use outdial_sim::crash::{CrashCtl, CrashPoint, CrashStore, Phase};
+use outdial_sim::trace::Trace;
 use outdial_store_sqlite::OpenMode;
 use std::io::Write;
 use std::path::Path;
@@ -191,7 +191,7 @@ async fn a_store_failure_mid_import_says_how_many_leads_were_committed() {
         skip: 2,
         not_before: now - chrono::Duration::days(1),
     });
-    let failing = CrashStore::new(inner.clone(), ctl, 0, None);
+    let failing = CrashStore::new(inner.clone(), ctl, 0);
     let rules = StateRules::builtin();
     let target = |store| ImportTarget {
         store,
@@ -224,7 +224,7 @@ async fn a_store_failure_mid_import_says_how_many_leads_were_committed() {
     assert_eq!(interrupted.failed_at_row, first_lost);
 
     // Exactly what it said is in the store.
-    let leads = outdial::checks::all_leads(&*inner).await.unwrap();
+    let leads = outdial_sim::checks::all_leads(&*inner).await.unwrap();
     assert_eq!(leads.len() as u64, 2 * batch);
 
     // Run again on a healthy store: the committed leads are duplicates, the rest goes in.

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use crate::support::{self, bin, POSTGRES_URL_VAR};
+use crate::support::{self, bin};
+use outdial_testkit::pg::TestDb;
 
 // Secrets of the configuration file.
 const FILE_AUTH_TOKEN: &str = "filetok-AUTH-7f3a9c";
@@ -405,86 +406,12 @@ fn no_command_prints_a_secret_sqlite() {
     run_everything(dir.path(), &cfg, &env_secrets(None), "file+env");
 }
 
-/// The administrator URL of the test server, or `None` (with a notice) when it is not set;
-/// a panic under `CI=true`, where a skip would hide a failure.
-fn admin_url() -> Option<String> {
-    match std::env::var(POSTGRES_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{POSTGRES_URL_VAR} is not set, and CI=true: the PostgreSQL secrets test must run in CI");
-            }
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping the PostgreSQL secrets test: {POSTGRES_URL_VAR} is not set"
-            );
-            None
-        }
-    }
-}
-
-/// A database of its own on the test server, dropped at the end.
-struct PgDb {
-    admin: String,
-    name: String,
-}
-
-impl PgDb {
-    fn create(admin: &str) -> PgDb {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!(
-            "outdial_secrets_{}_{}",
-            std::process::id(),
-            nanos % 1_000_000_000
-        );
-        pg_exec(admin, &format!("CREATE DATABASE \"{name}\""));
-        PgDb {
-            admin: admin.to_owned(),
-            name,
-        }
-    }
-
-    /// This database's URL with `password` in its user info (the test server trusts local
-    /// connections, so any password connects).
-    fn url_with_password(&self, password: &str) -> String {
-        let mut u = url::Url::parse(&self.admin).unwrap();
-        u.set_password(Some(password)).unwrap();
-        u.set_path(&self.name);
-        u.to_string()
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        pg_exec(
-            &self.admin,
-            &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
-        );
-    }
-}
-
-fn pg_exec(url: &str, sql: &str) {
-    use sqlx::Connection;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut c = sqlx::PgConnection::connect(url)
-            .await
-            .expect("connect to the PostgreSQL test server");
-        sqlx::query(sql).execute(&mut c).await.expect(sql);
-        c.close().await.ok();
-    });
-}
-
 #[test]
 fn no_command_prints_a_secret_postgres() {
-    let Some(admin) = admin_url() else { return };
-    let db = PgDb::create(&admin);
+    let Some(admin) = outdial_testkit::pg::admin_url("the PostgreSQL secrets test") else {
+        return;
+    };
+    let db = TestDb::create_blocking(&admin, "outdial_secrets");
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(
         dir.path(),

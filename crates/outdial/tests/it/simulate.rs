@@ -5,8 +5,8 @@
 //! `#[test]`s.
 
 use outdial::commands::simulate::{run_seeds, SimulateArgs, FINAL_STATUSES};
-use outdial::sim::{run_seed, Sabotage, SimConfig};
 use outdial_core::AttemptId;
+use outdial_sim::{run_seed, Sabotage, SimConfig};
 use std::process::Command;
 
 fn args(seeds: u64, first: u64) -> SimulateArgs {

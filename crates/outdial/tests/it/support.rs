@@ -4,11 +4,11 @@
 //! `/healthz`, the admin API calls, and running and printing the invariant checks.
 
 use chrono::{DateTime, Utc};
-use outdial::checks::{self, CheckReport};
 use outdial_carrier::{CarrierConfig, FaultSpec, LedgerEntry};
 use outdial_clock::{Clock, ScaledClock};
 use outdial_core::compliance::StateRules;
 use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
+use outdial_sim::checks::{self, CheckReport};
 use outdial_store::{Attempt, Store};
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
@@ -17,8 +17,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The variable naming the PostgreSQL administrator URL of the tests.
-pub const POSTGRES_URL_VAR: &str = "OUTDIAL_TEST_POSTGRES_URL";
+pub use outdial_testkit::pg::POSTGRES_URL_VAR;
 /// Account SID shared by the carrier and every `outdial` process of a test.
 pub const SID: &str = "AC0123456789abcdef0123456789abcdef";
 /// Auth token shared by the carrier and every `outdial` process of a test.

@@ -1,4 +1,4 @@
-//! # Deterministic simulation (`outdial simulate`)
+//! # outdial-sim: deterministic simulation (`outdial simulate`)
 //!
 //! Runs the real [`outdial_engine::Engine`] over the real SQLite store (a temporary file per
 //! seed, reopened at every simulated restart) against an in-process fake provider, on
@@ -10,20 +10,26 @@
 //! - [`provider`]: the fake provider (outcomes, callbacks and their faults, ledger);
 //! - [`crash`]: store and provider decorators that kill the engine at an operation boundary;
 //! - [`scenario`]: what a seed simulates;
-//! - [`run`]: the event-driven loop, the restarts and the checks;
-//! - [`trace`]: the hashed trace.
+//! - [`run`]: the event-driven loop of one seed, the restarts and the checks;
+//! - [`runner`]: many seeds on worker threads, summed into a [`RunSummary`];
+//! - [`trace`]: the hashed trace;
+//! - [`checks`]: the invariant checks of a store and a provider ledger (also run by
+//!   `outdial demo` and the end-to-end tests).
 
+pub mod checks;
 pub mod clock;
 pub mod crash;
 pub mod crm;
 pub mod provider;
-pub mod rng;
 pub mod run;
+pub mod runner;
 pub mod scenario;
 pub mod trace;
 
+#[cfg(feature = "sabotage")]
 pub use crash::Sabotage;
 pub use run::run_seed;
+pub use runner::{run_seeds, RunSummary, SeedRange, FINAL_STATUSES, STATUS_COVERAGE_SEEDS};
 
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -146,7 +152,8 @@ pub struct SimConfig {
     pub days: u32,
     /// Faults injected.
     pub faults: FaultSet,
-    /// A deliberate defect, to show the checks fail (tests only).
+    /// A deliberate defect, to show the checks fail (tests only: the `sabotage` feature).
+    #[cfg(feature = "sabotage")]
     pub sabotage: Option<Sabotage>,
     /// Keep every trace line in the report (else only the hash and the tail).
     pub keep_trace: bool,
@@ -158,6 +165,7 @@ impl Default for SimConfig {
             leads: 20,
             days: 2,
             faults: FaultSet::ALL,
+            #[cfg(feature = "sabotage")]
             sabotage: None,
             keep_trace: false,
         }

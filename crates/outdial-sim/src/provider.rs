@@ -9,10 +9,10 @@
 //! provider's queue (ended by `end_call` → `canceled`).
 
 use super::clock::SimClock;
-use super::rng::keyed;
 use super::trace::Trace;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use outdial_carrier::rng::keyed;
 use outdial_carrier::LedgerEntry;
 use outdial_core::{AnsweredBy, AttemptId, CallEvent, CallStatus, ProviderCallId, E164};
 use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
@@ -612,14 +612,7 @@ impl FakeProvider {
             } else {
                 None
             },
-            sip_response_code: match status {
-                CallStatus::Completed => Some(200),
-                CallStatus::Busy => Some(486),
-                CallStatus::NoAnswer => Some(487),
-                CallStatus::Failed => Some(500),
-                CallStatus::Canceled => Some(487),
-                _ => None,
-            },
+            sip_response_code: outdial_carrier::sip_response_code(status.as_str()),
         };
         let payload = format!(
             "CallSid={sid}&CallStatus={}&SequenceNumber={i}&To={}&Timestamp={}",

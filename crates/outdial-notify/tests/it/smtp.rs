@@ -1,38 +1,15 @@
-//! `SmtpChannel` against a real SMTP server: Python's aiosmtpd running `tests/smtp_sink.py`.
+//! `SmtpChannel` against a real SMTP server: the test kit's aiosmtpd sink
+//! ([`outdial_testkit::smtp::SmtpSink`]).
 //!
 //! Without aiosmtpd these tests print a notice and pass, except under `CI=true`, where they
 //! fail (CI installs it: `.ci/run`). Install it with `python3 -m pip install aiosmtpd`.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use outdial_notify::{Channel, Message, SendError, SmtpChannel, SmtpConfig};
+use outdial_testkit::smtp::{aiosmtpd_available, SmtpSink};
 use secrecy::SecretString;
-use serde_json::Value;
-
-/// True when `python3 -c 'import aiosmtpd'` works. Otherwise: a notice and false outside CI,
-/// a panic under `CI=true` (a skipped test there would hide a missing install step).
-fn aiosmtpd_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("python3 cannot import aiosmtpd, and CI=true: install it (python3 -m pip install aiosmtpd)");
-    }
-    eprintln!(
-        "NOTICE: skipping the SMTP test: python3 cannot import aiosmtpd \
-         (install it with `python3 -m pip install aiosmtpd`)"
-    );
-    false
-}
 
 /// A free loopback port (bound, then released).
 fn free_port() -> u16 {
@@ -41,70 +18,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// The aiosmtpd sink, killed on drop.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Sink {
-    fn start() -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let port = free_port();
-        let child = Command::new("python3")
-            .arg(&script)
-            .arg(port.to_string())
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 starts");
-        let mut sink = Sink { child, port, dir };
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return sink;
-            }
-            if let Some(status) = sink.child.try_wait().unwrap() {
-                panic!("the SMTP sink exited with {status} before listening");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the SMTP sink did not listen on {addr} within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    /// The stored messages, in arrival order.
-    fn messages(&self) -> Vec<Value> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-            .collect()
-    }
 }
 
 fn channel(url: &str, to: &[&str]) -> SmtpChannel {
@@ -124,10 +37,10 @@ fn channel(url: &str, to: &[&str]) -> SmtpChannel {
 
 #[tokio::test]
 async fn delivers_a_mail_the_server_stores() {
-    if !aiosmtpd_available() {
+    if !aiosmtpd_available("the SMTP test") {
         return;
     }
-    let sink = Sink::start();
+    let sink = SmtpSink::start();
     let ch = channel(
         &sink.url(),
         &["ops@example.com", "Lead Desk <desk@example.com>"],
@@ -162,10 +75,10 @@ async fn delivers_a_mail_the_server_stores() {
 
 #[tokio::test]
 async fn refused_recipients_are_classified() {
-    if !aiosmtpd_available() {
+    if !aiosmtpd_available("the SMTP test") {
         return;
     }
-    let sink = Sink::start();
+    let sink = SmtpSink::start();
     let msg = Message::new("s", "b");
 
     let err = channel(&sink.url(), &["reject@example.com"])

@@ -4,10 +4,10 @@
 //! Everything is drawn from the seed.
 
 use super::provider::ProviderProfile;
-use super::rng::keyed;
 use super::FaultSet;
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
+use outdial_carrier::rng::keyed;
 use outdial_core::schedule::{CallingWindow, NumberCaps, RedialPolicy};
 use outdial_core::{AnswerAction, CampaignSettings, LeadContact, NewLead, Region, E164};
 use rand::seq::SliceRandom;

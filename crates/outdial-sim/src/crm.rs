@@ -3,8 +3,8 @@
 //! transiently at a seeded rate, and record what they received, so the end checks can see
 //! that no conclusion's post-call work and no alert was lost.
 
-use super::rng::keyed;
 use async_trait::async_trait;
+use outdial_carrier::rng::keyed;
 use outdial_core::AttemptId;
 use outdial_engine::jobs::{payload_id, JobError, JobHandler};
 use outdial_store::{Job, Store};

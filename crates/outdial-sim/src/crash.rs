@@ -127,7 +127,9 @@ pub struct CrashPoint {
     pub not_before: DateTime<Utc>,
 }
 
-/// A deliberate defect, for proving that the checks catch what they claim to.
+/// A deliberate defect, for proving that the checks catch what they claim to. Only with the
+/// `sabotage` feature (tests), so the release binary holds no planted bug.
+#[cfg(feature = "sabotage")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sabotage {
     /// The store reports every conclusion of this attempt as done without writing it.
@@ -297,23 +299,27 @@ pub struct CrashStore {
     inner: Arc<dyn Store>,
     ctl: Arc<CrashCtl>,
     generation: u64,
+    #[cfg(feature = "sabotage")]
     sabotage: Option<Sabotage>,
 }
 
 impl CrashStore {
     /// Wraps `inner` for the engine of `generation`.
-    pub fn new(
-        inner: Arc<dyn Store>,
-        ctl: Arc<CrashCtl>,
-        generation: u64,
-        sabotage: Option<Sabotage>,
-    ) -> CrashStore {
+    pub fn new(inner: Arc<dyn Store>, ctl: Arc<CrashCtl>, generation: u64) -> CrashStore {
         CrashStore {
             inner,
             ctl,
             generation,
-            sabotage,
+            #[cfg(feature = "sabotage")]
+            sabotage: None,
         }
+    }
+
+    /// The same store with a deliberate defect (tests only).
+    #[cfg(feature = "sabotage")]
+    pub fn with_sabotage(mut self, sabotage: Option<Sabotage>) -> CrashStore {
+        self.sabotage = sabotage;
+        self
     }
 }
 
@@ -572,6 +578,7 @@ impl Attempts for CrashStore {
         follow_up: &[NewJob],
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        #[cfg(feature = "sabotage")]
         if self.sabotage == Some(Sabotage::NeverConclude(id)) {
             // The deliberate defect: claim the conclusion, write nothing.
             return guard!(self, "conclude_attempt", async { Ok(true) });
