@@ -62,7 +62,7 @@ impl From<EngineError> for ApiError {
             ),
             EngineError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, what),
             // Nothing of the request was saved (a full disk, a lost database): say so, and
-            // let the sender retry (Twilio, a CRM, an operator's script).
+            // let the sender retry (a provider, a CRM, an operator's script).
             EngineError::Store(StoreError::Unavailable { message: cause, .. }) => {
                 tracing::error!(error = %cause, "storage unavailable; the request was not saved");
                 ApiError::new(

@@ -222,21 +222,11 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// The absolute status-callback URL for one attempt, under outdial's public base URL
     /// `public_url` (no trailing slash); it carries the attempt id, so the provider's webhook
     /// route can find the attempt. Each adapter owns its route.
-    ///
-    /// Default: the Twilio adapter's route ([`twilio::webhook::status_callback_url`]), for
-    /// test doubles that speak Twilio's wire.
-    fn status_callback_url(&self, public_url: &str, attempt: AttemptId) -> String {
-        twilio::webhook::status_callback_url(public_url, attempt.0)
-    }
+    fn status_callback_url(&self, public_url: &str, attempt: AttemptId) -> String;
 
     /// The `source` stored with every raw event that came from this provider's webhooks;
     /// the webhook-silence monitor watches the sources of every configured provider.
-    ///
-    /// Default: the Twilio adapter's ([`twilio::webhook::WEBHOOK_SOURCE`]), for test doubles
-    /// that speak Twilio's wire.
-    fn webhook_source(&self) -> &'static str {
-        twilio::webhook::WEBHOOK_SOURCE
-    }
+    fn webhook_source(&self) -> &'static str;
 }
 
 /// The failure kind of an attempt's stored `error_code`: a [`FailureKind`] name, or a raw

@@ -882,6 +882,14 @@ macro_rules! pguard {
 
 #[async_trait]
 impl Provider for CrashProvider {
+    fn status_callback_url(&self, public_url: &str, attempt: AttemptId) -> String {
+        self.inner.status_callback_url(public_url, attempt)
+    }
+
+    fn webhook_source(&self) -> &'static str {
+        self.inner.webhook_source()
+    }
+
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
         pguard!(
             self,

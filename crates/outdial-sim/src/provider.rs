@@ -667,6 +667,14 @@ impl FakeProvider {
 
 #[async_trait]
 impl Provider for FakeProvider {
+    fn status_callback_url(&self, public_url: &str, attempt: AttemptId) -> String {
+        outdial_providers::twilio::webhook::status_callback_url(public_url, attempt.0)
+    }
+
+    fn webhook_source(&self) -> &'static str {
+        outdial_providers::twilio::webhook::WEBHOOK_SOURCE
+    }
+
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
         let now = self.clock.true_now();
         let to = req.to.as_str().to_string();

@@ -68,7 +68,7 @@ pub struct Attempt {
 /// A raw provider event as received, kept in the event log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawEvent {
-    /// Where it came from: `twilio-webhook`, `reconciler`, ….
+    /// Where it came from: a provider's webhook source, `reconciler`, ….
     pub source: String,
     /// Key that identifies a duplicate delivery (provider, call id, sequence, status).
     pub dedupe_key: String,

@@ -128,7 +128,7 @@ pub struct EventRecord {
     pub attempt_id: Option<AttemptId>,
     /// What happened: `attempt.reserved`, `attempt.placed`, `webhook`, `lead.rescheduled`, ….
     pub kind: String,
-    /// Who caused it: `scheduler`, `twilio-webhook`, `reconciler`, `operator`, ….
+    /// Who caused it: `scheduler`, a provider's webhook source, `reconciler`, `operator`, ….
     pub source: String,
     /// Details (JSON or the raw payload).
     pub detail: String,

@@ -37,7 +37,7 @@ pub trait Reports: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Attempt>>;
 
-    /// When the newest event from `source` (for example `twilio-webhook`) was recorded, UTC;
+    /// When the newest event from `source` (for example a provider's webhook source) was recorded, UTC;
     /// `None` if there is none.
     async fn latest_event_at(&self, source: &str) -> StoreResult<Option<DateTime<Utc>>>;
 

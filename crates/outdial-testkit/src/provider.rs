@@ -116,6 +116,14 @@ fn snapshot(p: &PlacedRecord) -> CallSnapshot {
 
 #[async_trait]
 impl Provider for ScriptedProvider {
+    fn status_callback_url(&self, public_url: &str, attempt: outdial_core::AttemptId) -> String {
+        outdial_providers::twilio::webhook::status_callback_url(public_url, attempt.0)
+    }
+
+    fn webhook_source(&self) -> &'static str {
+        outdial_providers::twilio::webhook::WEBHOOK_SOURCE
+    }
+
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
         let delay = self.lock().delay_ms;
         if delay > 0 {

@@ -37,6 +37,34 @@ const ALLOWED: &[(&str, &str)] = &[
         "HTTP provider-route modules",
     ),
     (
+        "crates/outdial-http/src/extract/callback.rs",
+        "HTTP provider-route module: the verified provider callback extractor",
+    ),
+    (
+        "crates/outdial-http/src/extract/mod.rs",
+        "re-exports the provider callback extractor",
+    ),
+    (
+        "crates/outdial-http/src/state.rs",
+        "wiring: holds each provider's callback-verification secret",
+    ),
+    (
+        "crates/outdial-sim/src/provider.rs",
+        "the simulator's fake provider imitates one, as the carrier does",
+    ),
+    (
+        "crates/outdial-sim/src/run/mod.rs",
+        "wiring: the simulated world runs one provider, as app.rs does",
+    ),
+    (
+        "crates/outdial-sim/src/run/engine_step.rs",
+        "the simulated HTTP layer: stores a callback as the provider route does",
+    ),
+    (
+        "crates/outdial-testkit/",
+        "the scripted provider answers with a provider's error codes, as the carrier does",
+    ),
+    (
         "crates/outdial-core/src/provider.rs",
         "the closed set of provider names a campaign stores (data)",
     ),
@@ -54,22 +82,17 @@ const ALLOWED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Known violations in files being changed elsewhere (issue 10's other branches): path and
-/// owner. Remove a row once its file is clean; the test fails on a row with no violation
+/// Known violations still to clean up (left over from issue 10): path and what is left. Remove a row once its file is clean; the test fails on a row with no violation
 /// left, so the table only shrinks.
 const PENDING: &[(&str, &str)] = &[
     ("crates/outdial-core/src/campaign.rs", "engine: AnswerAction::Twiml*/machine_detection await the neutral answer behaviour (needs sim's scenario and demo)"),
-    ("crates/outdial-http/src/guard.rs", "http"),
-    ("crates/outdial-http/src/lib.rs", "http"),
-    ("crates/outdial-http/src/server.rs", "http"),
-    ("crates/outdial-store/src/lib.rs", "store"),
-    ("crates/outdial-store/src/conformance.rs", "store"),
-    ("crates/outdial/src/main.rs", "http"),
+    ("crates/outdial-http/src/guard.rs", "the body bound is the Twilio callback's constant; wants a provider-neutral bound"),
+    ("crates/outdial-http/src/lib.rs", "crate docs name the Twilio route"),
+    ("crates/outdial-http/src/server.rs", "timeout docs cite Twilio's retry behaviour"),
+    ("crates/outdial/src/main.rs", "CLI help names the providers"),
     ("crates/outdial/src/commands/campaign.rs", "http (the campaign CLI's answer flags)"),
-    ("crates/outdial/src/commands/serve.rs", "http"),
-    ("crates/outdial/src/commands/demo.rs", "sim"),
-    ("crates/outdial/src/sim/provider.rs", "sim"),
-    ("crates/outdial/src/sim/run.rs", "sim"),
+    ("crates/outdial/src/commands/serve.rs", "wiring: passes the Twilio auth token to the HTTP state"),
+    ("crates/outdial/src/commands/demo.rs", "wiring: the demo configures the Twilio adapter against the fake carrier"),
 ];
 
 /// Provider wire field names, matched as whole words anywhere.

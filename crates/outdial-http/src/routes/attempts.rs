@@ -25,7 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
 /// Body of `POST /api/v1/attempts/{id}/disposition`.
 #[derive(Debug, Deserialize)]
 pub struct DispositionBody {
-    /// Disposition code or alias (`SALE`, `transfer`, `CALLBACK`, a Bland `disposition_tag`).
+    /// Disposition code or alias (`SALE`, `transfer`, `CALLBACK`, a provider's disposition tag).
     pub disposition: String,
     /// Requested callback time, RFC 3339 (with `CALLBACK`).
     pub callback_at: Option<String>,

@@ -164,7 +164,7 @@ pub struct EventResponse {
     pub attempt_id: Option<AttemptId>,
     /// What happened: `attempt.reserved`, `webhook`, `lead.rescheduled`, ….
     pub kind: String,
-    /// Who caused it: `scheduler`, `twilio-webhook`, `reconciler`, `operator`, ….
+    /// Who caused it: `scheduler`, a provider's webhook source, `reconciler`, `operator`, ….
     pub source: String,
     /// Details (JSON or the raw payload), as text.
     pub detail: String,

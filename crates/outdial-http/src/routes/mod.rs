@@ -1,5 +1,5 @@
 //! The routes, one module an area; [`crate::router`] merges them.
-//! - [`webhooks`]: provider callbacks (`POST /webhooks/twilio/status`);
+//! - [`webhooks`]: provider callbacks, one route a provider, each mounted from its adapter's path constant;
 //! - [`health`]: `GET /healthz`;
 //! - [`status`]: `GET /api/v1/status`;
 //! - [`dialer`]: `POST /api/v1/dialer/{start,stop}`;

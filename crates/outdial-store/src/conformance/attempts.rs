@@ -286,7 +286,7 @@ pub async fn provider_times_are_clamped_to_our_clock(store: Arc<dyn Store>) {
     assert_eq!(got.ended_at, Some(heard), "{got:?}");
 }
 
-/// Issue 9, item 11: callbacks arriving after a final status (Twilio retries, a delayed AMD
+/// Issue 9, item 11: callbacks arriving after a final status (provider retries, a delayed AMD
 /// result, a forged or garbled sequence number) are kept in the log and change nothing of the
 /// attempt, concluded or not; only an explicit re-disposition changes a final attempt.
 /// Conformance case `late_events_change_nothing_of_a_final_attempt`.

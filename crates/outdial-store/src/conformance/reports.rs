@@ -44,15 +44,18 @@ pub async fn recent_attempts_newest_first(store: Arc<dyn Store>) {
 
 /// Conformance case `latest_event_at_by_source`.
 pub async fn latest_event_at_by_source(store: Arc<dyn Store>) {
-    assert_eq!(store.latest_event_at("twilio-webhook").await.unwrap(), None);
+    assert_eq!(
+        store.latest_event_at("provider-webhook").await.unwrap(),
+        None
+    );
     let late = t0() + Duration::seconds(5) + Duration::nanoseconds(123_456_789);
     store
-        .record_event(None, None, "webhook", "twilio-webhook", "{}", late)
+        .record_event(None, None, "webhook", "provider-webhook", "{}", late)
         .await
         .unwrap();
     // Recorded after, but stamped earlier: the newest instant wins, not the newest row.
     store
-        .record_event(None, None, "webhook", "twilio-webhook", "{}", t0())
+        .record_event(None, None, "webhook", "provider-webhook", "{}", t0())
         .await
         .unwrap();
     store
@@ -67,14 +70,14 @@ pub async fn latest_event_at_by_source(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(
-        store.latest_event_at("twilio-webhook").await.unwrap(),
+        store.latest_event_at("provider-webhook").await.unwrap(),
         Some(to_micros(late))
     );
     assert_eq!(
         store.latest_event_at("reconciler").await.unwrap(),
         Some(t0() + Duration::hours(1))
     );
-    assert_eq!(store.latest_event_at("twilio").await.unwrap(), None);
+    assert_eq!(store.latest_event_at("provider").await.unwrap(), None);
 }
 
 /// Conformance case `status_counts_and_attempts_after`.
