@@ -1,3 +1,4 @@
 //! Integration tests of outdial-core.
 
+mod shape;
 mod tidy;
