@@ -97,28 +97,37 @@ fn is_conflict_sqlstate(code: &str) -> bool {
     matches!(code, "40001" | "40P01" | "55P03")
 }
 
-/// Maps a driver error: unique violations (SQLSTATE 23505) and contention
-/// ([`is_conflict_sqlstate`]) are [`StoreError::Conflict`], undecodable values
-/// [`StoreError::Corrupt`], anything else (a lost or refused connection, an I/O error, a
-/// server that cannot write: [`is_unavailable_sqlstate`], among them)
-/// [`StoreError::Unavailable`]: in every case nothing of the operation was committed.
+/// Maps a driver error; in every case nothing of the operation was committed:
+/// - a lost or refused connection, an I/O error, a server that cannot write
+///   ([`is_unavailable_sqlstate`], the driver's I/O, TLS and pool errors) →
+///   [`StoreError::Unavailable`] (the engine stops new calls on these);
+/// - unique violations (SQLSTATE 23505) and contention ([`is_conflict_sqlstate`]) →
+///   [`StoreError::Conflict`];
+/// - anything else — undecodable values, and SQL errors outdial's own statements should
+///   never cause (a check violation, an undefined column) → [`StoreError::Corrupt`]: the
+///   database is not what this build expects. It fails the one operation, as `Backend` did
+///   before issue 10, and does not stop dialing.
 fn backend(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e {
-        let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-        if is_unavailable_sqlstate(&code) {
-            return StoreError::unavailable(e);
+    match &e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            if is_unavailable_sqlstate(&code) {
+                StoreError::unavailable(e)
+            } else if code == "23505" {
+                StoreError::Conflict(db.message().to_owned())
+            } else if is_conflict_sqlstate(&code) {
+                StoreError::Conflict(e.to_string())
+            } else {
+                StoreError::Corrupt(e.to_string())
+            }
         }
-        if code == "23505" {
-            return StoreError::Conflict(db.message().to_owned());
-        }
-        if is_conflict_sqlstate(&code) {
-            return StoreError::Conflict(e.to_string());
-        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => StoreError::unavailable(e),
+        _ => StoreError::Corrupt(e.to_string()),
     }
-    if matches!(e, sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) {
-        return StoreError::Corrupt(e.to_string());
-    }
-    StoreError::unavailable(e)
 }
 
 /// Fails with [`StoreError::ForeignDatabase`] when the database holds tables (outside the

@@ -51,22 +51,26 @@ pub(crate) fn is_unavailable(e: &sqlx::Error) -> bool {
 /// (19). Source: <https://www.sqlite.org/rescode.html>.
 const CONFLICT_CODES: [i32; 3] = [5, 6, 19];
 
-/// Maps a driver error: contention and constraint refusals ([`CONFLICT_CODES`]) to
-/// [`StoreError::Conflict`], undecodable values to [`StoreError::Corrupt`], anything else
-/// (storage failures, [`is_unavailable`], among them) to [`StoreError::Unavailable`]: in
-/// every case nothing of the operation was committed.
+/// Maps a driver error; in every case nothing of the operation was committed:
+/// - storage failures ([`is_unavailable`]) → [`StoreError::Unavailable`] (the engine stops
+///   new calls on these);
+/// - contention and constraint refusals ([`CONFLICT_CODES`]) → [`StoreError::Conflict`];
+/// - anything else — undecodable values, and SQL errors outdial's own statements should never
+///   cause (`SQLITE_ERROR`, a missing column or table) → [`StoreError::Corrupt`]: the
+///   database is not what this build expects. It fails the one operation, as `Backend` did
+///   before issue 10, and does not stop dialing.
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
+    if is_unavailable(&e) {
+        return StoreError::unavailable(e);
+    }
     let code = match &e {
         sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()),
         _ => None,
     };
-    if code.is_some_and(|c| CONFLICT_CODES.contains(&(c & 0xff))) && !is_unavailable(&e) {
+    if code.is_some_and(|c| CONFLICT_CODES.contains(&(c & 0xff))) {
         return StoreError::Conflict(e.to_string());
     }
-    if matches!(e, sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) {
-        return StoreError::Corrupt(e.to_string());
-    }
-    StoreError::unavailable(e)
+    StoreError::Corrupt(e.to_string())
 }
 
 /// The pool's `before_acquire` check: a connection still inside a transaction (by sqlx's
@@ -148,5 +152,40 @@ impl Drop for WriteTx {
             // Queued on the connection, ahead of the pool's release ping (or of the close).
             Manager::start_rollback(&mut self.conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An SQL error outdial's statements should never cause is `Corrupt` (it fails the one
+    /// operation, as `Backend` did), never `Unavailable` (which stops all dialing); a
+    /// constraint refusal is `Conflict`.
+    #[tokio::test]
+    async fn unexpected_sql_errors_do_not_read_as_a_storage_failure() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let err = sqlx::query("SELECT no_such_column FROM sqlite_master")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(!is_unavailable(&err));
+        let mapped = backend(err);
+        assert!(matches!(mapped, StoreError::Corrupt(_)), "{mapped:?}");
+
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t (id) VALUES (1)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let dup = sqlx::query("INSERT INTO t (id) VALUES (1)")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        let mapped = backend(dup);
+        assert!(matches!(mapped, StoreError::Conflict(_)), "{mapped:?}");
     }
 }
