@@ -103,7 +103,20 @@ async fn a_large_import_into_the_live_database_fails_no_webhook_and_no_tick() {
     let after = carrier.stats();
     let calls_during = carrier.ledger().len() - calls_before;
     support::send_signal(child.id(), "TERM");
-    let code = child.wait().unwrap();
+    // Wait without blocking this runtime: the fake carrier serve is still talking to runs on
+    // it, and a blocked runtime would leave serve's last requests unanswered until they
+    // time out (serve then exits minutes late).
+    let stop_deadline = Instant::now() + Duration::from_secs(60);
+    let code = loop {
+        if let Some(code) = child.try_wait().unwrap() {
+            break code;
+        }
+        assert!(
+            Instant::now() < stop_deadline,
+            "serve did not exit within 60 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     carrier.shutdown().await;
     let log = std::fs::read_to_string(&log_path).unwrap();
     eprintln!(
