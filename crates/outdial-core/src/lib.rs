@@ -13,10 +13,12 @@
 //! - [`disposition`]: the disposition catalog (flags, aliases) and automatic dispositions.
 //! - [`failure`]: why an attempt was not placed, as a domain failure kind.
 //! - [`provider`]: the names of the providers a campaign may use.
+//! - [`answer`]: what a call does once answered, and answering-machine handling.
 //! - [`campaign`], [`lead`]: the records the store keeps, in domain terms.
 //! - [`schedule`]: calling windows, time-zone candidates, daily caps and the redial policy,
 //!   which together decide a lead's `next_attempt_at`.
 
+pub mod answer;
 pub mod call;
 pub mod campaign;
 pub mod compliance;
@@ -29,8 +31,9 @@ pub mod phone;
 pub mod provider;
 pub mod schedule;
 
+pub use answer::{AnswerBehaviour, MachineHandling};
 pub use call::{AnsweredBy, AttemptState, CallEvent, CallStatus};
-pub use campaign::{AnswerAction, CampaignSettings, ProviderKind};
+pub use campaign::{CampaignSettings, ProviderKind};
 pub use disposition::{Disposition, DispositionCatalog, DispositionFlags};
 pub use failure::FailureKind;
 pub use ids::{AttemptId, CampaignId, LeadId, ProviderCallId};

@@ -196,10 +196,11 @@ impl Engine {
                 to: lead.phone.clone(),
                 from: campaign.settings.caller_id.clone(),
                 answer: campaign.settings.answer.clone(),
+                machine: campaign.settings.machine.clone(),
+                options: campaign.settings.provider_options.clone(),
                 status_callback: provider.status_callback_url(&self.config.public_url, attempt.id),
                 ring_timeout_s: campaign.settings.ring_timeout_s,
                 time_limit_s: campaign.settings.max_call_length_s,
-                machine_detection: campaign.settings.machine_detection.clone(),
             };
             placements.start(attempt, async move { provider.place_call(&req).await });
         }

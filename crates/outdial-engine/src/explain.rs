@@ -94,9 +94,7 @@ pub struct LeadExplanation {
 pub fn default_check_settings() -> CampaignSettings {
     CampaignSettings::new(
         E164::from_stored("+15005550006").expect("valid E.164"),
-        outdial_core::AnswerAction::Twiml {
-            twiml: "<Response/>".into(),
-        },
+        outdial_core::AnswerBehaviour::inline("<Response/>"),
     )
 }
 

@@ -34,6 +34,7 @@ pub fn failure_kind(e: &PlaceError) -> Option<FailureKind> {
         },
         PlaceError::RateLimited { .. } => FailureKind::RateLimited,
         PlaceError::NotSent { .. } => FailureKind::NotSent,
+        PlaceError::Unsupported { .. } => FailureKind::Refused,
         PlaceError::Auth { .. } => FailureKind::Auth,
         PlaceError::Ambiguous { .. } => return None,
     })

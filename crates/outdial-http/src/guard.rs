@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Largest request body accepted on any route, in bytes: the Twilio status-callback bound
-/// ([`outdial_providers::twilio::webhook::MAX_BODY_BYTES`], 64 KiB); the admin API's JSON
+/// Largest request body accepted on any route, in bytes: the largest provider callback
+/// bound ([`outdial_providers::MAX_CALLBACK_BODY_BYTES`], 64 KiB); the admin API's JSON
 /// bodies are far smaller.
-pub const MAX_BODY_BYTES: usize = outdial_providers::twilio::webhook::MAX_BODY_BYTES;
+pub const MAX_BODY_BYTES: usize = outdial_providers::MAX_CALLBACK_BODY_BYTES;
 
 /// At most one warning line per rejection kind in this interval (10 s); the next line says
 /// how many were left out.
@@ -29,7 +29,8 @@ pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// The kinds of refused requests that are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectionKind {
-    /// A webhook without a valid `X-Twilio-Signature` (missing, malformed or wrong): 403.
+    /// A webhook without a valid provider signature header (missing, malformed or wrong):
+    /// 403.
     BadSignature,
     /// An admin API request without a configured bearer key: 401.
     BadApiKey,

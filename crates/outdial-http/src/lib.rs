@@ -1,11 +1,12 @@
 //! # outdial-http
 //!
 //! The axum router: thin handlers over the engine, and the server loop that runs it.
-//! - `POST /webhooks/twilio/status?attempt={id}`: Twilio status callbacks. The
-//!   `X-Twilio-Signature` header is checked against the configured public URL (never the
-//!   `Host` header) before anything is parsed or stored: unsigned or forged → 403, over the
-//!   size bounds → 413, malformed → 400; a valid callback is applied and answered 200 at
-//!   once. The work done before authentication is bounded: see [`extract::callback`].
+//! - `POST /webhooks/{provider}/…`: each provider's status callbacks, one route per adapter
+//!   (mounted in [`routes::webhooks`] from the adapter's path). The provider's signature
+//!   header is checked against the configured public URL (never the `Host` header) before
+//!   anything is parsed or stored: unsigned or forged → 403, over the size bounds → 413,
+//!   malformed → 400; a valid callback is applied and answered 200 at once. The work done
+//!   before authentication is bounded: see [`extract::callback`].
 //! - `/api/v1/…`: the admin API, behind `Authorization: Bearer <api key>` (401 otherwise);
 //!   one module an area in [`routes`].
 //! - `GET /healthz`: liveness, no authentication.

@@ -12,7 +12,8 @@
 //!   **keep-alive idle timeout**: a connection with no new request within it is closed;
 //! - **body read** ([`crate::guard::LimitedBody`]): the whole body within it, else 408;
 //! - **request** (tower-http `TimeoutLayer`, in [`crate::router`]): the handler's answer
-//!   within it, else 503 (retryable: Twilio retries a callback answered 5xx);
+//!   within it, else 503 (retryable: providers retry a callback answered 5xx, see each
+//!   adapter's webhook module);
 //! - **connections**: at most `max_connections` open at once; further clients wait in the
 //!   listen backlog until one closes;
 //! - **shutdown grace**: when shutdown is asked for, the listener closes, idle connections
@@ -36,9 +37,9 @@ use tower::ServiceExt;
 
 /// Default header read timeout, also the keep-alive idle timeout: 10 s.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default body read timeout: 10 s for a body of at most 64 KiB (a Twilio callback arrives
-/// in milliseconds; Twilio itself waits at most 15 s for an answer, its default `rt`
-/// connection override, `reference/telephony-apis.md` §2).
+/// Default body read timeout: 10 s for a body of at most 64 KiB (a provider callback arrives
+/// in milliseconds, and a provider waits about 15 s for an answer: see the adapters'
+/// webhook docs and `reference/telephony-apis.md` §2).
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound on a handler's work once the body is in: 30 s.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

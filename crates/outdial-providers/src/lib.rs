@@ -16,7 +16,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use outdial_core::{
-    AnswerAction, AnsweredBy, AttemptId, CallEvent, CallStatus, FailureKind, ProviderCallId, E164,
+    AnswerBehaviour, AnsweredBy, AttemptId, CallEvent, CallStatus, CampaignSettings, FailureKind,
+    MachineHandling, ProviderCallId, ProviderKind, E164,
 };
 
 pub mod twilio;
@@ -28,16 +29,18 @@ pub struct PlaceCall {
     pub to: E164,
     /// Caller id.
     pub from: E164,
-    /// What happens on answer.
-    pub answer: AnswerAction,
+    /// What happens on answer (the campaign's [`CampaignSettings::answer`]).
+    pub answer: AnswerBehaviour,
+    /// Answering-machine handling (the campaign's [`CampaignSettings::machine`]).
+    pub machine: MachineHandling,
+    /// The campaign's provider-only parameters ([`CampaignSettings::provider_options`]).
+    pub options: serde_json::Map<String, serde_json::Value>,
     /// Absolute URL for status callbacks (carries outdial's attempt id in its query).
     pub status_callback: String,
     /// Ring timeout, seconds (Twilio `Timeout`).
     pub ring_timeout_s: u32,
     /// Longest call, seconds (Twilio `TimeLimit`).
     pub time_limit_s: u32,
-    /// Twilio `MachineDetection` value, when wanted.
-    pub machine_detection: Option<String>,
 }
 
 /// The provider accepted a call.
@@ -127,6 +130,14 @@ pub enum PlaceError {
         /// Provider error code (20003).
         code: Option<u32>,
         /// Provider message.
+        message: String,
+    },
+    /// The request asks for something this adapter cannot carry out (settings its
+    /// [`check_campaign`] refuses, such as an AI-agent answer sent to a flow provider).
+    /// Nothing was sent; no call exists.
+    #[error("not sent: the provider cannot carry out this request: {message}")]
+    Unsupported {
+        /// What cannot be carried out, naming the setting.
         message: String,
     },
     /// The outcome is unknown: a call may exist. The attempt becomes `unknown`.
@@ -227,6 +238,22 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// The `source` stored with every raw event that came from this provider's webhooks;
     /// the webhook-silence monitor watches the sources of every configured provider.
     fn webhook_source(&self) -> &'static str;
+}
+
+/// Largest callback body any adapter accepts, in bytes (each adapter's own bound:
+/// [`twilio::webhook::MAX_BODY_BYTES`]). The HTTP layer reads no more than this on any route.
+pub const MAX_CALLBACK_BODY_BYTES: usize = twilio::webhook::MAX_BODY_BYTES;
+
+/// Checks a campaign's settings for its provider, after the provider-neutral
+/// [`CampaignSettings::validate`]: which answer behaviours and machine handling the provider
+/// carries out, its ranges, and its [`CampaignSettings::provider_options`]. Errors name the
+/// field and the provider.
+pub fn check_campaign(settings: &CampaignSettings) -> Result<(), String> {
+    settings.validate()?;
+    match settings.provider {
+        ProviderKind::Twilio => twilio::campaign::check(settings),
+        ProviderKind::Bland => Err("provider bland: this build has no Bland adapter yet".into()),
+    }
 }
 
 /// The failure kind of an attempt's stored `error_code`: a [`FailureKind`] name, or a raw

@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use outdial_carrier::rng::keyed;
 use outdial_core::schedule::{CallingWindow, NumberCaps, RedialPolicy};
-use outdial_core::{AnswerAction, CampaignSettings, LeadContact, NewLead, Region, E164};
+use outdial_core::{
+    AnswerBehaviour, CampaignSettings, LeadContact, MachineHandling, NewLead, Region, E164,
+};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::collections::BTreeSet;
@@ -133,13 +135,11 @@ impl Scenario {
 
         let mut campaign = CampaignSettings::new(
             E164::parse("+15005550006", Region::US).expect("valid caller id"),
-            AnswerAction::Twiml {
-                twiml: "<Response><Say>Hello from outdial.</Say></Response>".into(),
-            },
+            AnswerBehaviour::inline("<Response><Say>Hello from outdial.</Say></Response>"),
         );
         campaign.ring_timeout_s = rng.gen_range(20..=45);
         campaign.max_call_length_s = *[300u32, 600, 900].choose(&mut rng).expect("non-empty");
-        campaign.machine_detection = Some("Enable".into());
+        campaign.machine = MachineHandling::detect();
         campaign.fallback_time_zone = Some(chrono_tz::America::New_York);
         if rng.gen_bool(0.3) {
             campaign.calling_window = CallingWindow {

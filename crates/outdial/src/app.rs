@@ -370,18 +370,16 @@ impl Running {
 pub async fn start(
     listener: tokio::net::TcpListener,
     engine: Arc<Engine>,
-    twilio_auth_token: SecretString,
-    public_url: String,
-    api_keys: Vec<SecretString>,
+    cfg: &Config,
     tick: std::time::Duration,
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let limits = outdial_http::HttpLimits::default();
     let state = outdial_http::AppState {
         engine: engine.clone(),
-        twilio_auth_token,
-        public_url,
-        api_keys: Arc::new(api_keys),
+        twilio_auth_token: cfg.twilio.auth_token.clone(),
+        public_url: cfg.public_url.clone(),
+        api_keys: Arc::new(cfg.api_keys.clone()),
         limits,
         rejections: Arc::default(),
     };
@@ -402,6 +400,16 @@ pub async fn start(
         server,
         dialer,
     })
+}
+
+/// Points every provider adapter in `cfg` at a fake carrier listening at `base_url`, with
+/// the carrier's `account` id and `secret` (which also signs its webhooks), and a 10 s
+/// request timeout. Used by `outdial demo`.
+pub fn use_fake_carrier(cfg: &mut Config, base_url: String, account: &str, secret: &str) {
+    cfg.twilio.api_base = base_url;
+    cfg.twilio.account_sid = account.into();
+    cfg.twilio.auth_token = SecretString::from(secret.to_string());
+    cfg.twilio.request_timeout_s = 10;
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use outdial::commands;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// outdial — an outbound-call orchestrator for Twilio (and Bland.ai).
+/// outdial — an outbound-call orchestrator for cloud voice providers.
 #[derive(Debug, Parser)]
 #[command(name = "outdial", version, about)]
 struct Cli {
@@ -28,7 +28,7 @@ enum Command {
     /// Export records.
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
-    /// Run the fake Twilio-compatible carrier (for tests and demos).
+    /// Run the fake carrier, which speaks a provider's wire protocol (for tests and demos).
     Carrier(commands::carrier::CarrierArgs),
     /// Run the whole loop on a new SQLite file against the in-process fake carrier.
     Demo(commands::demo::DemoArgs),

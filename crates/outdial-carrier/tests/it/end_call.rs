@@ -2,7 +2,7 @@
 //! `TwilioClient::end_call` against the running carrier.
 
 use super::*;
-use outdial_core::{AnswerAction, CallStatus, ProviderCallId, Region, E164};
+use outdial_core::{AnswerBehaviour, CallStatus, ProviderCallId, Region, E164};
 use outdial_providers::twilio::client::{TwilioClient, TwilioConfig};
 use outdial_providers::{PlaceCall, Provider};
 use secrecy::SecretString;
@@ -360,13 +360,12 @@ async fn twilio_client_ends_a_never_ending_call() {
         .place_call(&PlaceCall {
             to: E164::parse(stuck, Region::US).unwrap(),
             from: E164::parse("+14155550199", Region::US).unwrap(),
-            answer: AnswerAction::TwimlUrl {
-                url: "https://outdial.test/twiml".into(),
-            },
+            answer: AnswerBehaviour::flow_url("https://outdial.test/twiml"),
             status_callback: format!("{}/webhooks/twilio/status?attempt=1", rx.base),
             ring_timeout_s: 30,
             time_limit_s: 600,
-            machine_detection: None,
+            machine: Default::default(),
+            options: Default::default(),
         })
         .await
         .unwrap();

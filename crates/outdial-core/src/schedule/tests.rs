@@ -10,7 +10,7 @@ use crate::disposition::Disposition;
 use crate::disposition::DispositionCatalog;
 use crate::phone::Region;
 use crate::phone::E164;
-use crate::AnswerAction;
+use crate::AnswerBehaviour;
 use chrono_tz::America::{Chicago, Los_Angeles, New_York, Phoenix};
 use chrono_tz::Pacific::Honolulu;
 use proptest::prelude::*;
@@ -22,9 +22,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 fn campaign() -> CampaignSettings {
     CampaignSettings::new(
         E164::parse("+14155550100", Region::US).unwrap(),
-        AnswerAction::Twiml {
-            twiml: "<Response/>".into(),
-        },
+        AnswerBehaviour::inline("<Response/>"),
     )
 }
 

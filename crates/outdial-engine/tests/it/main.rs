@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_clock::ManualClock;
 use outdial_core::{
-    AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, LeadStatus,
-    NewLead, ProviderCallId, ProviderKind, Region, E164,
+    AnswerBehaviour, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact,
+    LeadStatus, NewLead, ProviderCallId, ProviderKind, Region, E164,
 };
 use outdial_engine::{Engine, EngineConfig};
 use outdial_providers::Provider;
@@ -44,9 +44,7 @@ async fn rig_on(
     providers.insert(ProviderKind::Twilio, Arc::new(provider.clone()));
     let settings = CampaignSettings::new(
         E164::parse("+15005550006", Region::US).unwrap(),
-        AnswerAction::TwimlUrl {
-            url: "https://example.com/twiml".into(),
-        },
+        AnswerBehaviour::flow_url("https://example.com/twiml"),
     );
     let c = store.create_campaign("c", &settings, t0()).await.unwrap();
     let leads: Vec<_> = phones

@@ -11,7 +11,7 @@ use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
 use outdial_clock::ManualClock;
 use outdial_core::{
-    AnswerAction, AttemptState, CampaignSettings, LeadContact, NewLead, ProviderCallId,
+    AnswerBehaviour, AttemptState, CampaignSettings, LeadContact, NewLead, ProviderCallId,
     ProviderKind, Region, E164,
 };
 use outdial_engine::{Engine, EngineConfig};
@@ -42,9 +42,7 @@ async fn app_with(
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
     let settings = CampaignSettings::new(
         E164::parse("+15005550006", Region::US).unwrap(),
-        AnswerAction::Twiml {
-            twiml: "<Response/>".into(),
-        },
+        AnswerBehaviour::inline("<Response/>"),
     );
     let c = store.create_campaign("c", &settings, t0()).await.unwrap();
     let lead = NewLead {

@@ -36,9 +36,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use outdial_core::{
-    AnswerAction, AnsweredBy, AttemptId, CallStatus, FailureKind, ProviderCallId, E164,
-};
+use outdial_core::{AnsweredBy, AttemptId, CallStatus, FailureKind, ProviderCallId, E164};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -411,7 +409,7 @@ impl Provider for TwilioClient {
     )]
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
         let url = self.endpoint(&["Calls.json"]);
-        let form = place_form(req);
+        let form = place_form(req).inspect_err(|e| tracing::warn!(error = %e, "not sent"))?;
         let sent = self
             .http
             .post(url)
@@ -578,16 +576,16 @@ impl TwilioClient {
 
 /// The create-call form: `To`, `From`, `Url` or `Twiml`, `StatusCallback`,
 /// `StatusCallbackMethod=POST`, four `StatusCallbackEvent`s, `Timeout`, `TimeLimit`,
-/// optional `MachineDetection`.
-fn place_form(req: &PlaceCall) -> Vec<(&'static str, String)> {
+/// optional `DetectionMode`. [`PlaceError::Unsupported`] when the campaign's settings ask
+/// for what Twilio cannot do (see [`super::campaign::check`]).
+fn place_form(req: &PlaceCall) -> Result<Vec<(&'static str, String)>, PlaceError> {
     let mut form: Vec<(&'static str, String)> = vec![
         ("To", req.to.as_str().to_owned()),
         ("From", req.from.as_str().to_owned()),
     ];
-    match &req.answer {
-        AnswerAction::TwimlUrl { url } => form.push(("Url", url.clone())),
-        AnswerAction::Twiml { twiml } => form.push(("Twiml", twiml.clone())),
-    }
+    let unsupported = |message| PlaceError::Unsupported { message };
+    form.push(super::campaign::answer_field(&req.answer).map_err(unsupported)?);
+    super::campaign::check_options(&req.options).map_err(unsupported)?;
     form.push(("StatusCallback", req.status_callback.clone()));
     form.push(("StatusCallbackMethod", "POST".to_owned()));
     for ev in STATUS_CALLBACK_EVENTS {
@@ -595,10 +593,10 @@ fn place_form(req: &PlaceCall) -> Vec<(&'static str, String)> {
     }
     form.push(("Timeout", req.ring_timeout_s.to_string()));
     form.push(("TimeLimit", req.time_limit_s.to_string()));
-    if let Some(md) = req.machine_detection.as_deref().filter(|m| !m.is_empty()) {
-        form.push(("MachineDetection", md.to_owned()));
+    if let Some(md) = super::campaign::machine_detection(&req.machine).map_err(unsupported)? {
+        form.push(("DetectionMode", md.to_owned()));
     }
-    form
+    Ok(form)
 }
 
 /// A transport error of the create request: `NotSent` when no connection was made (or the

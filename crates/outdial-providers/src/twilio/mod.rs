@@ -2,12 +2,14 @@
 //!
 //! - [`client`]: [`TwilioClient`], the [`crate::Provider`] over Twilio's 2010-04-01 REST API
 //!   (create, fetch and list calls), configured by [`TwilioConfig`];
+//! - [`campaign`]: which campaign settings Twilio carries out, and their form fields;
 //! - [`signature`]: `X-Twilio-Signature` computation and verification (form and JSON bodies);
 //! - [`webhook`]: status-callback form bodies parsed into [`outdial_core::CallEvent`]s.
 //!
 //! Facts and test vectors: `reference/telephony-apis.md` §1–4; API description: twilio-oai
 //! `spec/json/twilio_api_v2010.json`.
 
+pub mod campaign;
 pub mod client;
 pub mod signature;
 pub mod webhook;

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_core::{
-    AnswerAction, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, NewLead,
+    AnswerBehaviour, AttemptState, CallEvent, CallStatus, CampaignSettings, LeadContact, NewLead,
     ProviderCallId, Region, E164,
 };
 use outdial_store::prelude::*;
@@ -410,9 +410,7 @@ async fn leases_have_one_holder_until_they_expire() {
 fn settings() -> CampaignSettings {
     CampaignSettings::new(
         E164::parse("+14155550100", Region::US).unwrap(),
-        AnswerAction::Twiml {
-            twiml: "<Response/>".into(),
-        },
+        AnswerBehaviour::inline("<Response/>"),
     )
 }
 

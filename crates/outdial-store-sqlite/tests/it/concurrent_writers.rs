@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_core::schedule::LeadDecision;
 use outdial_core::{
-    AnswerAction, CallEvent, CallStatus, CampaignSettings, Disposition, LeadContact, NewLead,
+    AnswerBehaviour, CallEvent, CallStatus, CampaignSettings, Disposition, LeadContact, NewLead,
     ProviderCallId, Region, E164,
 };
 use outdial_store::prelude::*;
@@ -22,9 +22,7 @@ fn t0() -> DateTime<Utc> {
 fn settings() -> CampaignSettings {
     CampaignSettings::new(
         E164::parse("+14155550100", Region::US).unwrap(),
-        AnswerAction::Twiml {
-            twiml: "<Response><Say>Hi</Say></Response>".into(),
-        },
+        AnswerBehaviour::inline("<Response><Say>Hi</Say></Response>"),
     )
 }
 

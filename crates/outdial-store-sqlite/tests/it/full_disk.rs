@@ -9,7 +9,7 @@
 //! (`CI=true`), where a skip is a failure.
 
 use chrono::{DateTime, TimeZone, Utc};
-use outdial_core::{AnswerAction, CampaignSettings, LeadContact, NewLead, Region, E164};
+use outdial_core::{AnswerBehaviour, CampaignSettings, LeadContact, NewLead, Region, E164};
 use outdial_store::prelude::*;
 use outdial_store::small_fs::{fill, SmallFs};
 use outdial_store::{KillScope, LeadPlacement, StoreError};
@@ -24,9 +24,7 @@ fn t0() -> DateTime<Utc> {
 fn settings() -> CampaignSettings {
     CampaignSettings::new(
         E164::parse("+14155550100", Region::US).unwrap(),
-        AnswerAction::Twiml {
-            twiml: "<Response><Say>Hi</Say></Response>".into(),
-        },
+        AnswerBehaviour::inline("<Response><Say>Hi</Say></Response>"),
     )
 }
 

@@ -27,7 +27,7 @@ use crate::{
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_core::schedule::LeadDecision;
 use outdial_core::{
-    AnswerAction, AttemptId, AttemptState, CallEvent, CallStatus, CampaignId, CampaignSettings,
+    AnswerBehaviour, AttemptId, AttemptState, CallEvent, CallStatus, CampaignId, CampaignSettings,
     Disposition, LeadContact, LeadId, LeadStatus, NewLead, ProviderCallId, Region, E164,
 };
 use std::collections::BTreeSet;
@@ -193,9 +193,7 @@ fn t0() -> DateTime<Utc> {
 fn settings() -> CampaignSettings {
     CampaignSettings::new(
         E164::parse("+14155550100", Region::US).unwrap(),
-        AnswerAction::Twiml {
-            twiml: "<Response><Say>Hi</Say></Response>".into(),
-        },
+        AnswerBehaviour::inline("<Response><Say>Hi</Say></Response>"),
     )
 }
 

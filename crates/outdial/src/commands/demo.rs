@@ -1,6 +1,6 @@
 //! `outdial demo`: the whole loop on one machine. A new SQLite file, the in-process fake
 //! carrier, the shipped sample lead list (VICIdial layout), a demo campaign with short
-//! intervals, the real Twilio adapter over loopback HTTP, on a fast clock. Prints progress,
+//! intervals, the real provider adapter over loopback HTTP, on a fast clock. Prints progress,
 //! then a summary and the ledger checks, and exits 0 when every check holds.
 
 use anyhow::{bail, Context};
@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use outdial_carrier::{CarrierConfig, FaultSpec};
 use outdial_clock::{Clock, ScaledClock};
 use outdial_core::schedule::{CallingWindow, RedialPolicy};
-use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
+use outdial_core::{AnswerBehaviour, CampaignSettings, MachineHandling, Region, E164};
 use outdial_store_sqlite::OpenMode;
 use secrecy::SecretString;
 use std::path::PathBuf;
@@ -64,9 +64,7 @@ pub struct DemoArgs {
 pub fn demo_campaign() -> CampaignSettings {
     let mut s = CampaignSettings::new(
         E164::parse("+15005550006", Region::US).expect("valid caller id"),
-        AnswerAction::Twiml {
-            twiml: "<Response><Say>Hello from outdial.</Say></Response>".into(),
-        },
+        AnswerBehaviour::inline("<Response><Say>Hello from outdial.</Say></Response>"),
     );
     s.redial = RedialPolicy {
         intervals_min: vec![0, 1, 2, 5, 10, 20, 30],
@@ -76,7 +74,7 @@ pub fn demo_campaign() -> CampaignSettings {
     };
     s.calling_window = CallingWindow::default();
     s.ring_timeout_s = 25;
-    s.machine_detection = Some("Enable".into());
+    s.machine = MachineHandling::detect();
     s.fallback_time_zone = Some(chrono_tz::America::New_York);
     s
 }
@@ -175,26 +173,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let public_url = format!("http://{}", listener.local_addr()?);
     let mut cfg = Config {
         public_url: public_url.clone(),
+        api_keys: vec![SecretString::from(DEMO_API_KEY.to_string())],
         ..Config::default()
     };
-    cfg.twilio.api_base = carrier.base_url();
-    cfg.twilio.account_sid = DEMO_ACCOUNT_SID.into();
-    cfg.twilio.auth_token = SecretString::from(DEMO_AUTH_TOKEN.to_string());
-    cfg.twilio.request_timeout_s = 10;
+    crate::app::use_fake_carrier(
+        &mut cfg,
+        carrier.base_url(),
+        DEMO_ACCOUNT_SID,
+        DEMO_AUTH_TOKEN,
+    );
     cfg.dialer.calls_per_second = 5.0;
     cfg.dialer.max_concurrent = 20;
     let engine = crate::app::engine(&cfg, store.clone(), clock.clone(), "demo")?;
     let running = crate::app::start(
         listener,
         engine.clone(),
-        cfg.twilio.auth_token.clone(),
-        public_url.clone(),
-        vec![SecretString::from(DEMO_API_KEY.to_string())],
+        &cfg,
         std::time::Duration::from_millis(100),
     )
     .await?;
     println!(
-        "  outdial       {public_url} (Twilio adapter → fake carrier at {})",
+        "  outdial       {public_url} (provider adapter over HTTP → fake carrier at {})",
         carrier.base_url()
     );
     println!();

@@ -71,15 +71,8 @@ pub async fn run(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-    let running = crate::app::start(
-        listener,
-        engine,
-        cfg.twilio.auth_token.clone(),
-        cfg.public_url.clone(),
-        cfg.api_keys.clone(),
-        std::time::Duration::from_millis(cfg.dialer.tick_ms),
-    )
-    .await?;
+    let tick = std::time::Duration::from_millis(cfg.dialer.tick_ms);
+    let running = crate::app::start(listener, engine, &cfg, tick).await?;
     tracing::info!(addr = %running.addr, public_url = %cfg.public_url, "outdial serving");
     println!("outdial listening on {}", running.addr);
     wait_for_signal().await;

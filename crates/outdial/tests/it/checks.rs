@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outdial_carrier::LedgerEntry;
 use outdial_core::compliance::StateRules;
-use outdial_core::{AnswerAction, CampaignSettings, LeadContact, NewLead, Region, E164};
+use outdial_core::{AnswerBehaviour, CampaignSettings, LeadContact, NewLead, Region, E164};
 use outdial_sim::checks::check_all;
 use outdial_store::prelude::*;
 use outdial_store::LeadPlacement;
@@ -29,9 +29,7 @@ async fn store_with(phones: &[(&str, &str)]) -> SqliteStore {
             "c",
             &CampaignSettings::new(
                 E164::parse("+15005550006", Region::US).unwrap(),
-                AnswerAction::Twiml {
-                    twiml: "<Response/>".into(),
-                },
+                AnswerBehaviour::inline("<Response/>"),
             ),
             t0,
         )

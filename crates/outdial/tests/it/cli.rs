@@ -265,3 +265,70 @@ async fn serve_and_campaign_create_refuse_a_foreign_database_unless_adopted() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `campaign create` stores the provider-neutral answer behaviour and machine handling, and
+/// refuses, naming the setting, what the campaign's provider cannot carry out; a refused
+/// campaign is not stored.
+#[test]
+fn campaign_create_checks_the_settings_against_the_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.db");
+    let create = |name: &str, extra: &[&str]| {
+        bin()
+            .args(["campaign", "create", name, "--caller-id", "+14155550100"])
+            .args(extra)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap()
+    };
+    let ok = create(
+        "flow",
+        &[
+            "--answer-url",
+            "https://flows.example.com/a",
+            "--machine-detection",
+            "detect-message-end",
+        ],
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let agent = create("agent", &["--task", "Book a visit"]);
+    assert!(!agent.status.success());
+    let err = String::from_utf8_lossy(&agent.stderr);
+    assert!(err.contains("answer.kind agent"), "{err}");
+    let unknown = create("x", &["--provider", "plivo", "--task", "Book"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown provider 'plivo'"));
+    let list = bin()
+        .args(["campaign", "list", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let campaigns: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let campaigns = campaigns.as_array().unwrap();
+    assert_eq!(campaigns.len(), 1, "{campaigns:?}");
+    let s = &campaigns[0]["settings"];
+    assert_eq!(s["answer"]["kind"], "flow_url");
+    assert_eq!(s["machine"]["detection"], "detect_message_end");
+}
+
+/// The sample settings file documented in `samples/README.md` creates a campaign.
+#[test]
+fn the_sample_campaign_settings_create_a_campaign() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/campaign-settings.json");
+    let out = bin()
+        .args(["campaign", "create", "sample", "--settings", sample, "--db"])
+        .arg(dir.path().join("o.db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

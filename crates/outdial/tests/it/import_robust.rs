@@ -5,7 +5,7 @@
 use chrono::{TimeZone, Utc};
 use outdial::import::{import_file, ImportInterrupted, ImportTarget};
 use outdial_core::compliance::StateRules;
-use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
+use outdial_core::{AnswerBehaviour, CampaignSettings, Region, E164};
 use outdial_sim::clock::SimClock;
 use outdial_sim::crash::{CrashCtl, CrashPoint, CrashStore, Phase};
 use outdial_sim::trace::Trace;
@@ -170,9 +170,7 @@ async fn a_store_failure_mid_import_says_how_many_leads_were_committed() {
         .unwrap();
     let settings = CampaignSettings::new(
         E164::parse("+14155550100", Region::US).unwrap(),
-        AnswerAction::Twiml {
-            twiml: "<Response/>".into(),
-        },
+        AnswerBehaviour::inline("<Response/>"),
     );
     let campaign = inner.create_campaign("c", &settings, now).await.unwrap();
     let csv = dir.path().join("leads.csv");

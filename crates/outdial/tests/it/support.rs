@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use outdial_carrier::{CarrierConfig, FaultSpec, LedgerEntry};
 use outdial_clock::{Clock, ScaledClock};
 use outdial_core::compliance::StateRules;
-use outdial_core::{AnswerAction, CampaignSettings, Region, E164};
+use outdial_core::{AnswerBehaviour, CampaignSettings, MachineHandling, Region, E164};
 use outdial_sim::checks::{self, CheckReport};
 use outdial_store::{Attempt, Store};
 use std::ffi::{OsStr, OsString};
@@ -173,11 +173,9 @@ impl LeadFile<'_> {
 pub fn create_campaign(db: impl AsRef<OsStr>, name: &str, dir: &Path) {
     let mut settings = CampaignSettings::new(
         E164::parse("+15005550006", Region::US).unwrap(),
-        AnswerAction::TwimlUrl {
-            url: "https://example.com/twiml".into(),
-        },
+        AnswerBehaviour::flow_url("https://example.com/twiml"),
     );
-    settings.machine_detection = Some("Enable".into());
+    settings.machine = MachineHandling::detect();
     let settings_path = dir.join("campaign.json");
     std::fs::write(&settings_path, serde_json::to_string(&settings).unwrap()).unwrap();
     let out = bin()

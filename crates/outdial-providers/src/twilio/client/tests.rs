@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::Router;
 use base64::Engine;
 use chrono::TimeZone;
-use outdial_core::Region;
+use outdial_core::{AnswerBehaviour, MachineHandling, Region};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -133,13 +133,12 @@ fn place_req() -> PlaceCall {
     PlaceCall {
         to: e164("+14155550100"),
         from: e164("+14155550199"),
-        answer: AnswerAction::TwimlUrl {
-            url: "https://outdial.example/twiml/answer?campaign=7".into(),
-        },
+        answer: AnswerBehaviour::flow_url("https://outdial.example/twiml/answer?campaign=7"),
         status_callback: "https://outdial.example/webhooks/twilio/status?attempt=42".into(),
         ring_timeout_s: 25,
         time_limit_s: 600,
-        machine_detection: Some("Enable".into()),
+        machine: MachineHandling::detect(),
+        options: Default::default(),
     }
 }
 
@@ -300,7 +299,7 @@ async fn place_call_success_sends_every_field() {
     assert_eq!(seen.body.matches("StatusCallbackEvent=").count(), 4);
     assert_eq!(seen.one("Timeout").as_deref(), Some("25"));
     assert_eq!(seen.one("TimeLimit").as_deref(), Some("600"));
-    assert_eq!(seen.one("MachineDetection").as_deref(), Some("Enable"));
+    assert_eq!(seen.one("DetectionMode").as_deref(), Some("Enable"));
     assert_eq!(seen.one("ApplicationSid"), None);
 }
 
@@ -308,10 +307,8 @@ async fn place_call_success_sends_every_field() {
 async fn place_call_with_inline_twiml_and_no_amd() {
     let (base, log) = serve(canned(201, created_body("queued", "1500"))).await;
     let mut req = place_req();
-    req.answer = AnswerAction::Twiml {
-        twiml: "<Response><Say>Hello &amp; bye</Say></Response>".into(),
-    };
-    req.machine_detection = None;
+    req.answer = AnswerBehaviour::inline("<Response><Say>Hello &amp; bye</Say></Response>");
+    req.machine = MachineHandling::default();
     let placed = client(&base).place_call(&req).await.unwrap();
     assert_eq!(placed.queue_time_ms, Some(1500));
     let seen = log.lock().unwrap()[0].clone();
@@ -320,7 +317,7 @@ async fn place_call_with_inline_twiml_and_no_amd() {
         Some("<Response><Say>Hello &amp; bye</Say></Response>")
     );
     assert_eq!(seen.one("Url"), None);
-    assert_eq!(seen.one("MachineDetection"), None);
+    assert_eq!(seen.one("DetectionMode"), None);
 }
 
 #[tokio::test]
