@@ -70,7 +70,7 @@ fn no_answer_only() -> OutcomeMix {
 async fn ending_a_never_ending_call_completes_it() {
     let rx = receiver(StatusCode::OK).await;
     let stuck = "+15551230101";
-    let c = carrier(CarrierConfig {
+    let (c, clock) = stepped(CarrierConfig {
         never_ends: vec![stuck.into()],
         ..CarrierConfig::default()
     })
@@ -81,9 +81,10 @@ async fn ending_a_never_ending_call_completes_it() {
     let (status, body) = create(&c, &form).await;
     assert_eq!(status, 201);
     let sid = body["sid"].as_str().unwrap().to_string();
-    eventually("answered", || callbacks_for(&rx, &sid).len() == 3).await;
-    // Let it talk for a while (simulated minutes).
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    step(&c, &clock, chrono::Duration::seconds(60)).await;
+    assert_eq!(callbacks_for(&rx, &sid).len(), 3, "initiated, ringing, answered");
+    // Let it talk for five simulated minutes.
+    step(&c, &clock, chrono::Duration::minutes(5)).await;
     assert_eq!(status_of(&c, &sid).await, "in-progress");
 
     let (status, call) = end(&c, &sid, "completed").await;
@@ -119,8 +120,8 @@ async fn ending_a_never_ending_call_completes_it() {
     let expected = compute_signature(&CarrierConfig::default().auth_token, &cb, &last.params);
     assert_eq!(last.signature.as_deref(), Some(expected.as_str()));
 
-    // Ending it again changes nothing (200, the same resource).
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Ending it again, a simulated second later, changes nothing (200, the same resource).
+    step(&c, &clock, chrono::Duration::seconds(1)).await;
     for again in ["completed", "canceled"] {
         let (status, call2) = end(&c, &sid, again).await;
         assert_eq!(status, 200);
@@ -210,16 +211,12 @@ async fn ending_a_ringing_call_cancels_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canceling_a_queued_call_fires_no_callback() {
     let rx = receiver(StatusCode::OK).await;
-    // One call per 100 simulated seconds: the second call waits 100 s in the CPS queue
-    // (10 s real at 10×).
-    let c = carrier_at(
-        CarrierConfig {
-            cps: Some(0.01),
-            outcomes: human_only(),
-            ..CarrierConfig::default()
-        },
-        10.0,
-    )
+    // One call per 100 simulated seconds: the second call waits 100 s in the CPS queue.
+    let (c, clock) = stepped(CarrierConfig {
+        cps: Some(0.01),
+        outcomes: human_only(),
+        ..CarrierConfig::default()
+    })
     .await;
     let cb = format!("{}/cb", rx.base);
     let (_, first) = create(&c, &basic_form("+15551230104", &cb)).await;
@@ -234,12 +231,10 @@ async fn canceling_a_queued_call_fires_no_callback() {
     assert!(call["start_time"].is_null());
 
     // The first call's callbacks arrive; the canceled one never gets any.
+    // Well past the time the canceled call would have left the queue.
     let first_sid = first["sid"].as_str().unwrap().to_string();
-    eventually("first call rings", || {
-        callbacks_for(&rx, &first_sid).len() >= 2
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    step(&c, &clock, chrono::Duration::seconds(300)).await;
+    assert!(callbacks_for(&rx, &first_sid).len() >= 2, "{:?}", rx.all());
     assert!(callbacks_for(&rx, &queued).is_empty(), "{:?}", rx.all());
     let l = c
         .ledger()
@@ -253,21 +248,20 @@ async fn canceling_a_queued_call_fires_no_callback() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ending_an_answered_call_early_replaces_its_planned_end() {
     let rx = receiver(StatusCode::OK).await;
-    // 100× real time: answered after 2–5 s simulated, planned to talk 100–120 s (1–1.2 s real).
-    let c = carrier_at(
-        CarrierConfig {
-            outcomes: OutcomeMix {
-                answered_duration_s: 100..=120,
-                ..human_only()
-            },
-            ..CarrierConfig::default()
+    // Answered after 2–5 s simulated, planned to talk 100–120 s.
+    let (c, clock) = stepped(CarrierConfig {
+        outcomes: OutcomeMix {
+            answered_duration_s: 100..=120,
+            ..human_only()
         },
-        100.0,
-    )
+        ..CarrierConfig::default()
+    })
     .await;
     let cb = format!("{}/cb", rx.base);
     let (_, body) = create(&c, &basic_form("+15551230106", &cb)).await;
     let sid = body["sid"].as_str().unwrap().to_string();
+    // The call's timeline runs on (its planned end is due), so wait for the answer only.
+    clock.advance(chrono::Duration::seconds(10));
     eventually("answered", || callbacks_for(&rx, &sid).len() == 3).await;
     let (status, call) = end(&c, &sid, "completed").await;
     assert_eq!(status, 200);
@@ -276,7 +270,7 @@ async fn ending_an_answered_call_early_replaces_its_planned_end() {
     assert!(duration < 100, "{duration}");
 
     // Past the planned end: still exactly one final callback, the early one.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    step(&c, &clock, chrono::Duration::seconds(300)).await;
     let got = callbacks_for(&rx, &sid);
     let finals: Vec<&Received> = got.iter().filter(|r| r.status() == "completed").collect();
     assert_eq!(finals.len(), 1, "{got:#?}");
@@ -350,7 +344,7 @@ fn twilio_client(c: &CarrierHandle) -> TwilioClient {
 async fn twilio_client_ends_a_never_ending_call() {
     let rx = receiver(StatusCode::OK).await;
     let stuck = "+14155550123";
-    let c = carrier(CarrierConfig {
+    let (c, clock) = stepped(CarrierConfig {
         never_ends: vec![stuck.into()],
         ..CarrierConfig::default()
     })
@@ -370,14 +364,8 @@ async fn twilio_client_ends_a_never_ending_call() {
         .await
         .unwrap();
     let id = placed.call_id.clone();
-    // Well past ring time + time limit: it is still in progress.
-    for _ in 0..200 {
-        if client.fetch_call(&id).await.unwrap().status == CallStatus::InProgress {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Well past ring time + time limit (30 s + 600 s): it is still in progress.
+    step(&c, &clock, chrono::Duration::seconds(700)).await;
     assert_eq!(
         client.fetch_call(&id).await.unwrap().status,
         CallStatus::InProgress

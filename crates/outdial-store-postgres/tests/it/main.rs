@@ -18,105 +18,37 @@ use outdial_store::{
 };
 use outdial_store_postgres::PgStore;
 use sqlx::Connection;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-const URL_VAR: &str = "OUTDIAL_TEST_POSTGRES_URL";
-
-/// The administrator URL, or `None` (with a notice) when the tests are to be skipped.
-/// Panics under CI when it is missing: there a skip would hide a failure.
+/// The administrator URL, or `None` (with a notice) when the tests are to be skipped; under
+/// `CI=true` a missing URL fails the test ([`outdial_testkit::pg::admin_url`]).
 fn admin_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{URL_VAR} is not set, and CI=true: the PostgreSQL tests must run in CI");
-            }
-            // Once, and past libtest's output capture, so the skip is seen.
-            static NOTICE: std::sync::Once = std::sync::Once::new();
-            NOTICE.call_once(|| {
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "skipping PostgreSQL tests: {URL_VAR} is not set"
-                );
-            });
-            None
-        }
-    }
+    outdial_testkit::pg::admin_url("the PostgreSQL store tests")
 }
 
 /// A database created for one test (or one conformance case), dropped when the value is
 /// dropped, even when the test panics.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-static SEQ: AtomicU32 = AtomicU32::new(0);
+struct TestDb(outdial_testkit::pg::TestDb);
 
 impl TestDb {
     async fn create(admin: &str) -> TestDb {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!(
-            "outdial_test_{}_{}_{}",
-            std::process::id(),
-            nanos % 1_000_000_000_000,
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut c = sqlx::PgConnection::connect(admin)
-            .await
-            .expect("connect to the admin database");
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut c)
-            .await
-            .expect("create a test database");
-        c.close().await.ok();
-        let mut url = url::Url::parse(admin).expect("admin URL");
-        url.set_path(&format!("/{name}"));
-        TestDb {
-            admin: admin.to_owned(),
-            name,
-            url: url.into(),
-        }
+        TestDb(outdial_testkit::pg::TestDb::create(admin, "outdial_test").await)
+    }
+
+    fn url(&self) -> &str {
+        self.0.url()
+    }
+
+    fn name(&self) -> &str {
+        self.0.name()
     }
 
     async fn store(&self) -> PgStore {
-        PgStore::connect(&self.url, 5).await.unwrap()
+        PgStore::connect(self.url(), 5).await.unwrap()
     }
 
     async fn raw(&self) -> sqlx::PgConnection {
-        sqlx::PgConnection::connect(&self.url).await.unwrap()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Runs on its own thread and runtime: Drop cannot await, and may run inside a
-        // runtime (or during a panic) where blocking on the current one is not allowed.
-        let admin = self.admin.clone();
-        let name = self.name.clone();
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut c = sqlx::PgConnection::connect(&admin).await?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut c)
-                    .await?;
-                c.close().await
-            })
-        })
-        .join();
-        if !matches!(done, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}: {done:?}", self.name);
-        }
+        self.0.connect().await
     }
 }
 
@@ -147,7 +79,7 @@ async fn migrations_are_idempotent_and_safe_to_race() {
     // Four instances start together on a fresh database: one migrates, all succeed.
     let mut tasks = Vec::new();
     for _ in 0..4 {
-        let url = db.url.clone();
+        let url = db.url().to_owned();
         tasks.push(tokio::spawn(async move { PgStore::connect(&url, 2).await }));
     }
     let mut stores = Vec::new();
@@ -193,7 +125,7 @@ async fn newer_schema_is_refused() {
     .await
     .unwrap();
     c.close().await.unwrap();
-    let err = PgStore::connect(&db.url, 2).await.unwrap_err();
+    let err = PgStore::connect(db.url(), 2).await.unwrap_err();
     assert!(matches!(err, StoreError::SchemaTooNew(_)), "{err}");
 }
 
@@ -208,11 +140,11 @@ async fn an_unrelated_database_is_refused_unless_adopted() {
         .execute(&mut c)
         .await
         .unwrap();
-    let err = PgStore::connect(&db.url, 2).await.unwrap_err();
+    let err = PgStore::connect(db.url(), 2).await.unwrap_err();
     assert!(matches!(err, StoreError::ForeignDatabase(_)), "{err:?}");
     let msg = err.to_string();
     assert!(
-        msg.contains(&db.name) && msg.contains("public.customers"),
+        msg.contains(db.name()) && msg.contains("public.customers"),
         "{msg}"
     );
     const TABLES: &str =
@@ -225,7 +157,7 @@ async fn an_unrelated_database_is_refused_unless_adopted() {
         vec!["customers".to_owned()],
         "the refused database was changed"
     );
-    let s = PgStore::connect_with_policy(&db.url, 2, outdial_store::ForeignDatabase::Adopt)
+    let s = PgStore::connect_with_policy(db.url(), 2, outdial_store::ForeignDatabase::Adopt)
         .await
         .unwrap();
     s.close().await;
@@ -256,14 +188,14 @@ async fn a_read_only_server_is_unavailable_and_the_store_recovers() {
     let set_read_only = |on: bool| {
         format!(
             "ALTER DATABASE \"{}\" SET default_transaction_read_only = {}",
-            db.name,
+            db.name(),
             if on { "on" } else { "off" }
         )
     };
     let kick = format!(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = '{}' AND pid <> pg_backend_pid()",
-        db.name
+        db.name()
     );
     sqlx::raw_sql(&set_read_only(true))
         .execute(&mut a)
@@ -388,7 +320,7 @@ async fn leases_have_one_holder_until_they_expire() {
     // Instances racing for a free lease: exactly one wins.
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let url = db.url.clone();
+        let url = db.url().to_owned();
         tasks.push(tokio::spawn(async move {
             let s = PgStore::connect(&url, 1).await.unwrap();
             let won = s
@@ -438,7 +370,7 @@ async fn instances_share_the_work_without_double_dialing() {
     // Three instances, each with its own pool, work through the same due list at once.
     let mut tasks = Vec::new();
     for _ in 0..3 {
-        let url = db.url.clone();
+        let url = db.url().to_owned();
         tasks.push(tokio::spawn(async move {
             let s = PgStore::connect(&url, 3).await.unwrap();
             let mut got = Vec::new();
@@ -565,7 +497,7 @@ async fn instances_claim_jobs_exclusively() {
     for (round, now) in [(1u32, t0()), (2, t0() + Duration::seconds(61))] {
         let mut tasks = Vec::new();
         for instance in 0..3 {
-            let url = db.url.clone();
+            let url = db.url().to_owned();
             tasks.push(tokio::spawn(async move {
                 let s = Arc::new(PgStore::connect(&url, 3).await.unwrap());
                 let mut workers = Vec::new();
