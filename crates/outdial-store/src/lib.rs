@@ -18,8 +18,6 @@ use chrono::{DateTime, Utc};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
-#[cfg(feature = "conformance")]
-pub mod small_fs;
 
 mod attempts;
 pub mod backend;

@@ -7,6 +7,7 @@
 //!   where the skip is a failure (it would hide a missing install step);
 //! - [`pg`]: PostgreSQL test databases on the server named by `OUTDIAL_TEST_POSTGRES_URL`,
 //!   one per test, dropped when the value is dropped;
+//! - [`small_fs`]: a tmpfs of a fixed size for full-disk tests;
 //! - [`smtp`]: a real SMTP server (Python's aiosmtpd running `smtp_sink.py`) that stores
 //!   each message as JSON;
 //! - [`provider`]: a scripted [`outdial_providers::Provider`];
@@ -15,6 +16,7 @@
 pub mod ci;
 pub mod pg;
 pub mod provider;
+pub mod small_fs;
 pub mod smtp;
 pub mod time;
 

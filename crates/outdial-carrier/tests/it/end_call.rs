@@ -82,7 +82,11 @@ async fn ending_a_never_ending_call_completes_it() {
     assert_eq!(status, 201);
     let sid = body["sid"].as_str().unwrap().to_string();
     step(&c, &clock, chrono::Duration::seconds(60)).await;
-    assert_eq!(callbacks_for(&rx, &sid).len(), 3, "initiated, ringing, answered");
+    assert_eq!(
+        callbacks_for(&rx, &sid).len(),
+        3,
+        "initiated, ringing, answered"
+    );
     // Let it talk for five simulated minutes.
     step(&c, &clock, chrono::Duration::minutes(5)).await;
     assert_eq!(status_of(&c, &sid).await, "in-progress");

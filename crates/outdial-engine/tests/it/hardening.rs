@@ -159,7 +159,7 @@ async fn one_other_refusal_retries_the_lead_and_three_in_a_row_trip_the_switch()
 
 #[tokio::test]
 async fn a_full_disk_stops_new_calls_at_once_and_the_stop_persists_when_writable_again() {
-    let Some(disk) = outdial_store::small_fs::SmallFs::mount("4m") else {
+    let Some(disk) = outdial_testkit::small_fs::SmallFs::mount("4m") else {
         return;
     };
     let phones: Vec<String> = (0..400)

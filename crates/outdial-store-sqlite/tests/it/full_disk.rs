@@ -11,9 +11,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use outdial_core::{AnswerBehaviour, CampaignSettings, LeadContact, NewLead, Region, E164};
 use outdial_store::prelude::*;
-use outdial_store::small_fs::{fill, SmallFs};
 use outdial_store::{KillScope, LeadPlacement, StoreError};
 use outdial_store_sqlite::{OpenMode, SqliteStore};
+use outdial_testkit::small_fs::{fill, SmallFs};
 use sqlx::Connection;
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! Conformance cases of the error mapping: the [`StoreError`] variant each backend returns for
 //! what both can produce through the trait. (`SchemaTooNew`, `ForeignDatabase` and
 //! `Unavailable` need a database from the future, a foreign one or a failing disk or server:
-//! each backend's own tests pin them when opening, on a full file system (SQLite, `small_fs`)
+//! each backend's own tests pin them when opening, on a full file system (SQLite, `outdial_testkit::small_fs`)
 //! and on a read-only server (PostgreSQL).)
 
 use super::*;

@@ -320,7 +320,10 @@ fn campaign_create_checks_the_settings_against_the_provider() {
 #[test]
 fn the_sample_campaign_settings_create_a_campaign() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/campaign-settings.json");
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../samples/campaign-settings.json"
+    );
     let out = bin()
         .args(["campaign", "create", "sample", "--settings", sample, "--db"])
         .arg(dir.path().join("o.db"))

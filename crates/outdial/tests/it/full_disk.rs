@@ -9,8 +9,8 @@
 
 use super::support::{self, LeadFile, Serve, SimClock, AREAS};
 use chrono::{TimeZone, Utc};
-use outdial_store::small_fs::SmallFs;
 use outdial_store_sqlite::{OpenMode, SqliteStore};
+use outdial_testkit::small_fs::SmallFs;
 use std::time::{Duration, Instant};
 
 const LEADS: LeadFile<'static> = LeadFile {

@@ -1,10 +1,10 @@
-//! A small real file system for full-disk tests (feature `conformance`): a tmpfs mounted on a
-//! temporary directory, filled to the last byte and freed again. Used by the store backends'
-//! full-disk tests, the engine's and the `outdial serve` one.
+//! A small real file system for full-disk tests: a tmpfs mounted on a temporary directory,
+//! filled to the last byte and freed again. Used by the SQLite store's full-disk tests, the
+//! engine's and the `outdial serve` one.
 //!
 //! Mounting needs root (or the right to mount). Where it is not permitted, [`SmallFs::mount`]
-//! prints a notice and returns `None`, so the test passes as skipped — except under CI
-//! (`CI=true`), where a skip is a failure and it panics.
+//! applies the [CI rule](crate::ci): a notice and `None` (the test passes as skipped), or a
+//! panic under `CI=true`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,14 +31,9 @@ impl SmallFs {
                     Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
                     Err(e) => e.to_string(),
                 };
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!(
-                        "cannot mount a tmpfs ({why}), and CI=true: the full-disk test must run in CI"
-                    );
-                }
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "skipping the full-disk test: cannot mount a tmpfs here ({why})"
+                crate::precondition_missing(
+                    "the full-disk test",
+                    &format!("cannot mount a tmpfs here ({why})"),
                 );
                 None
             }
