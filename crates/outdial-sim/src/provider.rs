@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use outdial_carrier::rng::keyed;
 use outdial_carrier::LedgerEntry;
 use outdial_core::{AnsweredBy, AttemptId, CallEvent, CallStatus, ProviderCallId, E164};
+use outdial_providers::twilio::webhook::{self, StatusCallback};
 use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,19 +95,22 @@ pub struct Delivery {
     pub event_at: DateTime<Utc>,
     /// The attempt id of the callback URL.
     pub attempt: Option<AttemptId>,
-    /// The parsed event, as the HTTP layer would pass it on.
-    pub event: CallEvent,
-    /// The form body as sent.
-    pub payload: String,
+    /// The callback as the provider sends it (its event's time in milliseconds; the body
+    /// carries whole seconds).
+    pub callback: StatusCallback,
     /// Whether this is the second copy of a duplicated callback.
     pub duplicate: bool,
 }
 
 impl Delivery {
-    /// The dedupe key the HTTP layer derives
-    /// ([`outdial_providers::twilio::webhook::dedupe_key`]).
-    pub fn dedupe_key(&self) -> String {
-        outdial_providers::twilio::webhook::dedupe_key(&self.event)
+    /// The event the provider fired.
+    pub fn event(&self) -> &CallEvent {
+        &self.callback.event
+    }
+
+    /// The form body as sent ([`webhook::encode_status_callback`]).
+    pub fn body(&self) -> String {
+        webhook::encode_status_callback(&self.callback)
     }
 }
 
@@ -614,12 +618,12 @@ impl FakeProvider {
             },
             sip_response_code: outdial_carrier::sip_response_code(status.as_str()),
         };
-        let payload = format!(
-            "CallSid={sid}&CallStatus={}&SequenceNumber={i}&To={}&Timestamp={}",
-            status.as_str(),
-            call.to.replace('+', "%2B"),
-            at.timestamp_millis()
-        );
+        let callback = StatusCallback {
+            event,
+            account_sid: outdial_carrier::DEFAULT_ACCOUNT_SID.to_owned(),
+            to: call.to.clone(),
+            from: call.from.clone(),
+        };
         let attempt = call.attempt;
         g.stats.callbacks += 1;
         let blackout = g.blackouts.iter().any(|(a, b)| *a <= at && at < *b);
@@ -646,8 +650,7 @@ impl FakeProvider {
             deliver_at,
             event_at: at,
             attempt,
-            event,
-            payload,
+            callback,
             duplicate: false,
         };
         if dup < p.p_duplicate {
@@ -668,11 +671,11 @@ impl FakeProvider {
 #[async_trait]
 impl Provider for FakeProvider {
     fn status_callback_url(&self, public_url: &str, attempt: AttemptId) -> String {
-        outdial_providers::twilio::webhook::status_callback_url(public_url, attempt.0)
+        webhook::status_callback_url(public_url, attempt.0)
     }
 
     fn webhook_source(&self) -> &'static str {
-        outdial_providers::twilio::webhook::WEBHOOK_SOURCE
+        webhook::WEBHOOK_SOURCE
     }
 
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
@@ -857,7 +860,7 @@ impl Provider for FakeProvider {
         let i = call.events.len() - 1;
         let snap = call.snapshot(now);
         g.deliveries
-            .retain(|_, d| d.event.call_id.as_str() != sid || d.event_at <= now);
+            .retain(|_, d| d.event().call_id.as_str() != sid || d.event_at <= now);
         g.stats.ended_by_api += 1;
         self.trace
             .line(now, format!("provider end {sid} → {}", status.as_str()));

@@ -4,6 +4,7 @@
 
 use super::*;
 use outdial_engine::{Maintenance, MaintenanceReport, StepPlan, StepReport};
+use outdial_providers::twilio::webhook;
 
 impl World {
     /// One step of the engine while it is up: the restart after a crash, the callbacks due,
@@ -183,25 +184,46 @@ impl World {
         Some(changed)
     }
 
-    /// Delivers one callback. Returns whether it ended an attempt.
+    /// Delivers one callback: its form body goes through the provider adapter's
+    /// `verified_callback`, as in the HTTP handler (the signature is not computed: the
+    /// simulator's provider is trusted), and the parsed event is ingested. Returns whether it
+    /// ended an attempt.
     pub(super) async fn deliver(&mut self, d: Delivery) -> bool {
+        if self.engine.is_none() {
+            return false;
+        }
+        let body = d.body();
+        let verified = webhook::decode_form(body.as_bytes())
+            .and_then(|params| webhook::verified_callback(&params, body.as_bytes(), self.now()));
+        let verified = match verified {
+            Ok(v) => v,
+            Err(e) => {
+                self.violation(
+                    "every callback the provider sends parses",
+                    None,
+                    format!("{body}: {e}"),
+                );
+                return false;
+            }
+        };
+        let event = verified.callback.event;
         let raw = RawEvent {
-            source: outdial_providers::twilio::webhook::WEBHOOK_SOURCE.into(),
-            dedupe_key: d.dedupe_key(),
-            payload: d.payload.clone(),
+            source: verified.source,
+            dedupe_key: verified.dedupe_key,
+            payload: verified.payload,
         };
         let Some(engine) = self.engine.as_ref() else {
             return false;
         };
         self.stats.delivered += 1;
         self.engine_ran = true;
-        let r = engine.ingest_call_event(d.attempt, &d.event, &raw).await;
+        let r = engine.ingest_call_event(d.attempt, &event, &raw).await;
         let now = self.now();
         let what = format!(
             "webhook {} #{} {}{}",
-            d.event.call_id,
-            d.event.sequence.unwrap_or(0),
-            d.event.status.as_str(),
+            d.event().call_id,
+            d.event().sequence.unwrap_or(0),
+            d.event().status.as_str(),
             if d.duplicate { " (copy)" } else { "" }
         );
         let line = match &r {
@@ -229,10 +251,11 @@ impl World {
             // found is a lost link.
             self.violation(
                 "no provider call without its attempt",
-                Some(d.event.call_id.to_string()),
+                Some(d.event().call_id.to_string()),
                 format!(
                     "callback for {} (attempt {:?}) matched no attempt",
-                    d.event.call_id, d.attempt
+                    d.event().call_id,
+                    d.attempt
                 ),
             );
         }

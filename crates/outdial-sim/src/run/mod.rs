@@ -429,9 +429,9 @@ impl World {
                         now,
                         format!(
                             "webhook {} #{} {} lost: outdial is down",
-                            d.event.call_id,
-                            d.event.sequence.unwrap_or(0),
-                            d.event.status.as_str()
+                            d.event().call_id,
+                            d.event().sequence.unwrap_or(0),
+                            d.event().status.as_str()
                         ),
                     );
                 }
