@@ -99,6 +99,7 @@ mod callbacks;
 mod carrier;
 mod config;
 mod ledger;
+pub mod outcome;
 pub mod rng;
 mod sim;
 
@@ -111,4 +112,4 @@ pub use config::{
     DEFAULT_AUTH_TOKEN,
 };
 pub use ledger::{write_ledger, write_ledger_csv, LedgerEntry, LEDGER_CSV_HEADER};
-pub use sim::sip_response_code;
+pub use outcome::sip_response_code;

@@ -5,8 +5,10 @@
 //! ledger and the callbacks can never disagree.
 
 use crate::config::OutcomeMix;
+use crate::outcome::{draw_outcome, Answerer, OutcomeInput};
+pub(crate) use crate::outcome::{FinalStatus, Forced};
 use crate::rng::{fnv1a, FNV_OFFSET_BASIS};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -36,58 +38,6 @@ pub(crate) fn rng_for(seed: u64, stream: Stream, to: &str, n: u64) -> ChaCha8Rng
     seed_bytes[16..24].copy_from_slice(&n.to_le_bytes());
     seed_bytes[24] = stream as u8;
     ChaCha8Rng::from_seed(seed_bytes)
-}
-
-/// How a call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum FinalStatus {
-    Completed,
-    Busy,
-    NoAnswer,
-    Failed,
-    /// Ended through the API (`Status=canceled|completed`) before it was answered.
-    Canceled,
-}
-
-impl FinalStatus {
-    /// Twilio's spelling.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            FinalStatus::Completed => "completed",
-            FinalStatus::Busy => "busy",
-            FinalStatus::NoAnswer => "no-answer",
-            FinalStatus::Failed => "failed",
-            FinalStatus::Canceled => "canceled",
-        }
-    }
-
-    /// `SipResponseCode` of the final callback ([`sip_response_code`]).
-    pub(crate) fn sip_code(self) -> u16 {
-        sip_response_code(self.as_str()).expect("a final status")
-    }
-}
-
-/// The `SipResponseCode` of a call's final status callback, by Twilio's spelling of the
-/// final status (`completed`, `busy`, `no-answer`, `failed`, `canceled`); `None` for a status
-/// that is not final. Shared by the carrier and the simulator's fake provider.
-pub fn sip_response_code(final_status: &str) -> Option<u16> {
-    Some(match final_status {
-        "completed" => 200,
-        "busy" => 486,
-        "no-answer" => 487,
-        "failed" => 500,
-        // 487 Request Terminated: the caller gave up (RFC 3261 §21.4.26).
-        "canceled" => 487,
-        _ => return None,
-    })
-}
-
-/// Per-number overrides from the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Forced {
-    None,
-    Busy,
-    NeverEnds,
 }
 
 /// What the create request asked for that shapes the timeline.
@@ -129,93 +79,37 @@ pub(crate) fn draw_sid(rng: &mut ChaCha8Rng) -> String {
     format!("CA{a:032x}")
 }
 
-/// Draws a call's timeline. Every random value is drawn in a fixed order whatever the
-/// outcome, so the outcome stream stays aligned.
+/// Draws a call's timeline: the shared outcome model ([`draw_outcome`]) with Twilio's
+/// answering-machine wording (`answered_by` only when machine detection was requested:
+/// `human`, `machine_end_beep` with `DetectMessageEnd`, else `machine_start`).
 pub(crate) fn plan_call(rng: &mut ChaCha8Rng, mix: &OutcomeMix, input: &PlanInput<'_>) -> CallPlan {
-    let initiated_ms: i64 = rng.gen_range(50..=500);
-    let ring_delay_ms: i64 = rng.gen_range(1_000..=3_000);
-    let roll: u64 = rng.gen_range(0..mix.total_weight().max(1));
-    let ring_ms: i64 =
-        i64::from(rng.gen_range(mix.ring_time_s.clone())) * 1000 + rng.gen_range(0..1000);
-    let talk_s: u64 = u64::from(rng.gen_range(mix.answered_duration_s.clone()));
-    let busy_after_ms: i64 = rng.gen_range(2_000..=5_000);
-    let fail_after_ms: i64 = rng.gen_range(1_000..=3_000);
-
-    let outcome = {
-        let weights = [
-            mix.answered_human,
-            mix.answered_machine,
-            mix.busy,
-            mix.no_answer,
-            mix.failed,
-        ];
-        let mut acc = 0u64;
-        let mut pick = 0usize;
-        for (i, w) in weights.iter().enumerate() {
-            acc += u64::from(*w);
-            if roll < acc {
-                pick = i;
-                break;
-            }
-        }
-        match input.forced {
-            Forced::Busy => 2,
-            Forced::NeverEnds if pick >= 2 => 0,
-            _ => pick,
-        }
-    };
-
-    let initiated_at = input.dial_at + Duration::milliseconds(initiated_ms);
-    let ringing_at = initiated_at + Duration::milliseconds(ring_delay_ms);
-    let timeout = Duration::seconds(i64::from(input.timeout_s));
-    let no_answer_at = std::cmp::max(initiated_at + timeout, ringing_at + Duration::seconds(1));
-    let mut plan = CallPlan {
-        initiated_at,
-        ringing_at: Some(ringing_at),
-        answered_at: None,
-        ended_at: None,
-        final_status: None,
-        answered_by: None,
-        duration_s: 0,
+    let o = draw_outcome(
+        rng,
+        mix,
+        &OutcomeInput {
+            dial_at: input.dial_at,
+            ring_timeout_s: input.timeout_s,
+            time_limit_s: input.time_limit_s,
+            forced: input.forced,
+        },
+    );
+    let answered_by = o.answerer.and_then(|who| {
+        input.machine_detection.map(|md| match (who, md) {
+            (Answerer::Human, _) => "human",
+            (Answerer::Machine, "DetectMessageEnd") => "machine_end_beep",
+            (Answerer::Machine, _) => "machine_start",
+        })
+    });
+    CallPlan {
+        initiated_at: o.initiated_at,
+        ringing_at: o.ringing_at,
+        answered_at: o.answered_at,
+        ended_at: o.ended_at,
+        final_status: o.final_status,
+        answered_by,
+        duration_s: o.talk_s,
         silent: false,
-    };
-    match outcome {
-        0 | 1 => {
-            let answered_at = ringing_at + Duration::milliseconds(ring_ms);
-            if answered_at >= initiated_at + timeout && input.forced != Forced::NeverEnds {
-                plan.ended_at = Some(no_answer_at);
-                plan.final_status = Some(FinalStatus::NoAnswer);
-                return plan;
-            }
-            plan.answered_at = Some(answered_at);
-            plan.answered_by = input.machine_detection.map(|md| match (outcome, md) {
-                (0, _) => "human",
-                (_, "DetectMessageEnd") => "machine_end_beep",
-                _ => "machine_start",
-            });
-            if input.forced == Forced::NeverEnds {
-                return plan;
-            }
-            let talk = talk_s.min(u64::from(input.time_limit_s));
-            plan.duration_s = talk;
-            plan.ended_at = Some(answered_at + Duration::seconds(talk as i64));
-            plan.final_status = Some(FinalStatus::Completed);
-        }
-        2 => {
-            plan.ended_at = Some(ringing_at + Duration::milliseconds(busy_after_ms));
-            plan.final_status = Some(FinalStatus::Busy);
-        }
-        3 => {
-            plan.ended_at = Some(no_answer_at);
-            plan.final_status = Some(FinalStatus::NoAnswer);
-        }
-        _ => {
-            plan.ringing_at = None;
-            plan.ended_at = Some(initiated_at + Duration::milliseconds(fail_after_ms));
-            plan.final_status = Some(FinalStatus::Failed);
-        }
     }
-    plan
 }
 
 /// Where a call stands at an instant.
@@ -300,6 +194,7 @@ impl CallPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use outdial_testkit::t0;
 
     fn input(forced: Forced) -> PlanInput<'static> {

@@ -56,6 +56,14 @@ pub struct EngineConfig {
     /// Cadence of singleton maintenance (lease, reconciler, safety monitor) in
     /// [`Engine::step`](crate::Engine::step), clock seconds. Default 5.
     pub maintenance_every_s: i64,
+    /// Least time between two runs of the safety monitor ([`Engine::monitor`]) on
+    /// maintenance turns of [`Engine::step`], clock seconds, counted from the clock's reading
+    /// when the monitor last started. Default 0: the monitor runs on every maintenance turn
+    /// (every `maintenance_every_s`). The simulator sets 30.
+    ///
+    /// [`Engine::monitor`]: crate::Engine::monitor
+    /// [`Engine::step`]: crate::Engine::step
+    pub monitor_every_s: i64,
 }
 
 impl Default for EngineConfig {
@@ -77,6 +85,7 @@ impl Default for EngineConfig {
             post_call_jobs: Vec::new(),
             jobs: JobsConfig::default(),
             maintenance_every_s: 5,
+            monitor_every_s: 0,
         }
     }
 }

@@ -43,7 +43,7 @@ pub use error::EngineError;
 pub use facts::LeadFacts;
 pub use jobs::{JobError, JobHandler, JobsConfig, JobsReport};
 pub use reconcile::ReconcileReport;
-pub use run::StepReport;
+pub use run::{Maintenance, MaintenanceReport, StepPlan, StepReport};
 pub use safety::{KillSwitches, MonitorReport, SafetyConfig};
 
 use chrono::{DateTime, Utc};
@@ -89,6 +89,8 @@ pub struct Engine {
     storage_fault: Mutex<Option<String>>,
     /// When [`Engine::step`] last ran maintenance (clock time); `None`: never.
     last_maintenance: Mutex<Option<DateTime<Utc>>>,
+    /// When [`Engine::step`] last ran the safety monitor (clock time); `None`: never.
+    last_monitor: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl Engine {
@@ -113,6 +115,7 @@ impl Engine {
             high_water: Mutex::new(None),
             storage_fault: Mutex::new(None),
             last_maintenance: Mutex::new(None),
+            last_monitor: Mutex::new(None),
         }
     }
 

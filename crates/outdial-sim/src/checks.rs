@@ -224,14 +224,7 @@ pub async fn check_all(
         );
         for (i, call) in calls.iter().enumerate() {
             let earlier: Vec<_> = calls[..i].iter().map(|c| c.created_at).collect();
-            let rules = LeadRules {
-                campaign: &campaign.settings,
-                state_rules,
-                whereabouts: &w,
-                history: &earlier,
-                number_history: &earlier,
-                slack: chrono::Duration::zero(),
-            };
+            let rules = LeadRules::new(&campaign.settings, state_rules, &w, &earlier, &earlier);
             for block in rules.blocks_at(call.created_at) {
                 rule_violations.push(format!(
                     "{} to {to} at {}: {block}",

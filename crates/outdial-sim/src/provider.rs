@@ -3,18 +3,21 @@
 //! created, and schedules status callbacks with seeded faults (lost, duplicated, reordered,
 //! delayed). The simulator delivers the callbacks to the engine.
 //!
-//! Outcomes follow the ideas of `outdial-carrier`'s simulation: answered by a person or a
-//! machine, busy, no answer, failed, and two kinds of calls that never end on their own:
-//! answered and never hung up (ended by `end_call` → `completed`), and stuck in the
-//! provider's queue (ended by `end_call` → `canceled`).
+//! Outcomes come from `outdial-carrier`'s shared outcome model
+//! ([`outdial_carrier::outcome::draw_outcome`], with the simulator's own mix): answered by a
+//! person or a machine, busy, no answer, failed; and two kinds of calls that never end on
+//! their own, the simulator's faults: answered and never hung up (ended by `end_call` →
+//! `completed`), and stuck in the provider's queue (ended by `end_call` → `canceled`).
 
 use super::clock::SimClock;
 use super::trace::Trace;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use outdial_carrier::outcome::{draw_outcome, Answerer, FinalStatus, Forced, OutcomeInput};
 use outdial_carrier::rng::keyed;
-use outdial_carrier::LedgerEntry;
+use outdial_carrier::{LedgerEntry, OutcomeMix};
 use outdial_core::{AnsweredBy, AttemptId, CallEvent, CallStatus, ProviderCallId, E164};
+use outdial_providers::twilio::webhook::{self, StatusCallback};
 use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,19 +97,22 @@ pub struct Delivery {
     pub event_at: DateTime<Utc>,
     /// The attempt id of the callback URL.
     pub attempt: Option<AttemptId>,
-    /// The parsed event, as the HTTP layer would pass it on.
-    pub event: CallEvent,
-    /// The form body as sent.
-    pub payload: String,
+    /// The callback as the provider sends it (its event's time in milliseconds; the body
+    /// carries whole seconds).
+    pub callback: StatusCallback,
     /// Whether this is the second copy of a duplicated callback.
     pub duplicate: bool,
 }
 
 impl Delivery {
-    /// The dedupe key the HTTP layer derives
-    /// ([`outdial_providers::twilio::webhook::dedupe_key`]).
-    pub fn dedupe_key(&self) -> String {
-        outdial_providers::twilio::webhook::dedupe_key(&self.event)
+    /// The event the provider fired.
+    pub fn event(&self) -> &CallEvent {
+        &self.callback.event
+    }
+
+    /// The form body as sent ([`webhook::encode_status_callback`]).
+    pub fn body(&self) -> String {
+        webhook::encode_status_callback(&self.callback)
     }
 }
 
@@ -281,6 +287,31 @@ fn parse_attempt(url: &str) -> Option<AttemptId> {
         .map(AttemptId)
 }
 
+/// The simulator's outcome mix for the shared model: human 25, machine 20, busy 15,
+/// no-answer 25, failed 8; answered after 2–50 s of ringing; 5–420 s of talk.
+fn outcome_mix() -> OutcomeMix {
+    OutcomeMix {
+        answered_human: 25,
+        answered_machine: 20,
+        busy: 15,
+        no_answer: 25,
+        failed: 8,
+        answered_duration_s: 5..=420,
+        ring_time_s: 2..=49,
+    }
+}
+
+/// outdial's call status for a final status of the outcome model.
+fn call_status(s: FinalStatus) -> CallStatus {
+    match s {
+        FinalStatus::Completed => CallStatus::Completed,
+        FinalStatus::Busy => CallStatus::Busy,
+        FinalStatus::NoAnswer => CallStatus::NoAnswer,
+        FinalStatus::Failed => CallStatus::Failed,
+        FinalStatus::Canceled => CallStatus::Canceled,
+    }
+}
+
 fn ms(rng: &mut impl Rng, lo: i64, hi: i64) -> Duration {
     Duration::milliseconds(rng.gen_range(lo..=hi))
 }
@@ -427,47 +458,44 @@ impl FakeProvider {
         };
         let mut rng = keyed(self.profile.seed, "call", &to, n);
         let sid = format!("CA{:032x}", rng.gen::<u128>());
-        // Draw every value in a fixed order, whatever the outcome.
-        let roll: f64 = rng.gen();
+        // The simulator's own draws first, then the shared outcome model: every value is
+        // drawn in a fixed order, whatever the outcome.
         let never_roll: f64 = rng.gen();
-        let initiated = ms(&mut rng, 50, 500);
-        let ring_delay = ms(&mut rng, 1_000, 3_000);
-        let answer_after = ms(&mut rng, 2_000, 50_000);
-        let talk_s: i64 = rng.gen_range(5..=420);
-        let busy_after = ms(&mut rng, 2_000, 6_000);
-        let fail_after = ms(&mut rng, 1_000, 3_000);
         let machine_kind: u8 = rng.gen_range(0..3);
-
         let p = &self.profile;
-        let mut outcome = if never_roll < p.p_stuck_queued {
-            Outcome::StuckQueued
-        } else if never_roll < p.p_stuck_queued + p.p_never_ends {
-            Outcome::NeverEnds
+        let always_busy = p.always_busy.contains(&to);
+        let stuck = !always_busy && never_roll < p.p_stuck_queued;
+        let forced = if always_busy {
+            Forced::Busy
+        } else if p.never_ends.contains(&to) || never_roll < p.p_stuck_queued + p.p_never_ends {
+            Forced::NeverEnds
         } else {
-            // human 25, machine 20, busy 15, no-answer 25, failed 8.
-            let x = roll * 93.0;
-            if x < 25.0 {
-                Outcome::Human
-            } else if x < 45.0 {
-                Outcome::Machine
-            } else if x < 60.0 {
-                Outcome::Busy
-            } else if x < 85.0 {
-                Outcome::NoAnswer
-            } else {
-                Outcome::Failed
-            }
+            Forced::None
         };
-        if p.always_busy.contains(&to) {
-            outcome = Outcome::Busy;
-        } else if p.never_ends.contains(&to) && matches!(outcome, Outcome::Human | Outcome::Machine)
-        {
-            outcome = Outcome::NeverEnds;
-        }
-        let timeout = Duration::seconds(i64::from(req.ring_timeout_s));
-        let initiated_at = now + initiated;
-        let ringing_at = initiated_at + ring_delay;
-        let no_answer_at = (initiated_at + timeout).max(ringing_at + Duration::seconds(1));
+        let plan = draw_outcome(
+            &mut rng,
+            &outcome_mix(),
+            &OutcomeInput {
+                dial_at: now,
+                ring_timeout_s: req.ring_timeout_s,
+                time_limit_s: req.time_limit_s,
+                forced,
+            },
+        );
+        let machine = match machine_kind {
+            0 => AnsweredBy::MachineStart,
+            1 => AnsweredBy::MachineEndBeep,
+            _ => AnsweredBy::MachineEndSilence,
+        };
+        let outcome = match (stuck, plan.final_status, plan.answerer) {
+            (true, _, _) => Outcome::StuckQueued,
+            (false, None, _) => Outcome::NeverEnds,
+            (false, Some(FinalStatus::Completed), Some(Answerer::Machine)) => Outcome::Machine,
+            (false, Some(FinalStatus::Completed), _) => Outcome::Human,
+            (false, Some(FinalStatus::Busy), _) => Outcome::Busy,
+            (false, Some(FinalStatus::NoAnswer), _) => Outcome::NoAnswer,
+            (false, Some(FinalStatus::Failed | FinalStatus::Canceled), _) => Outcome::Failed,
+        };
         let mut call = Call {
             sid: sid.clone(),
             to: to.clone(),
@@ -475,59 +503,27 @@ impl FakeProvider {
             created_at: now,
             attempt: parse_attempt(&req.status_callback),
             outcome,
-            initiated_at: Some(initiated_at),
-            ringing_at: Some(ringing_at),
-            answered_at: None,
-            ended_at: None,
-            final_status: None,
-            answered_by: None,
+            initiated_at: Some(plan.initiated_at),
+            ringing_at: plan.ringing_at,
+            answered_at: plan.answered_at,
+            ended_at: plan.ended_at,
+            final_status: plan.final_status.map(call_status),
+            answered_by: plan.answerer.map(|who| match who {
+                Answerer::Human => AnsweredBy::Human,
+                Answerer::Machine => machine,
+            }),
             events: Vec::new(),
             ended_by_api: false,
             callback_draws: 0,
         };
-        let machine = match machine_kind {
-            0 => AnsweredBy::MachineStart,
-            1 => AnsweredBy::MachineEndBeep,
-            _ => AnsweredBy::MachineEndSilence,
-        };
-        match outcome {
-            Outcome::Human | Outcome::Machine | Outcome::NeverEnds => {
-                let answered_at = ringing_at + answer_after;
-                if answered_at >= initiated_at + timeout && outcome != Outcome::NeverEnds {
-                    call.outcome = Outcome::NoAnswer;
-                    call.ended_at = Some(no_answer_at);
-                    call.final_status = Some(CallStatus::NoAnswer);
-                } else {
-                    call.answered_at = Some(answered_at);
-                    call.answered_by = Some(if outcome == Outcome::Machine {
-                        machine
-                    } else {
-                        AnsweredBy::Human
-                    });
-                    if outcome != Outcome::NeverEnds {
-                        let talk = talk_s.min(i64::from(req.time_limit_s));
-                        call.ended_at = Some(answered_at + Duration::seconds(talk));
-                        call.final_status = Some(CallStatus::Completed);
-                    }
-                }
-            }
-            Outcome::Busy => {
-                call.ended_at = Some(ringing_at + busy_after);
-                call.final_status = Some(CallStatus::Busy);
-            }
-            Outcome::NoAnswer => {
-                call.ended_at = Some(no_answer_at);
-                call.final_status = Some(CallStatus::NoAnswer);
-            }
-            Outcome::Failed => {
-                call.ringing_at = None;
-                call.ended_at = Some(initiated_at + fail_after);
-                call.final_status = Some(CallStatus::Failed);
-            }
-            Outcome::StuckQueued => {
-                call.initiated_at = None;
-                call.ringing_at = None;
-            }
+        if stuck {
+            // Stuck in the provider's queue: never dials, never rings, until `end_call`.
+            call.initiated_at = None;
+            call.ringing_at = None;
+            call.answered_at = None;
+            call.answered_by = None;
+            call.ended_at = None;
+            call.final_status = None;
         }
         if matches!(call.outcome, Outcome::NeverEnds | Outcome::StuckQueued) {
             g.stats.never_ending += 1;
@@ -614,12 +610,12 @@ impl FakeProvider {
             },
             sip_response_code: outdial_carrier::sip_response_code(status.as_str()),
         };
-        let payload = format!(
-            "CallSid={sid}&CallStatus={}&SequenceNumber={i}&To={}&Timestamp={}",
-            status.as_str(),
-            call.to.replace('+', "%2B"),
-            at.timestamp_millis()
-        );
+        let callback = StatusCallback {
+            event,
+            account_sid: outdial_carrier::DEFAULT_ACCOUNT_SID.to_owned(),
+            to: call.to.clone(),
+            from: call.from.clone(),
+        };
         let attempt = call.attempt;
         g.stats.callbacks += 1;
         let blackout = g.blackouts.iter().any(|(a, b)| *a <= at && at < *b);
@@ -646,8 +642,7 @@ impl FakeProvider {
             deliver_at,
             event_at: at,
             attempt,
-            event,
-            payload,
+            callback,
             duplicate: false,
         };
         if dup < p.p_duplicate {
@@ -668,11 +663,11 @@ impl FakeProvider {
 #[async_trait]
 impl Provider for FakeProvider {
     fn status_callback_url(&self, public_url: &str, attempt: AttemptId) -> String {
-        outdial_providers::twilio::webhook::status_callback_url(public_url, attempt.0)
+        webhook::status_callback_url(public_url, attempt.0)
     }
 
     fn webhook_source(&self) -> &'static str {
-        outdial_providers::twilio::webhook::WEBHOOK_SOURCE
+        webhook::WEBHOOK_SOURCE
     }
 
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
@@ -857,7 +852,7 @@ impl Provider for FakeProvider {
         let i = call.events.len() - 1;
         let snap = call.snapshot(now);
         g.deliveries
-            .retain(|_, d| d.event.call_id.as_str() != sid || d.event_at <= now);
+            .retain(|_, d| d.event().call_id.as_str() != sid || d.event_at <= now);
         g.stats.ended_by_api += 1;
         self.trace
             .line(now, format!("provider end {sid} → {}", status.as_str()));

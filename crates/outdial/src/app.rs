@@ -293,6 +293,8 @@ fn engine_config_with(
         calls_per_second: cfg.dialer.calls_per_second,
         max_concurrent: cfg.dialer.max_concurrent,
         reconcile_after_s: cfg.dialer.reconcile_after_s,
+        maintenance_every_s: cfg.dialer.maintenance_every_s,
+        monitor_every_s: cfg.dialer.monitor_every_s,
         request_timeout_real_ms: cfg.twilio.request_timeout_s * 1000,
         instance_id: instance_id.to_owned(),
         state_rules: Arc::new(state_rules(cfg)?),

@@ -175,6 +175,12 @@ pub struct DialerSettings {
     pub tick_ms: u64,
     /// Seconds after which the reconciler asks the provider about an in-flight attempt.
     pub reconcile_after_s: i64,
+    /// Cadence of singleton maintenance (maintenance lease, reconciler, safety monitor),
+    /// clock seconds ([`outdial_engine::EngineConfig::maintenance_every_s`]).
+    pub maintenance_every_s: i64,
+    /// Least time between two safety-monitor runs on maintenance turns, clock seconds; 0: on
+    /// every turn ([`outdial_engine::EngineConfig::monitor_every_s`]).
+    pub monitor_every_s: i64,
 }
 
 /// Defaults. The dialer's, the safety monitor's and the job runner's come from the engine's
@@ -202,6 +208,8 @@ impl Default for Config {
                 max_concurrent: engine.max_concurrent,
                 tick_ms: 200,
                 reconcile_after_s: engine.reconcile_after_s,
+                maintenance_every_s: engine.maintenance_every_s,
+                monitor_every_s: engine.monitor_every_s,
             },
             log_format: "text".into(),
             state_rules_file: None,
@@ -288,6 +296,9 @@ impl Config {
         }
         if self.dialer.max_concurrent == 0 {
             bail!("dialer.max_concurrent must be at least 1");
+        }
+        if self.dialer.maintenance_every_s < 0 || self.dialer.monitor_every_s < 0 {
+            bail!("dialer.maintenance_every_s and dialer.monitor_every_s must not be negative");
         }
         if self.log_format != "text" && self.log_format != "json" {
             bail!("log_format must be text or json, got '{}'", self.log_format);

@@ -425,3 +425,4 @@ async fn a_dnc_number_is_not_dialed_in_any_campaign() {
 
 mod hardening;
 mod safety;
+mod step;

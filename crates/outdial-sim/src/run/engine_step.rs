@@ -1,14 +1,17 @@
-//! What the engine does in one step: callbacks delivered as webhooks, `Engine::tick`,
-//! maintenance (lease, reconciler, safety monitor), durable jobs, and the simulated operator
-//! resuming kill switches.
+//! What the engine does in one step: callbacks delivered as webhooks, `Engine::step_with`
+//! (tick, maintenance, durable jobs) with the simulator's plan, traced from its report, and
+//! the simulated operator resuming kill switches.
 
 use super::*;
+use outdial_engine::{Maintenance, MaintenanceReport, StepPlan, StepReport};
+use outdial_providers::twilio::webhook;
 
 impl World {
     /// One step of the engine while it is up: the restart after a crash, the callbacks due,
-    /// `Engine::tick` when it can change anything, maintenance when due, durable jobs and the
-    /// simulated operator. The simulator's whole engine loop body, in one place.
-    // r10: replace with Engine::step
+    /// then `Engine::step_with` with the simulator's plan (the tick when it can change
+    /// anything, maintenance when it can find anything, on the engine's cadence), a second
+    /// tick after maintenance that changed something, durable jobs, and the simulated
+    /// operator.
     pub(super) async fn step_engine(&mut self) -> anyhow::Result<()> {
         self.up_at = None;
         // The loop ticks as `Engine::run` would whenever a tick can change anything:
@@ -42,20 +45,25 @@ impl World {
                 }
             }
         }
-        if self.engine.is_some() && want_tick {
-            self.tick().await;
-        }
-        let mut maintained = false;
-        if self.engine.is_some() && self.maintenance_due(self.now()) {
-            if self.maintain().await {
-                self.tick().await;
-            }
-            maintained = true;
-        }
+        let maintenance = if self.maintenance_due(self.now()) {
+            Maintenance::Auto
+        } else {
+            Maintenance::Skip
+        };
+        let (maintained, changed) = self
+            .engine_step(StepPlan {
+                tick: want_tick,
+                maintenance,
+                jobs: false,
+            })
+            .await;
         let jobs_due = self.next_job_at.is_some_and(|t| t <= self.now());
-        if self.engine.is_some() && (want_tick || maintained || jobs_due) {
-            self.run_jobs().await;
-        }
+        self.engine_step(StepPlan {
+            tick: changed,
+            maintenance: Maintenance::Skip,
+            jobs: want_tick || maintained || jobs_due,
+        })
+        .await;
         // Only maintenance (the monitor, the reconciler) trips switches.
         let resume_due = self.resume_at.values().any(|t| *t <= self.now());
         if self.engine.is_some() && (maintained || resume_due) {
@@ -65,25 +73,157 @@ impl World {
         Ok(())
     }
 
-    /// Delivers one callback. Returns whether it ended an attempt.
+    /// One `Engine::step_with` under `plan` (nothing when no engine runs or the plan is
+    /// empty), traced and settled phase by phase from its report; a crash stops the
+    /// settling at the phase that saw it. Returns whether maintenance ran, and whether it
+    /// changed an attempt (the reconciler advanced or resolved one) or tripped a kill switch.
+    async fn engine_step(&mut self, plan: StepPlan) -> (bool, bool) {
+        let empty = !plan.tick && !plan.jobs && plan.maintenance == Maintenance::Skip;
+        let Some(engine) = self.engine.as_ref().filter(|_| !empty) else {
+            return (false, false);
+        };
+        self.engine_ran = true;
+        let StepReport {
+            tick,
+            maintenance,
+            jobs,
+        } = engine.step_with(self.clock.now(), plan).await;
+        let maintained = maintenance.is_some();
+        let mut changed = false;
+        if let Some(r) = tick {
+            self.trace_tick(&r);
+            self.settle("tick", r).await;
+            if self.engine.is_none() {
+                return (maintained, changed);
+            }
+        }
+        if let Some(m) = maintenance {
+            match self.settle_maintenance(m).await {
+                Some(c) => changed = c,
+                None => return (maintained, changed),
+            }
+        }
+        if let Some(r) = jobs {
+            if let Ok(rep) = &r {
+                if *rep != outdial_engine::JobsReport::default() {
+                    let line = format!(
+                        "jobs: done {} retried {} dead {}",
+                        rep.done, rep.retried, rep.dead
+                    );
+                    self.trace.line(self.now(), line);
+                }
+            }
+            self.settle("jobs", r).await;
+        }
+        (maintained, changed)
+    }
+
+    fn trace_tick(&mut self, r: &Result<outdial_engine::TickReport, EngineError>) {
+        let Ok(rep) = r else {
+            return;
+        };
+        if rep.placed + rep.ambiguous + rep.not_placed + rep.rejected > 0 {
+            self.active_until = self.now() + Duration::seconds(2 * MONITOR_EVERY_S);
+        }
+        if *rep != outdial_engine::TickReport::default() {
+            let line = format!(
+                "tick: concluded {} placed {} rejected {} ambiguous {} not-placed {} rescheduled {} parked {}",
+                rep.concluded,
+                rep.placed,
+                rep.rejected,
+                rep.ambiguous,
+                rep.not_placed,
+                rep.rescheduled,
+                rep.parked
+            );
+            self.trace.line(self.now(), line);
+        }
+    }
+
+    /// Traces and settles the maintenance part of a step: the lease, the reconciler, the
+    /// safety monitor when it ran. Returns whether it changed an attempt or tripped a kill
+    /// switch; `None` when a crash stopped the engine.
+    async fn settle_maintenance(&mut self, m: MaintenanceReport) -> Option<bool> {
+        let MaintenanceReport {
+            lease,
+            reconcile,
+            monitor,
+        } = m;
+        let held = self.settle("maintenance lease", lease).await;
+        // After each phase: `None` once a crash took the engine away.
+        self.engine.as_ref()?;
+        let mut changed = false;
+        if let (Some(true), Some(r)) = (held, reconcile) {
+            if let Ok(rep) = &r {
+                if *rep != outdial_engine::ReconcileReport::default() {
+                    let line = format!(
+                        "reconcile: examined {} advanced {} not-placed {} errors {}",
+                        rep.examined, rep.advanced, rep.not_placed, rep.errors
+                    );
+                    self.trace.line(self.now(), line);
+                }
+            }
+            let rep = self.settle("reconcile", r).await;
+            self.engine.as_ref()?;
+            changed = rep.is_some_and(|rep| rep.advanced + rep.not_placed > 0);
+        }
+        if let Some(r) = monitor {
+            if let Ok(rep) = &r {
+                for (scope, reason) in &rep.tripped {
+                    self.trace
+                        .line(self.now(), format!("monitor trips {scope}: {reason}"));
+                }
+            }
+            let tripped = self
+                .settle("monitor", r)
+                .await
+                .is_some_and(|rep| !rep.tripped.is_empty());
+            self.engine.as_ref()?;
+            changed |= tripped;
+        }
+        Some(changed)
+    }
+
+    /// Delivers one callback: its form body goes through the provider adapter's
+    /// `verified_callback`, as in the HTTP handler (the signature is not computed: the
+    /// simulator's provider is trusted), and the parsed event is ingested. Returns whether it
+    /// ended an attempt.
     pub(super) async fn deliver(&mut self, d: Delivery) -> bool {
+        if self.engine.is_none() {
+            return false;
+        }
+        let body = d.body();
+        let verified = webhook::decode_form(body.as_bytes())
+            .and_then(|params| webhook::verified_callback(&params, body.as_bytes(), self.now()));
+        let verified = match verified {
+            Ok(v) => v,
+            Err(e) => {
+                self.violation(
+                    "every callback the provider sends parses",
+                    None,
+                    format!("{body}: {e}"),
+                );
+                return false;
+            }
+        };
+        let event = verified.callback.event;
         let raw = RawEvent {
-            source: outdial_providers::twilio::webhook::WEBHOOK_SOURCE.into(),
-            dedupe_key: d.dedupe_key(),
-            payload: d.payload.clone(),
+            source: verified.source,
+            dedupe_key: verified.dedupe_key,
+            payload: verified.payload,
         };
         let Some(engine) = self.engine.as_ref() else {
             return false;
         };
         self.stats.delivered += 1;
         self.engine_ran = true;
-        let r = engine.ingest_call_event(d.attempt, &d.event, &raw).await;
+        let r = engine.ingest_call_event(d.attempt, &event, &raw).await;
         let now = self.now();
         let what = format!(
             "webhook {} #{} {}{}",
-            d.event.call_id,
-            d.event.sequence.unwrap_or(0),
-            d.event.status.as_str(),
+            d.event().call_id,
+            d.event().sequence.unwrap_or(0),
+            d.event().status.as_str(),
             if d.duplicate { " (copy)" } else { "" }
         );
         let line = match &r {
@@ -111,114 +251,15 @@ impl World {
             // found is a lost link.
             self.violation(
                 "no provider call without its attempt",
-                Some(d.event.call_id.to_string()),
+                Some(d.event().call_id.to_string()),
                 format!(
                     "callback for {} (attempt {:?}) matched no attempt",
-                    d.event.call_id, d.attempt
+                    d.event().call_id,
+                    d.attempt
                 ),
             );
         }
         ended
-    }
-
-    pub(super) async fn tick(&mut self) {
-        let Some(engine) = self.engine.as_ref() else {
-            return;
-        };
-        let now_e = self.clock.now();
-        self.engine_ran = true;
-        let r = engine.tick(now_e).await;
-        if let Ok(rep) = &r {
-            if rep.placed + rep.ambiguous + rep.not_placed + rep.rejected > 0 {
-                self.active_until = self.now() + Duration::seconds(2 * MONITOR_EVERY_S);
-            }
-            if *rep != outdial_engine::TickReport::default() {
-                let line = format!(
-                    "tick: concluded {} placed {} rejected {} ambiguous {} not-placed {} rescheduled {} parked {}",
-                    rep.concluded,
-                    rep.placed,
-                    rep.rejected,
-                    rep.ambiguous,
-                    rep.not_placed,
-                    rep.rescheduled,
-                    rep.parked
-                );
-                self.trace.line(self.now(), line);
-            }
-        }
-        self.settle("tick", r).await;
-    }
-
-    /// One maintenance step: the lease, the reconciler, the safety monitor (every 30 s).
-    /// Returns whether it changed an attempt or a kill switch.
-    pub(super) async fn maintain(&mut self) -> bool {
-        let Some(engine) = self.engine.as_ref() else {
-            return false;
-        };
-        let now_e = self.clock.now();
-        self.engine_ran = true;
-        self.next_maint = self.now() + Duration::seconds(self.sc.engine.maintenance_every_s);
-        let r = engine.hold_maintenance_lease(now_e).await;
-        let Some(held) = self.settle("maintenance lease", r).await else {
-            return false;
-        };
-        if !held {
-            return false;
-        }
-        let Some(engine) = self.engine.as_ref() else {
-            return false;
-        };
-        let r = engine.reconcile(now_e).await;
-        if let Ok(rep) = &r {
-            if *rep != outdial_engine::ReconcileReport::default() {
-                let line = format!(
-                    "reconcile: examined {} advanced {} not-placed {} errors {}",
-                    rep.examined, rep.advanced, rep.not_placed, rep.errors
-                );
-                self.trace.line(self.now(), line);
-            }
-        }
-        let Some(rep) = self.settle("reconcile", r).await else {
-            return false;
-        };
-        let changed = rep.advanced + rep.not_placed > 0;
-        if self.now() < self.next_monitor {
-            return changed;
-        }
-        self.next_monitor = self.now() + Duration::seconds(MONITOR_EVERY_S);
-        let Some(engine) = self.engine.as_ref() else {
-            return changed;
-        };
-        let r = engine.monitor(self.clock.now()).await;
-        if let Ok(rep) = &r {
-            for (scope, reason) in &rep.tripped {
-                self.trace
-                    .line(self.now(), format!("monitor trips {scope}: {reason}"));
-            }
-        }
-        let tripped = self
-            .settle("monitor", r)
-            .await
-            .is_some_and(|rep| !rep.tripped.is_empty());
-        changed || tripped
-    }
-
-    pub(super) async fn run_jobs(&mut self) {
-        let Some(engine) = self.engine.as_ref() else {
-            return;
-        };
-        self.engine_ran = true;
-        let r = engine.run_jobs(self.clock.now()).await;
-        if let Ok(rep) = &r {
-            if *rep != outdial_engine::JobsReport::default() {
-                let line = format!(
-                    "jobs: done {} retried {} dead {}",
-                    rep.done, rep.retried, rep.dead
-                );
-                self.trace.line(self.now(), line);
-            }
-        }
-        self.settle("jobs", r).await;
     }
 
     /// The simulated operator: notices tripped kill switches (counts them, checks why) and

@@ -95,18 +95,13 @@ impl World {
             }
             let earlier = self.number_calls.entry(to.clone()).or_default().clone();
             let blocks = match self.whereabouts.get(&to) {
-                Some(w) => LeadRules {
-                    campaign: &self.campaign.settings,
-                    state_rules: &self.rules,
-                    whereabouts: w,
-                    history: &earlier,
-                    number_history: &earlier,
-                    slack: Duration::zero(),
+                Some(w) => {
+                    LeadRules::new(&self.campaign.settings, &self.rules, w, &earlier, &earlier)
+                        .blocks_at(created)
+                        .into_iter()
+                        .map(|b| b.to_string())
+                        .collect::<Vec<_>>()
                 }
-                .blocks_at(created)
-                .into_iter()
-                .map(|b| b.to_string())
-                .collect::<Vec<_>>(),
                 None => vec!["the number is not a lead's".into()],
             };
             if !blocks.is_empty() {

@@ -3,9 +3,9 @@
 //! Event-driven virtual time: each step happens at the next interesting true instant (a
 //! callback reaching outdial, a maintenance step while anything is in flight, the next due
 //! lead, a harness fault, the end of a downtime, at most 15 minutes apart). A step delivers
-//! the callbacks due, runs `Engine::tick`, and every few simulated seconds takes the
-//! maintenance lease and runs `Engine::reconcile`, as `Engine::run` does. Then it checks what
-//! changed. After the simulated days the dialer is stopped and the loop drains what is in
+//! the callbacks due, then runs `Engine::step_with`: the tick when it can change anything,
+//! maintenance (lease, reconciler, the safety monitor every 30 s) on the engine's cadence when
+//! it can find anything, the durable jobs. Then it checks what changed. After the simulated days the dialer is stopped and the loop drains what is in
 //! flight; then the end checks run (`checks::check_all` and the rest).
 
 use super::clock::SimClock;
@@ -50,7 +50,8 @@ const MAX_VIOLATIONS: usize = 50;
 const IDLE_STEP_S: i64 = 15 * 60;
 /// A lead due this long (while the engine could have dialed it) is starved.
 const STARVED_AFTER_S: i64 = 60 * 60;
-/// Interval of the safety monitor (on maintenance steps), seconds.
+/// Interval of the safety monitor (on maintenance steps), seconds: the engine's
+/// `monitor_every_s`.
 const MONITOR_EVERY_S: i64 = 30;
 /// A final attempt must be concluded within this much up-time.
 const CONCLUDE_WITHIN_S: i64 = 120;
@@ -151,7 +152,6 @@ struct World {
     excluded: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     up_at: Option<DateTime<Utc>>,
     restart_pending: bool,
-    next_maint: DateTime<Utc>,
     events: VecDeque<(DateTime<Utc>, WorldEvent)>,
     crash_rng: ChaCha8Rng,
     crashes_left: u32,
@@ -183,7 +183,6 @@ struct World {
     jobs_open: u64,
     /// Whether the current step ran maintenance.
     maintained: bool,
-    next_monitor: DateTime<Utc>,
     /// The monitor keeps running until this instant after the last dialing activity.
     active_until: DateTime<Utc>,
     /// Whether the engine did anything in the current step.
@@ -298,6 +297,8 @@ impl World {
             instance_id: "sim-0".into(),
             alert_channels: vec![ALERT_JOB.into()],
             post_call_jobs: vec![POST_CALL_JOB.into()],
+            maintenance_every_s: sc.engine.maintenance_every_s,
+            monitor_every_s: MONITOR_EVERY_S,
             ..EngineConfig::default()
         };
         let end = sc.start + Duration::days(i64::from(cfg.days.max(1)));
@@ -329,7 +330,6 @@ impl World {
             excluded: Vec::new(),
             up_at: None,
             restart_pending: false,
-            next_maint: now,
             rearms: 0,
             armed_patience: Duration::hours(3),
             crash_points: BTreeSet::new(),
@@ -352,7 +352,6 @@ impl World {
             kill_switch_tripped: false,
             jobs_open: 0,
             maintained: false,
-            next_monitor: now,
             active_until: now,
             engine_ran: false,
             next_job_at: None,
@@ -430,9 +429,9 @@ impl World {
                         now,
                         format!(
                             "webhook {} #{} {} lost: outdial is down",
-                            d.event.call_id,
-                            d.event.sequence.unwrap_or(0),
-                            d.event.status.as_str()
+                            d.event().call_id,
+                            d.event().sequence.unwrap_or(0),
+                            d.event().status.as_str()
                         ),
                     );
                 }
@@ -494,13 +493,13 @@ impl World {
         let down = self.up_at.is_some_and(|t| t > now);
         if !down {
             if self.conclusions_pending() {
-                take(self.next_maint);
+                take(self.next_maint());
             }
             if let Some(t) = self.next_reconcile_at() {
-                take(t.max(self.next_maint));
+                take(t.max(self.next_maint()));
             }
             if !self.in_flight.is_empty() || self.active_until > now {
-                take(self.next_monitor.max(self.next_maint));
+                take(self.next_monitor().max(self.next_maint()));
             }
         }
         if down {
@@ -561,14 +560,34 @@ impl World {
         self.unconcluded.keys().any(|id| !self.stuck.contains(id))
     }
 
-    /// Whether a maintenance step (lease, reconciler, monitor) can do anything now.
+    /// When the engine's next maintenance turn is due (true time): now when no engine runs
+    /// or it never maintained (a new engine maintains at its first step).
+    fn next_maint(&self) -> DateTime<Utc> {
+        self.engine
+            .as_ref()
+            .and_then(Engine::next_maintenance_at)
+            .map_or(self.now(), |t| self.clock.to_true(t))
+    }
+
+    /// When the engine's safety monitor is next due on a maintenance turn (true time), as
+    /// [`World::next_maint`].
+    fn next_monitor(&self) -> DateTime<Utc> {
+        self.engine
+            .as_ref()
+            .and_then(Engine::next_monitor_at)
+            .map_or(self.now(), |t| self.clock.to_true(t))
+    }
+
+    /// Whether the engine's maintenance (lease, reconciler, monitor) is due on its cadence
+    /// and can do anything now.
     fn maintenance_due(&self, now: DateTime<Utc>) -> bool {
-        if now < self.next_maint {
+        if now < self.next_maint() {
             return false;
         }
         self.conclusions_pending()
             || self.next_reconcile_at().is_some_and(|t| t <= now)
-            || (now >= self.next_monitor && (!self.in_flight.is_empty() || self.active_until > now))
+            || (now >= self.next_monitor()
+                && (!self.in_flight.is_empty() || self.active_until > now))
     }
 
     fn report(&self, elapsed: std::time::Duration) -> SeedReport {

@@ -293,6 +293,8 @@ fn engine_settings_are_the_engines_own_with_their_defaults() {
     assert_eq!(c.dialer.calls_per_second, engine.calls_per_second);
     assert_eq!(c.dialer.max_concurrent, engine.max_concurrent);
     assert_eq!(c.dialer.reconcile_after_s, engine.reconcile_after_s);
+    assert_eq!(c.dialer.maintenance_every_s, engine.maintenance_every_s);
+    assert_eq!(c.dialer.monitor_every_s, engine.monitor_every_s);
     assert_eq!(
         c.twilio.request_timeout_s * 1000,
         engine.request_timeout_real_ms
@@ -317,6 +319,13 @@ fn engine_settings_are_the_engines_own_with_their_defaults() {
         jail.set_env("OUTDIAL_JOBS__BACKOFF_BASE_S", "7");
         let c = Config::load(None).expect("loads");
         assert_eq!(c.jobs.backoff_base_s, 7);
+        jail.create_file("m.toml", "[dialer]\nmonitor_every_s = 30\n")?;
+        let c = Config::load(Some(Path::new("m.toml"))).expect("loads");
+        let e = crate::app::engine_config(&c, "x").unwrap();
+        assert_eq!(
+            (e.monitor_every_s, e.maintenance_every_s),
+            (30, engine.maintenance_every_s)
+        );
         Ok(())
     });
 }
