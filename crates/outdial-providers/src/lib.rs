@@ -20,6 +20,8 @@ use outdial_core::{
     MachineHandling, ProviderCallId, ProviderKind, E164,
 };
 
+pub mod bland;
+mod http;
 pub mod twilio;
 
 /// A request to place one call.
@@ -240,9 +242,21 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn webhook_source(&self) -> &'static str;
 }
 
-/// Largest callback body any adapter accepts, in bytes (each adapter's own bound:
-/// [`twilio::webhook::MAX_BODY_BYTES`]). The HTTP layer reads no more than this on any route.
-pub const MAX_CALLBACK_BODY_BYTES: usize = twilio::webhook::MAX_BODY_BYTES;
+/// Largest callback body any adapter accepts, in bytes: the larger of the adapters' own
+/// bounds ([`twilio::webhook::MAX_BODY_BYTES`], [`bland::webhook::MAX_BODY_BYTES`]). The
+/// HTTP layer reads no more than this on any route; each adapter then applies its own bound.
+pub const MAX_CALLBACK_BODY_BYTES: usize = max_usize(
+    twilio::webhook::MAX_BODY_BYTES,
+    bland::webhook::MAX_BODY_BYTES,
+);
+
+const fn max_usize(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
 
 /// Checks a campaign's settings for its provider, after the provider-neutral
 /// [`CampaignSettings::validate`]: which answer behaviours and machine handling the provider
@@ -252,7 +266,7 @@ pub fn check_campaign(settings: &CampaignSettings) -> Result<(), String> {
     settings.validate()?;
     match settings.provider {
         ProviderKind::Twilio => twilio::campaign::check(settings),
-        ProviderKind::Bland => Err("provider bland: this build has no Bland adapter yet".into()),
+        ProviderKind::Bland => bland::campaign::check(settings),
     }
 }
 

@@ -30,14 +30,13 @@
 //! | connection refused, DNS or TLS failure, connect timeout, bad URL | `NotSent` |
 //! | request timeout, connection reset, body read failure after sending | `Ambiguous` |
 
-use std::error::Error as _;
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use outdial_core::{AnsweredBy, AttemptId, CallStatus, FailureKind, ProviderCallId, E164};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -45,6 +44,9 @@ use serde_json::Value;
 use tracing::field::Empty;
 use url::Url;
 
+use crate::http::{
+    build_client, classify_send_error, error_chain, parse_api_base, retry_after_seconds, u64_of,
+};
 use crate::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider, RejectReason};
 
 /// Twilio's production REST base URL.
@@ -163,24 +165,9 @@ impl TwilioClient {
             api_base: cfg.api_base.clone(),
             reason: reason.to_owned(),
         };
-        let base =
-            Url::parse(cfg.api_base.trim_end_matches('/')).map_err(|e| bad_base(&e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(bad_base("scheme must be http or https"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(bad_base("must not have a query or fragment"));
-        }
-        if !base.username().is_empty() || base.password().is_some() {
-            return Err(bad_base("must not carry credentials"));
-        }
-        let http = reqwest::Client::builder()
-            .timeout(cfg.request_timeout)
-            .connect_timeout((cfg.request_timeout / 2).min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("outdial/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| TwilioConfigError::HttpClient(error_chain(&e)))?;
+        let base = parse_api_base(&cfg.api_base).map_err(|e| bad_base(&e))?;
+        let http = build_client(cfg.request_timeout, HeaderMap::new())
+            .map_err(TwilioConfigError::HttpClient)?;
         Ok(Self { cfg, base, http })
     }
 
@@ -599,17 +586,6 @@ fn place_form(req: &PlaceCall) -> Result<Vec<(&'static str, String)>, PlaceError
     Ok(form)
 }
 
-/// A transport error of the create request: `NotSent` when no connection was made (or the
-/// request could not even be built), `Ambiguous` otherwise.
-fn classify_send_error(e: &reqwest::Error) -> PlaceError {
-    let message = error_chain(e);
-    if e.is_connect() || e.is_builder() {
-        PlaceError::NotSent { message }
-    } else {
-        PlaceError::Ambiguous { message }
-    }
-}
-
 /// Twilio codes that refuse the called number itself: the lead ends `BAD_NUMBER`.
 /// Sources: <https://www.twilio.com/docs/api/errors/21211> (invalid 'To'), `/21214` ('To'
 /// cannot be reached), `/21217` (number does not appear valid), `/13224` (Twilio does not
@@ -713,26 +689,6 @@ fn fetch_failure(status: StatusCode, body: &[u8]) -> FetchError {
     }
 }
 
-/// `Retry-After` as delay-seconds (the HTTP-date form is ignored).
-fn retry_after_seconds(headers: &HeaderMap) -> Option<u64> {
-    headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
-}
-
-/// Display of an error and its sources, `: `-separated.
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let c = cause.to_string();
-        if !s.contains(&c) {
-            s.push_str(": ");
-            s.push_str(&c);
-        }
-        source = cause.source();
-    }
-    s
-}
-
 /// Twilio's error body (`{code, message, more_info, status}`), or an RFC 9457 problem
 /// (`{type, title, detail, status}`), or anything else (kept as text).
 #[derive(Debug, Default, PartialEq)]
@@ -785,15 +741,6 @@ impl TwilioErrorBody {
             Some(info) => format!("{base} ({info})"),
             None => base,
         }
-    }
-}
-
-/// A JSON number or numeric string as `u64`.
-fn u64_of(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 

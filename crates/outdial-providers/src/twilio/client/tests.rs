@@ -8,6 +8,7 @@ use axum::Router;
 use base64::Engine;
 use chrono::TimeZone;
 use outdial_core::{AnswerBehaviour, MachineHandling, Region};
+use reqwest::header::RETRY_AFTER;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
