@@ -82,3 +82,30 @@ pub(crate) fn u64_of(v: &Value) -> Option<u64> {
         _ => None,
     }
 }
+
+/// `base` with `segments` appended to its path (each one percent-encoded segment; an empty
+/// trailing segment of `base` dropped).
+pub(crate) fn join_path(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .expect("api_base validated as an http(s) URL")
+        .pop_if_empty()
+        .extend(segments);
+    url
+}
+
+/// Sends `req` and reads the whole body. A transport failure, or a failure reading the body,
+/// is [`crate::FetchError::Unavailable`] (callers log it).
+pub(crate) async fn send_read(
+    req: reqwest::RequestBuilder,
+) -> Result<(reqwest::StatusCode, Vec<u8>), crate::FetchError> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| crate::FetchError::Unavailable(error_chain(&e)))?;
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(|e| {
+        crate::FetchError::Unavailable(format!("reading the response body: {}", error_chain(&e)))
+    })?;
+    Ok((status, body.to_vec()))
+}

@@ -22,6 +22,8 @@ use outdial_core::{
 
 pub mod bland;
 mod http;
+#[cfg(test)]
+mod test_server;
 pub mod twilio;
 
 /// A request to place one call.

@@ -57,7 +57,8 @@ use url::Url;
 use super::call::{normalise_number, CallObject};
 use super::campaign;
 use crate::http::{
-    build_client, classify_send_error, error_chain, parse_api_base, retry_after_seconds,
+    build_client, classify_send_error, error_chain, join_path, parse_api_base, retry_after_seconds,
+    send_read,
 };
 use crate::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider, RejectReason};
 
@@ -205,16 +206,8 @@ impl BlandClient {
 
     /// `{api_base}/v1/` followed by `tail` (each element one percent-encoded segment).
     fn endpoint(&self, tail: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        {
-            let mut segs = url
-                .path_segments_mut()
-                .expect("api_base validated as an http(s) URL");
-            segs.pop_if_empty();
-            segs.push("v1");
-            segs.extend(tail);
-        }
-        url
+        let segments: Vec<&str> = std::iter::once("v1").chain(tail.iter().copied()).collect();
+        join_path(&self.base, &segments)
     }
 
     /// Sends a request and reads the whole body; transport failures become `Unavailable`.
@@ -222,16 +215,9 @@ impl BlandClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<(StatusCode, Vec<u8>), FetchError> {
-        let resp = req.send().await.map_err(|e| {
-            let msg = error_chain(&e);
-            tracing::warn!(error = %msg, "Bland request failed");
-            FetchError::Unavailable(msg)
-        })?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| {
-            FetchError::Unavailable(format!("reading the response body: {}", error_chain(&e)))
-        })?;
-        Ok((status, body.to_vec()))
+        send_read(req)
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "Bland request failed"))
     }
 
     /// One list page: the call objects of `{calls:[…]}` or a bare array.

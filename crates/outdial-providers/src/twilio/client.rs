@@ -45,7 +45,8 @@ use tracing::field::Empty;
 use url::Url;
 
 use crate::http::{
-    build_client, classify_send_error, error_chain, parse_api_base, retry_after_seconds, u64_of,
+    build_client, classify_send_error, error_chain, join_path, parse_api_base, retry_after_seconds,
+    send_read, u64_of,
 };
 use crate::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider, RejectReason};
 
@@ -179,16 +180,9 @@ impl TwilioClient {
     /// `{api_base}/2010-04-01/Accounts/{sid}/` followed by `tail` (each element one path
     /// segment, percent-encoded as needed).
     fn endpoint(&self, tail: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        {
-            let mut segs = url
-                .path_segments_mut()
-                .expect("api_base validated as an http(s) URL");
-            segs.pop_if_empty();
-            segs.extend(["2010-04-01", "Accounts", self.cfg.account_sid.as_str()]);
-            segs.extend(tail);
-        }
-        url
+        let prefix = ["2010-04-01", "Accounts", self.cfg.account_sid.as_str()];
+        let segments: Vec<&str> = prefix.iter().chain(tail).copied().collect();
+        join_path(&self.base, &segments)
     }
 
     fn get(&self, url: Url) -> reqwest::RequestBuilder {
@@ -218,18 +212,9 @@ impl TwilioClient {
 
     /// Sends a GET and reads the whole body; transport failures become `Unavailable`.
     async fn get_json(&self, url: Url) -> Result<(StatusCode, Vec<u8>), FetchError> {
-        let resp = self.get(url).send().await.map_err(|e| {
-            let msg = error_chain(&e);
-            tracing::warn!(error = %msg, "Twilio GET failed");
-            FetchError::Unavailable(msg)
-        })?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| {
-            let msg = format!("reading the response body: {}", error_chain(&e));
-            tracing::warn!(error = %msg, %status, "Twilio GET body failed");
-            FetchError::Unavailable(msg)
-        })?;
-        Ok((status, body.to_vec()))
+        send_read(self.get(url))
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "Twilio GET failed"))
     }
 }
 

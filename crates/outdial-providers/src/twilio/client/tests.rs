@@ -1,10 +1,8 @@
 //! `TwilioClient` against a small axum server on 127.0.0.1 returning canned Twilio responses.
 
 use super::*;
-use axum::body::Body;
-use axum::extract::Request;
-use axum::response::Response;
-use axum::Router;
+use crate::test_server::{canned, header, Canned};
+use axum::http::request::Parts;
 use base64::Engine;
 use chrono::TimeZone;
 use outdial_core::{AnswerBehaviour, MachineHandling, Region};
@@ -46,23 +44,16 @@ impl Seen {
     }
 }
 
-type Log = Arc<Mutex<Vec<Seen>>>;
+type Log = crate::test_server::Log<Seen>;
 
-/// A canned response: status, headers, body, and an optional delay before answering.
-#[derive(Clone)]
-struct Canned {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-    delay: Duration,
-}
-
-fn canned(status: u16, body: impl Into<String>) -> Canned {
-    Canned {
-        status,
-        headers: vec![("content-type", "application/json".into())],
-        body: body.into(),
-        delay: Duration::ZERO,
+fn to_seen(parts: &Parts, bytes: Vec<u8>) -> Seen {
+    Seen {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        authorization: header(parts, "authorization"),
+        content_type: header(parts, "content-type"),
+        body: String::from_utf8(bytes).unwrap(),
     }
 }
 
@@ -71,41 +62,7 @@ async fn serve_with<F>(respond: F) -> (String, Log)
 where
     F: Fn(&Seen) -> Canned + Clone + Send + Sync + 'static,
 {
-    let log: Log = Arc::default();
-    let log2 = log.clone();
-    let app = Router::new().fallback(move |req: Request| {
-        let log = log2.clone();
-        let respond = respond.clone();
-        async move {
-            let (parts, body) = req.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-            let header = |n: &str| parts.headers.get(n).map(|v| v.to_str().unwrap().to_owned());
-            let seen = Seen {
-                method: parts.method.to_string(),
-                path: parts.uri.path().to_owned(),
-                query: parts.uri.query().map(str::to_owned),
-                authorization: header("authorization"),
-                content_type: header("content-type"),
-                body: String::from_utf8(bytes.to_vec()).unwrap(),
-            };
-            let c = respond(&seen);
-            log.lock().unwrap().push(seen);
-            if !c.delay.is_zero() {
-                tokio::time::sleep(c.delay).await;
-            }
-            let mut b = Response::builder().status(c.status);
-            for (k, v) in c.headers {
-                b = b.header(k, v);
-            }
-            b.body(Body::from(c.body)).unwrap()
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    (format!("http://{addr}"), log)
+    crate::test_server::serve_with(to_seen, respond).await
 }
 
 async fn serve(c: Canned) -> (String, Log) {
