@@ -109,3 +109,30 @@ pub(crate) async fn send_read(
     })?;
     Ok((status, body.to_vec()))
 }
+
+/// A create request's answer: HTTP status, `Retry-After` seconds, and the whole body.
+pub(crate) struct CreateAnswer {
+    pub status: reqwest::StatusCode,
+    pub retry_after_s: Option<u64>,
+    pub body: Vec<u8>,
+}
+
+/// Sends a create request and reads its answer. A transport failure is classified by
+/// [`classify_send_error`]; a failure reading the body after the status arrived is
+/// `Ambiguous` (the provider may have created the call). Callers log the error.
+pub(crate) async fn send_create(req: reqwest::RequestBuilder) -> Result<CreateAnswer, PlaceError> {
+    let resp = req.send().await.map_err(|e| classify_send_error(&e))?;
+    let status = resp.status();
+    let retry_after_s = retry_after_seconds(resp.headers());
+    let body = resp.bytes().await.map_err(|e| PlaceError::Ambiguous {
+        message: format!(
+            "HTTP {status}, then reading the body failed: {}",
+            error_chain(&e)
+        ),
+    })?;
+    Ok(CreateAnswer {
+        status,
+        retry_after_s,
+        body: body.to_vec(),
+    })
+}

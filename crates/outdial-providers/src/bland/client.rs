@@ -56,10 +56,7 @@ use url::Url;
 
 use super::call::{normalise_number, CallObject};
 use super::campaign;
-use crate::http::{
-    build_client, classify_send_error, error_chain, join_path, parse_api_base, retry_after_seconds,
-    send_read,
-};
+use crate::http::{build_client, join_path, parse_api_base, send_create, send_read, CreateAnswer};
 use crate::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider, RejectReason};
 
 /// Bland's production REST base URL.
@@ -320,30 +317,15 @@ impl Provider for BlandClient {
     )]
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
         let body = create_body(req).inspect_err(|e| tracing::warn!(error = %e, "not sent"))?;
-        let sent = self
-            .http
-            .post(self.endpoint(&["calls"]))
-            .json(&body)
-            .send()
-            .await;
-        let resp = sent.map_err(|e| {
-            let err = classify_send_error(&e);
-            tracing::warn!(error = %err, "Bland create call failed in transport");
-            err
-        })?;
-        let status = resp.status();
+        let req = self.http.post(self.endpoint(&["calls"])).json(&body);
+        let CreateAnswer {
+            status,
+            retry_after_s,
+            body: bytes,
+        } = send_create(req).await.inspect_err(
+            |err| tracing::warn!(error = %err, "Bland create call failed before an answer was read"),
+        )?;
         tracing::Span::current().record("http_status", status.as_u16());
-        let retry_after_s = retry_after_seconds(resp.headers());
-        let bytes = resp.bytes().await.map_err(|e| {
-            let err = PlaceError::Ambiguous {
-                message: format!(
-                    "HTTP {status}, then reading the body failed: {}",
-                    error_chain(&e)
-                ),
-            };
-            tracing::warn!(error = %err, "Bland create call outcome unknown");
-            err
-        })?;
         let result = if status.is_success() {
             parse_created(status, &bytes, retry_after_s)
         } else {

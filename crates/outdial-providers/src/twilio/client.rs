@@ -45,8 +45,8 @@ use tracing::field::Empty;
 use url::Url;
 
 use crate::http::{
-    build_client, classify_send_error, error_chain, join_path, parse_api_base, retry_after_seconds,
-    send_read, u64_of,
+    build_client, error_chain, join_path, parse_api_base, send_create, send_read, u64_of,
+    CreateAnswer,
 };
 use crate::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider, RejectReason};
 
@@ -382,40 +382,25 @@ impl Provider for TwilioClient {
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
         let url = self.endpoint(&["Calls.json"]);
         let form = place_form(req).inspect_err(|e| tracing::warn!(error = %e, "not sent"))?;
-        let sent = self
+        let req = self
             .http
             .post(url)
             .basic_auth(
                 &self.cfg.account_sid,
                 Some(self.cfg.auth_token.expose_secret()),
             )
-            .form(&form)
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                let err = classify_send_error(&e);
-                tracing::warn!(error = %err, "Twilio create call failed in transport");
-                return Err(err);
+            .form(&form);
+        let CreateAnswer {
+            status,
+            retry_after_s,
+            body,
+        } = send_create(req).await.inspect_err(|err| match err {
+            PlaceError::Ambiguous { .. } => {
+                tracing::warn!(error = %err, "Twilio create call outcome unknown")
             }
-        };
-        let status = resp.status();
+            _ => tracing::warn!(error = %err, "Twilio create call failed in transport"),
+        })?;
         tracing::Span::current().record("http_status", status.as_u16());
-        let retry_after_s = retry_after_seconds(resp.headers());
-        let body = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                let err = PlaceError::Ambiguous {
-                    message: format!(
-                        "HTTP {status}, then reading the body failed: {}",
-                        error_chain(&e)
-                    ),
-                };
-                tracing::warn!(error = %err, "Twilio create call outcome unknown");
-                return Err(err);
-            }
-        };
         if status.is_success() {
             let placed = parse_created(&body).map_err(|why| PlaceError::Ambiguous {
                 message: format!("HTTP {status} with an unusable body ({why}); a call may exist"),

@@ -1,6 +1,7 @@
 //! `TwilioClient` against a small axum server on 127.0.0.1 returning canned Twilio responses.
 
 use super::*;
+use crate::http::retry_after_seconds;
 use crate::test_server::{canned, header, Canned};
 use axum::http::request::Parts;
 use base64::Engine;
