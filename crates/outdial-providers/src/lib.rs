@@ -3,6 +3,8 @@
 //! One [`Provider`] trait for placing, fetching and listing calls, with an adapter per
 //! provider. Wire formats (form fields, JSON shapes, error codes, signatures) stay inside
 //! this crate; the rest of outdial sees [`outdial_core::CallEvent`]s and classified errors.
+//! Adapters: [`twilio`] (call flows over Programmable Voice) and [`bland`] (AI agents over
+//! Bland's v1 API; library only so far, not yet wired into the engine or HTTP routes).
 //!
 //! Failure classes, as the engine must treat them (design invariant 3):
 //! - [`PlaceError::Rejected`]: refused for good, no call exists (Twilio 4xx such as 21211),

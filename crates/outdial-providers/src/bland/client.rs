@@ -85,7 +85,8 @@ const MAX_MESSAGE_CHARS: usize = 300;
 /// Connection settings for one Bland account. `Debug` never prints the API key.
 #[derive(Clone)]
 pub struct BlandConfig {
-    /// API key, sent as `Authorization: <key>`.
+    /// API key, sent as `Authorization: <key>` (whitespace around it ignored; marked
+    /// sensitive, so it is not logged with the headers).
     pub api_key: SecretString,
     /// REST base URL ([`DEFAULT_API_BASE`]; the fake Bland or a mock in tests). A trailing
     /// `/` is ignored.
@@ -381,6 +382,10 @@ impl Provider for BlandClient {
     }
 
     /// Every call to `to` created at or after `since`.
+    ///
+    /// `to_number` is sent in E.164 (with `+`); whether Bland matches it against numbers it
+    /// stored without `+1` is unverified, so the number is also checked here after
+    /// normalising each call's `to`.
     ///
     /// Bland's list has no cursor and ignores `page` (bland.md A3), and its default
     /// newest-first order shifts every index as calls arrive. So: `to_number` = `to`,
