@@ -4,8 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use outdial_core::schedule::{Block, LeadRules};
 use outdial_providers::PlaceCall;
-use outdial_store::Lead;
+use outdial_store::{KillScope, Lead};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use crate::placement::Placements;
 use crate::{safety, Engine, EngineError, PACER_NAME};
@@ -172,6 +173,23 @@ impl Engine {
             {
                 break;
             }
+            // A campaign whose provider this engine was not given cannot place a call: its
+            // kill switch trips (with an alert) before anything is reserved, and the other
+            // campaigns' leads go on.
+            let Some(provider) = self.providers.get(&campaign.settings.provider).cloned() else {
+                let e = EngineError::NoProvider {
+                    campaign: campaign.id,
+                    provider: campaign.settings.provider,
+                };
+                self.trip_kill_switch(
+                    KillScope::Campaign(campaign.id),
+                    &e.to_string(),
+                    "engine:no-provider",
+                    &BTreeMap::new(),
+                )
+                .await?;
+                continue;
+            };
             let Some(attempt) = self
                 .store
                 .reserve_attempt_capped(lead.id, dial_now, self.config.max_concurrent)
@@ -183,14 +201,6 @@ impl Engine {
                 let mut hw = self.high_water.lock().expect("high water");
                 *hw = Some(hw.map_or(attempt.reserved_at, |t| t.max(attempt.reserved_at)));
             }
-            let provider = self
-                .providers
-                .get(&campaign.settings.provider)
-                .cloned()
-                .ok_or(EngineError::NoProvider {
-                    campaign: campaign.id,
-                    provider: campaign.settings.provider,
-                })?;
             self.placing.lock().expect("placing set").insert(attempt.id);
             let req = PlaceCall {
                 to: lead.phone.clone(),

@@ -16,7 +16,7 @@ pub enum EngineError {
     #[error("conflict: {0}")]
     Conflict(String),
     /// A campaign uses a provider this engine was not given.
-    #[error("campaign {campaign} uses provider {provider:?}, which is not configured")]
+    #[error("campaign {campaign} uses provider {provider}, which is not configured")]
     NoProvider {
         /// Campaign.
         campaign: CampaignId,

@@ -246,21 +246,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn webhook_source(&self) -> &'static str;
 }
 
-/// Largest callback body any adapter accepts, in bytes: the larger of the adapters' own
-/// bounds ([`twilio::webhook::MAX_BODY_BYTES`], [`bland::webhook::MAX_BODY_BYTES`]). The
-/// HTTP layer reads no more than this on any route; each adapter then applies its own bound.
-pub const MAX_CALLBACK_BODY_BYTES: usize = max_usize(
-    twilio::webhook::MAX_BODY_BYTES,
-    bland::webhook::MAX_BODY_BYTES,
-);
-
-const fn max_usize(a: usize, b: usize) -> usize {
-    if a > b {
-        a
-    } else {
-        b
-    }
-}
+/// Largest callback body of the adapters whose webhook routes are mounted, in bytes
+/// ([`twilio::webhook::MAX_BODY_BYTES`]). The HTTP layer reads no more than this on any route;
+/// each adapter then applies its own bound. The Bland route is not mounted yet: when it is,
+/// its larger bound ([`bland::webhook::MAX_BODY_BYTES`], 256 KiB) applies to that route only,
+/// and the admin API keeps this one.
+pub const MAX_CALLBACK_BODY_BYTES: usize = twilio::webhook::MAX_BODY_BYTES;
 
 /// Checks a campaign's settings for its provider, after the provider-neutral
 /// [`CampaignSettings::validate`]: which answer behaviours and machine handling the provider

@@ -261,3 +261,48 @@ async fn a_provider_end_time_before_the_reservation_never_shortens_the_redial_in
         (next - heard).num_seconds()
     );
 }
+
+/// A campaign whose provider this engine was not given (here Bland, with only a Twilio
+/// adapter configured) trips its own kill switch, reserves nothing, and leaves the other
+/// campaigns dialing. Before, the tick failed with `NoProvider` after reserving the attempt,
+/// and the leads claimed after it were not dialed in that tick.
+#[tokio::test]
+async fn a_campaign_without_its_provider_trips_its_switch_and_the_others_dial() {
+    let r = rig_with(&FIVE[..2], batch_of_five).await;
+    let mut settings = CampaignSettings::new(
+        E164::parse("+15005550006", Region::US).unwrap(),
+        AnswerBehaviour::flow_url("https://example.com/flow"),
+    );
+    settings.provider = ProviderKind::Bland;
+    let other = r
+        .store
+        .create_campaign("agents", &settings, t0())
+        .await
+        .unwrap();
+    let lead = NewLead {
+        phone: E164::parse(FIVE[4], Region::US).unwrap(),
+        contact: LeadContact {
+            state: Some("NY".into()),
+            ..Default::default()
+        },
+    };
+    r.store
+        .insert_leads(other.id, &[(lead, LeadPlacement::Active(t0()))], t0())
+        .await
+        .unwrap();
+    let rep = r.tick(t0()).await.expect("the tick goes on");
+    assert_eq!(rep.placed, 2, "{rep:?}");
+    let switches = r.engine.kill_switches().await.unwrap();
+    assert!(switches.stops(other.id), "{switches:?}");
+    assert!(!switches.global_tripped());
+    let s = switches.get(KillScope::Campaign(other.id)).unwrap();
+    assert_eq!(s.source, "engine:no-provider");
+    assert!(s.reason.contains("bland"), "{}", s.reason);
+    let bland_lead = lead_of(&r, FIVE[4]).await;
+    assert!(r
+        .store
+        .lead_attempts(bland_lead.id)
+        .await
+        .unwrap()
+        .is_empty());
+}
