@@ -174,23 +174,33 @@ impl FromRequest<AppState> for LimitedBody {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        // The rest of the body is not read: the connection cannot carry another request.
-        read_limited(req, state)
+        read_body_up_to(req, state, MAX_BODY_BYTES)
             .await
             .map(LimitedBody)
-            .map_err(|e| {
-                let mut response = e.into_response();
-                response.headers_mut().insert(
-                    axum::http::header::CONNECTION,
-                    axum::http::HeaderValue::from_static("close"),
-                );
-                response
-            })
     }
 }
 
-/// Reads the body within the limits; see [`LimitedBody`].
-async fn read_limited(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+/// Reads the body as [`LimitedBody`] does, but with a bound of `max` bytes: for a provider
+/// route whose callbacks may be larger than [`MAX_BODY_BYTES`] (each adapter's own bound).
+/// A refusal closes the connection.
+pub(crate) async fn read_body_up_to(
+    req: Request,
+    state: &AppState,
+    max: usize,
+) -> Result<Bytes, Response> {
+    // The rest of the body is not read: the connection cannot carry another request.
+    read_limited(req, state, max).await.map_err(|e| {
+        let mut response = e.into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        response
+    })
+}
+
+/// Reads the body within the limits (at most `max` bytes); see [`LimitedBody`].
+async fn read_limited(req: Request, state: &AppState, max: usize) -> Result<Bytes, ApiError> {
     let path = req.uri().path().to_owned();
     let declared = req
         .headers()
@@ -205,13 +215,13 @@ async fn read_limited(req: Request, state: &AppState) -> Result<Bytes, ApiError>
         );
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is over the limit of {MAX_BODY_BYTES} bytes"),
+            format!("request body is over the limit of {max} bytes"),
         )
     };
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY_BYTES);
+    let limited = http_body_util::Limited::new(req.into_body(), max);
     match tokio::time::timeout(state.limits.body_read_timeout, limited.collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e))

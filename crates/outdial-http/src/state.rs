@@ -13,6 +13,9 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Twilio auth token used to verify `X-Twilio-Signature`.
     pub twilio_auth_token: SecretString,
+    /// Bland webhook signing secret used to verify `X-Webhook-Signature`; `None`: Bland is
+    /// not configured and its webhook route answers 404.
+    pub bland_webhook_secret: Option<SecretString>,
     /// Public base URL as Twilio reaches this server (no trailing slash); signatures are
     /// computed over it plus the request's path and query.
     pub public_url: String,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use outdial_clock::{Clock, ScaledClock, SystemClock};
 use outdial_core::ProviderKind;
 use outdial_engine::{Engine, EngineConfig};
+use outdial_providers::bland::client::{BlandClient, BlandConfig};
 use outdial_providers::twilio::{TwilioClient, TwilioConfig};
 use outdial_providers::Provider;
 use outdial_store::ForeignDatabase;
@@ -231,6 +232,21 @@ pub fn twilio_provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     Ok(Arc::new(client))
 }
 
+/// The Bland provider for a configuration, when it has a `[bland]` section.
+pub fn bland_provider(cfg: &Config) -> anyhow::Result<Option<Arc<dyn Provider>>> {
+    let Some(b) = &cfg.bland else {
+        return Ok(None);
+    };
+    let client = BlandClient::new(BlandConfig {
+        api_key: b.api_key.clone(),
+        api_base: b.api_base.clone(),
+        request_timeout: std::time::Duration::from_secs(b.request_timeout_s),
+        org_id: b.org_id.clone(),
+    })
+    .map_err(|e| anyhow::anyhow!("bland: {e}"))?;
+    Ok(Some(Arc::new(client)))
+}
+
 /// The notification channels a configuration names, as job kinds with their channel:
 /// alert channels (`alert.email`, `alert.chat`) and the CRM channel. Errors name the
 /// setting (a bad address, URL or timeout).
@@ -314,7 +330,8 @@ fn engine_config_with(
     })
 }
 
-/// Builds the engine, with the Twilio provider and the job handlers the configuration names.
+/// Builds the engine, with the Twilio provider, the Bland provider when configured, and the
+/// job handlers the configuration names.
 pub fn engine(
     cfg: &Config,
     store: Arc<dyn Store>,
@@ -323,6 +340,9 @@ pub fn engine(
 ) -> anyhow::Result<Arc<Engine>> {
     let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
     providers.insert(ProviderKind::Twilio, twilio_provider(cfg)?);
+    if let Some(bland) = bland_provider(cfg)? {
+        providers.insert(ProviderKind::Bland, bland);
+    }
     let channels = notify_channels(cfg)?;
     let engine_config = engine_config_with(cfg, instance_id, &channels)?;
     let mut engine = Engine::new(store, providers, clock, engine_config);
@@ -380,6 +400,7 @@ pub async fn start(
     let state = outdial_http::AppState {
         engine: engine.clone(),
         twilio_auth_token: cfg.twilio.auth_token.clone(),
+        bland_webhook_secret: cfg.bland.as_ref().map(|b| b.webhook_secret.clone()),
         public_url: cfg.public_url.clone(),
         api_keys: Arc::new(cfg.api_keys.clone()),
         limits,

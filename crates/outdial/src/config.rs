@@ -63,6 +63,10 @@ pub struct Config {
     pub api_keys_file: Option<PathBuf>,
     /// Twilio account.
     pub twilio: TwilioSettings,
+    /// Bland.ai account, when campaigns use Bland (`[bland]`, `OUTDIAL_BLAND__*`); `None`:
+    /// no Bland adapter, and the Bland webhook route answers 404.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bland: Option<BlandSettings>,
     /// Dialer pacing.
     pub dialer: DialerSettings,
     /// `text` or `json` logs.
@@ -163,6 +167,44 @@ pub struct TwilioSettings {
     pub request_timeout_s: u64,
 }
 
+/// A Bland.ai account (<https://docs.bland.ai>, `reference/bland.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlandSettings {
+    /// REST API base URL (default `https://api.bland.ai`); point it at a fake in tests.
+    pub api_base: String,
+    /// API key, sent as `Authorization` (secret).
+    #[serde(serialize_with = "redact", deserialize_with = "de_secret")]
+    pub api_key: SecretString,
+    /// File holding the API key (wins over `api_key`).
+    pub api_key_file: Option<PathBuf>,
+    /// The organisation's webhook signing secret: `X-Webhook-Signature` is the hex
+    /// HMAC-SHA256 of each webhook's raw body with it (secret;
+    /// <https://docs.bland.ai/tutorials/webhook-signing>).
+    #[serde(serialize_with = "redact", deserialize_with = "de_secret")]
+    pub webhook_secret: SecretString,
+    /// File holding the webhook signing secret (wins over `webhook_secret`).
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Org id, sent as `x-bland-org-id` when set.
+    pub org_id: Option<String>,
+    /// Timeout of one REST request, seconds. Default 15.
+    pub request_timeout_s: u64,
+}
+
+impl Default for BlandSettings {
+    fn default() -> Self {
+        BlandSettings {
+            api_base: outdial_providers::bland::client::DEFAULT_API_BASE.into(),
+            api_key: SecretString::from(String::new()),
+            api_key_file: None,
+            webhook_secret: SecretString::from(String::new()),
+            webhook_secret_file: None,
+            org_id: None,
+            request_timeout_s: outdial_providers::bland::client::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+        }
+    }
+}
+
 /// Pacing and loop settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +238,7 @@ impl Default for Config {
             default_region: "US".into(),
             api_keys: Vec::new(),
             api_keys_file: None,
+            bland: None,
             twilio: TwilioSettings {
                 api_base: outdial_providers::twilio::DEFAULT_API_BASE.into(),
                 account_sid: String::new(),
@@ -250,6 +293,26 @@ impl Config {
                 .with_context(|| format!("twilio.auth_token_file {}", path.display()))?;
             cfg.twilio.auth_token = SecretString::from(token.trim().to_owned());
         }
+        if let Some(bland) = cfg.bland.as_mut() {
+            for (file, secret, key) in [
+                (
+                    &bland.api_key_file,
+                    &mut bland.api_key,
+                    "bland.api_key_file",
+                ),
+                (
+                    &bland.webhook_secret_file,
+                    &mut bland.webhook_secret,
+                    "bland.webhook_secret_file",
+                ),
+            ] {
+                if let Some(path) = file {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("{key} {}", path.display()))?;
+                    *secret = SecretString::from(text.trim().to_owned());
+                }
+            }
+        }
         if let Some(path) = &cfg.api_keys_file {
             let keys = std::fs::read_to_string(path)
                 .with_context(|| format!("api_keys_file {}", path.display()))?;
@@ -287,6 +350,14 @@ impl Config {
         }
         if self.twilio.auth_token.expose_secret().is_empty() {
             bail!("twilio.auth_token is empty (set OUTDIAL_TWILIO__AUTH_TOKEN or twilio.auth_token_file)");
+        }
+        if let Some(bland) = &self.bland {
+            if bland.api_key.expose_secret().trim().is_empty() {
+                bail!("bland.api_key is empty (set OUTDIAL_BLAND__API_KEY or bland.api_key_file)");
+            }
+            if bland.webhook_secret.expose_secret().trim().is_empty() {
+                bail!("bland.webhook_secret is empty (set OUTDIAL_BLAND__WEBHOOK_SECRET or bland.webhook_secret_file): without it no Bland webhook can be verified");
+            }
         }
         if !(self.dialer.calls_per_second > 0.0 && self.dialer.calls_per_second.is_finite()) {
             bail!(

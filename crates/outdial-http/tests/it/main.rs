@@ -2,6 +2,7 @@
 //! `bounds`: what an unauthenticated or hostile request may cost; `server`: the server loop's
 //! timeouts, connection limit and shutdown over real sockets.
 
+mod bland;
 mod bounds;
 mod server;
 
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 const TOKEN: &str = "test-auth-token";
+const BLAND_SECRET: &str = "bland-signing-secret";
 const PUBLIC: &str = "https://dialer.example.com";
 const KEY: &str = "admin-key-0123456789";
 
@@ -82,6 +84,7 @@ async fn app_with(
     let state = AppState {
         engine,
         twilio_auth_token: SecretString::from(TOKEN.to_string()),
+        bland_webhook_secret: Some(SecretString::from(BLAND_SECRET.to_string())),
         public_url: PUBLIC.into(),
         api_keys: Arc::new(vec![SecretString::from(KEY.to_string())]),
         limits,

@@ -87,6 +87,16 @@ pub fn verify_signature(secret: &str, raw_body: &[u8], header_value: &str) -> bo
     }
 }
 
+/// The signature Bland sends for `raw_body`: the lower-case hex HMAC-SHA256 of the raw body
+/// with the signing `secret` (whitespace around it ignored), as [`verify_signature`] checks
+/// it. For the fake Bland and for tests.
+pub fn sign(secret: &str, raw_body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.trim().as_bytes())
+        .expect("HMAC accepts any key length");
+    mac.update(raw_body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// The body with JSON whitespace outside strings removed (`None` when it is not UTF-8 JSON
 /// text with balanced strings). Keys keep their order, as `JSON.stringify` keeps them.
 fn compact_json(raw: &[u8]) -> Option<Vec<u8>> {

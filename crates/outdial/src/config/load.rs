@@ -16,6 +16,8 @@ pub const ENV_PREFIX: &str = "OUTDIAL_";
 pub const SECRET_SETTINGS: &[&str] = &[
     "database",
     "twilio.auth_token",
+    "bland.api_key",
+    "bland.webhook_secret",
     "alerts.chat_webhook_url",
     "alerts.email.smtp_url",
     "alerts.email.password",

@@ -351,3 +351,49 @@ fn the_database_is_parsed_at_load() {
         Ok(())
     });
 }
+
+/// `[bland]` is optional; from the environment its secrets are their exact text, from files
+/// trimmed; `serve` refuses an empty key or signing secret, naming the setting, and neither
+/// the `Debug` of the settings nor an error shows a secret.
+#[test]
+fn the_bland_section_is_optional_and_its_secrets_stay_secret() {
+    figment::Jail::expect_with(|jail| {
+        let c = Config::load(None).expect("loads");
+        assert!(c.bland.is_none());
+        jail.set_env("OUTDIAL_BLAND__API_KEY", "PLANTED-key-00123");
+        jail.set_env("OUTDIAL_BLAND__WEBHOOK_SECRET", "0042");
+        jail.set_env("OUTDIAL_BLAND__ORG_ID", "org-7");
+        let c = Config::load(None).expect("loads");
+        let b = c.bland.as_ref().expect("a bland section");
+        assert_eq!(b.api_key.expose_secret(), "PLANTED-key-00123");
+        assert_eq!(b.webhook_secret.expose_secret(), "0042");
+        assert_eq!(b.org_id.as_deref(), Some("org-7"));
+        assert_eq!(
+            b.api_base,
+            outdial_providers::bland::client::DEFAULT_API_BASE
+        );
+        assert!(!format!("{c:?}").contains("PLANTED"));
+        let mut v = valid();
+        v.bland = c.bland.clone();
+        v.validate_for_serve().expect("valid");
+
+        jail.create_file("secret.txt", "  PLANTED-from-file\n")?;
+        jail.set_env("OUTDIAL_BLAND__WEBHOOK_SECRET_FILE", "secret.txt");
+        let c = Config::load(None).expect("loads");
+        let b = c.bland.as_ref().unwrap();
+        assert_eq!(b.webhook_secret.expose_secret(), "PLANTED-from-file");
+
+        let mut v = valid();
+        v.bland = Some(BlandSettings {
+            api_key: SecretString::from("PLANTED-key".to_string()),
+            ..BlandSettings::default()
+        });
+        let err = format!("{:#}", v.validate_for_serve().unwrap_err());
+        assert!(err.contains("bland.webhook_secret"), "{err}");
+        assert!(!err.contains("PLANTED"), "{err}");
+        jail.set_env("OUTDIAL_BLAND__REQUEST_TIMEOUT_S", "soon");
+        let err = format!("{:#}", Config::load(None).unwrap_err());
+        assert!(!err.contains("PLANTED"), "{err}");
+        Ok(())
+    });
+}
