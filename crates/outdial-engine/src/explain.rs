@@ -79,6 +79,9 @@ pub struct LeadExplanation {
     pub lead: Lead,
     /// Its campaign's name.
     pub campaign: String,
+    /// The provider that places its campaign's calls (and so its attempts': a campaign
+    /// names one provider).
+    pub provider: outdial_core::ProviderKind,
     /// Its attempts, oldest first.
     pub attempts: Vec<Attempt>,
     /// Every cap with its current count.
@@ -311,6 +314,7 @@ impl Engine {
         Ok(LeadExplanation {
             lead,
             campaign: campaign.name,
+            provider: campaign.settings.provider,
             attempts,
             caps,
             now: v,

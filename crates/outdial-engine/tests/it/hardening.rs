@@ -305,4 +305,11 @@ async fn a_campaign_without_its_provider_trips_its_switch_and_the_others_dial() 
         .await
         .unwrap()
         .is_empty());
+    // `explain` names each lead's provider.
+    let why = r.engine.explain_lead(bland_lead, t0()).await.unwrap();
+    assert_eq!(why.provider, ProviderKind::Bland);
+    let twilio_lead = lead_of(&r, FIVE[0]).await;
+    let why = r.engine.explain_lead(twilio_lead, t0()).await.unwrap();
+    assert_eq!(why.provider, ProviderKind::Twilio);
+    assert_eq!(why.attempts.len(), 1);
 }
