@@ -11,8 +11,9 @@ use std::sync::Arc;
 pub struct AppState {
     /// The engine.
     pub engine: Arc<Engine>,
-    /// Twilio auth token used to verify `X-Twilio-Signature`.
-    pub twilio_auth_token: SecretString,
+    /// Twilio auth token used to verify `X-Twilio-Signature`; `None`: Twilio is not
+    /// configured (a Bland-only team) and the Twilio status-callback route answers 404.
+    pub twilio_auth_token: Option<SecretString>,
     /// Bland webhook signing secret used to verify `X-Webhook-Signature`; `None`: Bland is
     /// not configured and its webhook route answers 404.
     pub bland_webhook_secret: Option<SecretString>,

@@ -206,6 +206,8 @@ pub struct SeedStats {
     pub duplicated: u64,
     /// Callbacks reordered.
     pub reordered: u64,
+    /// Second post-call deliveries (a corrected transcript), from a provider that sends them.
+    pub second_webhooks: u64,
     /// Callbacks delayed.
     pub delayed: u64,
     /// Creates with an ambiguous outcome whose call exists.
@@ -255,6 +257,7 @@ impl SeedStats {
             lost_down,
             duplicated,
             reordered,
+            second_webhooks,
             delayed,
             ambiguous_created,
             server_errors,
@@ -283,6 +286,9 @@ pub struct SeedReport {
     pub start: DateTime<Utc>,
     /// `spring-dst`, `fall-dst` or `any`.
     pub start_kind: &'static str,
+    /// The provider the seed's campaign called through (a share of the seeds,
+    /// [`scenario::BLAND_SHARE`], runs the second provider).
+    pub provider: outdial_core::ProviderKind,
     /// Counters.
     pub stats: SeedStats,
     /// Final call statuses seen in the ledger, with counts.

@@ -3,11 +3,25 @@
 //! created, and schedules status callbacks with seeded faults (lost, duplicated, reordered,
 //! delayed). The simulator delivers the callbacks to the engine.
 //!
+//! It speaks one provider's wire per run ([`ProviderProfile::wire`]): Twilio's form-encoded
+//! status callbacks for every event, or Bland's post-call JSON webhook (the final event
+//! only, sometimes followed 30–60 s later by a second delivery with a corrected
+//! transcript, as Bland sends; `reference/bland.md` A5), with each provider's call ids and
+//! refusals.
+//!
 //! Outcomes come from `outdial-carrier`'s shared outcome model
 //! ([`outdial_carrier::outcome::draw_outcome`], with the simulator's own mix): answered by a
 //! person or a machine, busy, no answer, failed; and two kinds of calls that never end on
 //! their own, the simulator's faults: answered and never hung up (ended by `end_call` →
 //! `completed`), and stuck in the provider's queue (ended by `end_call` → `canceled`).
+
+mod stats;
+mod wire;
+
+pub use stats::ProviderStats;
+
+use wire::uuid_like;
+pub use wire::{bland_body, Delivery};
 
 use super::clock::SimClock;
 use super::trace::Trace;
@@ -16,7 +30,10 @@ use chrono::{DateTime, Duration, Utc};
 use outdial_carrier::outcome::{draw_outcome, Answerer, FinalStatus, Forced, OutcomeInput};
 use outdial_carrier::rng::keyed;
 use outdial_carrier::{LedgerEntry, OutcomeMix};
-use outdial_core::{AnsweredBy, AttemptId, CallEvent, CallStatus, ProviderCallId, E164};
+use outdial_core::{
+    AnsweredBy, AttemptId, CallEvent, CallStatus, ProviderCallId, ProviderKind, E164,
+};
+use outdial_providers::bland;
 use outdial_providers::twilio::webhook::{self, StatusCallback};
 use outdial_providers::{CallSnapshot, FetchError, PlaceCall, PlaceError, PlacedCall, Provider};
 use rand::Rng;
@@ -57,11 +74,17 @@ impl Outcome {
     }
 }
 
+/// Probability that a Bland call's post-call webhook is followed by a second delivery.
+pub const BLAND_SECOND_WEBHOOK: f64 = 0.3;
+
 /// The fake provider's behaviour for one run. Probabilities are per request or per callback.
 #[derive(Debug, Clone)]
 pub struct ProviderProfile {
     /// Seed of every random draw.
     pub seed: u64,
+    /// Whose wire protocol the provider speaks (callbacks, call ids, refusals), and the
+    /// provider kind the engine registers it under.
+    pub wire: ProviderKind,
     /// A status callback is never delivered.
     pub p_lose: f64,
     /// A status callback is delivered twice.
@@ -86,73 +109,6 @@ pub struct ProviderProfile {
     pub invalid: BTreeSet<String>,
     /// Numbers whose answered calls never end.
     pub never_ends: BTreeSet<String>,
-}
-
-/// One status callback on its way to the engine.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    /// When it reaches outdial's HTTP server (true time).
-    pub deliver_at: DateTime<Utc>,
-    /// When the provider fired it (true time).
-    pub event_at: DateTime<Utc>,
-    /// The attempt id of the callback URL.
-    pub attempt: Option<AttemptId>,
-    /// The callback as the provider sends it (its event's time in milliseconds; the body
-    /// carries whole seconds).
-    pub callback: StatusCallback,
-    /// Whether this is the second copy of a duplicated callback.
-    pub duplicate: bool,
-}
-
-impl Delivery {
-    /// The event the provider fired.
-    pub fn event(&self) -> &CallEvent {
-        &self.callback.event
-    }
-
-    /// The form body as sent ([`webhook::encode_status_callback`]).
-    pub fn body(&self) -> String {
-        webhook::encode_status_callback(&self.callback)
-    }
-}
-
-/// Counters of what the provider did and which faults it injected.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProviderStats {
-    /// Create requests received.
-    pub requests: u64,
-    /// Calls created (the ledger's length).
-    pub calls: u64,
-    /// Requests refused as invalid numbers.
-    pub rejected: u64,
-    /// Requests refused with 429.
-    pub rate_limited: u64,
-    /// Requests answered 5xx without a call.
-    pub server_errors: u64,
-    /// Requests that created a call whose response was lost (ambiguous, call exists).
-    pub ambiguous_created: u64,
-    /// Requests during an outage (ambiguous, call may exist).
-    pub outage_requests: u64,
-    /// Outages that happened.
-    pub outages: u64,
-    /// Webhook blackouts that happened.
-    pub blackouts: u64,
-    /// Calls that would never end on their own.
-    pub never_ending: u64,
-    /// Calls ended through `end_call`.
-    pub ended_by_api: u64,
-    /// Callbacks fired.
-    pub callbacks: u64,
-    /// Callbacks lost by the provider.
-    pub lost: u64,
-    /// Callbacks duplicated.
-    pub duplicated: u64,
-    /// Callbacks delivered after a later one.
-    pub reordered: u64,
-    /// Callbacks delayed by seconds to minutes.
-    pub delayed: u64,
-    /// Fetch, list and end requests.
-    pub api_reads: u64,
 }
 
 /// The provider's truth about one call.
@@ -457,7 +413,11 @@ impl FakeProvider {
             *c
         };
         let mut rng = keyed(self.profile.seed, "call", &to, n);
-        let sid = format!("CA{:032x}", rng.gen::<u128>());
+        let id = rng.gen::<u128>();
+        let sid = match self.profile.wire {
+            ProviderKind::Twilio => format!("CA{id:032x}"),
+            ProviderKind::Bland => uuid_like(id),
+        };
         // The simulator's own draws first, then the shared outcome model: every value is
         // drawn in a fixed order, whatever the outcome.
         let never_roll: f64 = rng.gen();
@@ -581,6 +541,11 @@ impl FakeProvider {
 
     /// Schedules the `i`-th planned callback of call `sid`, with faults.
     fn schedule_callback(&self, g: &mut State, sid: &str, i: usize) {
+        let wire = self.profile.wire;
+        if wire == ProviderKind::Bland && !g.calls[sid].events[i].0.is_final() {
+            // Bland sends one post-call webhook, no progress callbacks.
+            return;
+        }
         let call = g.calls.get_mut(sid).expect("call exists");
         call.callback_draws += 1;
         let mut rng = keyed(self.profile.seed, "callback", sid, call.callback_draws);
@@ -597,10 +562,14 @@ impl FakeProvider {
         };
         let reorder_by = ms(&mut rng, 500, 10_000);
         let dup_after = ms(&mut rng, 100, 60_000);
+        // Bland's second post-call delivery (corrected transcript), 30–60 s later; drawn
+        // last so the draws before it are the same for either wire.
+        let (second_roll, second_after): (f64, Duration) =
+            (rng.gen(), ms(&mut rng, 30_000, 60_000));
         let event = CallEvent {
             call_id: ProviderCallId::parse(sid).expect("valid sid"),
             status,
-            sequence: Some(i as u32),
+            sequence: (wire == ProviderKind::Twilio).then_some(i as u32),
             at,
             duration_s: status.is_final().then(|| call.duration_at(at)),
             answered_by: if matches!(status, CallStatus::InProgress | CallStatus::Completed) {
@@ -644,6 +613,27 @@ impl FakeProvider {
             attempt,
             callback,
             duplicate: false,
+            wire,
+            second: false,
+        };
+        if wire == ProviderKind::Bland && second_roll < BLAND_SECOND_WEBHOOK {
+            g.stats.second_webhooks += 1;
+            let mut later = delivery.clone();
+            later.second = true;
+            later.deliver_at = at + second_after;
+            if reorder < p.p_reorder {
+                // Reordered: the corrected payload arrives first.
+                g.stats.reordered += 1;
+                later.deliver_at = deliver_at;
+                deliver_at = at + second_after;
+            }
+            let k = g.next_delivery;
+            g.next_delivery += 1;
+            g.deliveries.insert((later.deliver_at, k), later);
+        }
+        let delivery = Delivery {
+            deliver_at,
+            ..delivery
         };
         if dup < p.p_duplicate {
             g.stats.duplicated += 1;
@@ -663,11 +653,17 @@ impl FakeProvider {
 #[async_trait]
 impl Provider for FakeProvider {
     fn status_callback_url(&self, public_url: &str, attempt: AttemptId) -> String {
-        webhook::status_callback_url(public_url, attempt.0)
+        match self.profile.wire {
+            ProviderKind::Twilio => webhook::status_callback_url(public_url, attempt.0),
+            ProviderKind::Bland => bland::webhook::status_callback_url(public_url, attempt.0),
+        }
     }
 
     fn webhook_source(&self) -> &'static str {
-        webhook::WEBHOOK_SOURCE
+        match self.profile.wire {
+            ProviderKind::Twilio => webhook::WEBHOOK_SOURCE,
+            ProviderKind::Bland => bland::webhook::WEBHOOK_SOURCE,
+        }
     }
 
     async fn place_call(&self, req: &PlaceCall) -> Result<PlacedCall, PlaceError> {
@@ -719,20 +715,36 @@ impl Provider for FakeProvider {
             g.stats.rejected += 1;
             self.trace
                 .line(now, format!("provider rejects {to}: 21211"));
-            return Err(PlaceError::Rejected {
-                reason: outdial_providers::RejectReason::BadNumber,
-                http_status: 400,
-                code: Some(21211),
-                message: format!("The 'To' number {to} is not a valid phone number."),
+            return Err(match p.wire {
+                ProviderKind::Twilio => PlaceError::Rejected {
+                    reason: outdial_providers::RejectReason::BadNumber,
+                    http_status: 400,
+                    code: Some(21211),
+                    message: format!("The 'To' number {to} is not a valid phone number."),
+                },
+                ProviderKind::Bland => PlaceError::Rejected {
+                    reason: outdial_providers::RejectReason::BadNumber,
+                    http_status: 400,
+                    code: None,
+                    message: format!("phone_number: invalid phone number {to}"),
+                },
             });
         }
         if roll < p.p_rate_limit {
             g.stats.rate_limited += 1;
             self.trace.line(now, format!("provider 429 to {to}"));
-            return Err(PlaceError::RateLimited {
-                code: Some(20429),
-                message: "Too Many Requests".into(),
-                retry_after_s: Some(1),
+            return Err(match p.wire {
+                ProviderKind::Twilio => PlaceError::RateLimited {
+                    code: Some(20429),
+                    message: "Too Many Requests".into(),
+                    retry_after_s: Some(1),
+                },
+                // Bland sends no Retry-After (bland.md A6).
+                ProviderKind::Bland => PlaceError::RateLimited {
+                    code: None,
+                    message: "Too many requests: hourly call limit reached".into(),
+                    retry_after_s: None,
+                },
             });
         }
         if roll < p.p_rate_limit + p.p_server_error {

@@ -31,6 +31,8 @@ pub struct SeedRange {
 pub struct RunSummary {
     /// Seeds run.
     pub seeds: u64,
+    /// Seeds run, per provider of their campaign (its [`outdial_core::ProviderKind::as_str`]).
+    pub seeds_by_provider: BTreeMap<String, u64>,
     /// Counters summed over the seeds.
     pub stats: SeedStats,
     /// Final statuses summed over the seeds.
@@ -121,6 +123,10 @@ pub fn run_seeds(
             each(&o.report, o.rerun_hash.as_ref());
             match &o.report {
                 Ok(r) => {
+                    *summary
+                        .seeds_by_provider
+                        .entry(r.provider.as_str().to_owned())
+                        .or_default() += 1;
                     summary.stats.add(&r.stats);
                     for (k, v) in &r.final_statuses {
                         *summary.final_statuses.entry(k.clone()).or_default() += v;

@@ -8,15 +8,20 @@ use super::FaultSet;
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use outdial_carrier::rng::keyed;
+use outdial_core::answer::{AgentBehaviour, AgentScript};
 use outdial_core::schedule::{CallingWindow, NumberCaps, RedialPolicy};
 use outdial_core::{
-    AnswerBehaviour, CampaignSettings, LeadContact, MachineHandling, NewLead, Region, E164,
+    AnswerBehaviour, CampaignSettings, LeadContact, MachineHandling, NewLead, ProviderKind, Region,
+    E164,
 };
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::collections::BTreeSet;
 
 /// Area codes used for leads, with their state.
+/// Share of the seeds whose campaign calls through Bland (the others through Twilio).
+pub const BLAND_SHARE: f64 = 0.25;
+
 const AREAS: &[(&str, &str)] = &[
     ("212", "NY"),
     ("305", "FL"),
@@ -212,8 +217,30 @@ impl Scenario {
         let always_busy = special(f.busy_numbers, 0.5, &mut rng);
         let invalid = special(f.invalid_numbers, 0.5, &mut rng);
         let never_ends = special(f.never_ends, 0.3, &mut rng);
+        // The provider: a share of the seeds runs a Bland campaign (an AI agent with a task,
+        // the post-call JSON webhook). Drawn from its own stream so the other draws of a seed
+        // are the same whichever provider it runs.
+        let kind = if keyed(seed, "provider-kind", "", 0).gen_bool(BLAND_SHARE) {
+            ProviderKind::Bland
+        } else {
+            ProviderKind::Twilio
+        };
+        if kind == ProviderKind::Bland {
+            campaign.provider = kind;
+            campaign.answer = AnswerBehaviour::Agent(AgentBehaviour {
+                script: AgentScript::Task {
+                    prompt: "You are calling on behalf of outdial. Ask whether now is a good time."
+                        .into(),
+                },
+                voice: None,
+                first_sentence: None,
+                wait_for_greeting: true,
+                record: false,
+            });
+        }
         let provider = ProviderProfile {
             seed,
+            wire: kind,
             p_lose: prob(&mut rng, f.lose, 0.25),
             p_duplicate: prob(&mut rng, f.duplicate, 0.2),
             p_reorder: prob(&mut rng, f.reorder, 0.2),

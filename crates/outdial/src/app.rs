@@ -298,6 +298,20 @@ pub fn engine_config(cfg: &Config, instance_id: &str) -> anyhow::Result<EngineCo
     engine_config_with(cfg, instance_id, &notify_channels(cfg)?)
 }
 
+/// The longest REST request timeout of the configured providers, seconds (a placement
+/// older than it, with no answer, is no longer waiting on its request).
+fn longest_request_timeout_s(cfg: &Config) -> u64 {
+    let twilio = cfg
+        .twilio_configured()
+        .then_some(cfg.twilio.request_timeout_s);
+    let bland = cfg.bland.as_ref().map(|b| b.request_timeout_s);
+    twilio
+        .into_iter()
+        .chain(bland)
+        .max()
+        .unwrap_or(cfg.twilio.request_timeout_s)
+}
+
 /// [`engine_config`] over channels already built from the same configuration.
 fn engine_config_with(
     cfg: &Config,
@@ -311,7 +325,7 @@ fn engine_config_with(
         reconcile_after_s: cfg.dialer.reconcile_after_s,
         maintenance_every_s: cfg.dialer.maintenance_every_s,
         monitor_every_s: cfg.dialer.monitor_every_s,
-        request_timeout_real_ms: cfg.twilio.request_timeout_s * 1000,
+        request_timeout_real_ms: longest_request_timeout_s(cfg) * 1000,
         instance_id: instance_id.to_owned(),
         state_rules: Arc::new(state_rules(cfg)?),
         safety: cfg.safety.clone(),
@@ -330,19 +344,29 @@ fn engine_config_with(
     })
 }
 
-/// Builds the engine, with the Twilio provider, the Bland provider when configured, and the
-/// job handlers the configuration names.
+/// The provider adapters a configuration names: Twilio when
+/// [`Config::twilio_configured`], Bland when it has a `[bland]` section. Errors name the
+/// section and the setting a client refused (a bad account SID, API base or timeout).
+pub fn providers(cfg: &Config) -> anyhow::Result<HashMap<ProviderKind, Arc<dyn Provider>>> {
+    let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
+    if cfg.twilio_configured() {
+        providers.insert(ProviderKind::Twilio, twilio_provider(cfg)?);
+    }
+    if let Some(bland) = bland_provider(cfg)? {
+        providers.insert(ProviderKind::Bland, bland);
+    }
+    Ok(providers)
+}
+
+/// Builds the engine, with the configured providers ([`providers`]) and the job handlers
+/// the configuration names.
 pub fn engine(
     cfg: &Config,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     instance_id: &str,
 ) -> anyhow::Result<Arc<Engine>> {
-    let mut providers: HashMap<ProviderKind, Arc<dyn Provider>> = HashMap::new();
-    providers.insert(ProviderKind::Twilio, twilio_provider(cfg)?);
-    if let Some(bland) = bland_provider(cfg)? {
-        providers.insert(ProviderKind::Bland, bland);
-    }
+    let providers = providers(cfg)?;
     let channels = notify_channels(cfg)?;
     let engine_config = engine_config_with(cfg, instance_id, &channels)?;
     let mut engine = Engine::new(store, providers, clock, engine_config);
@@ -399,7 +423,9 @@ pub async fn start(
     let limits = outdial_http::HttpLimits::default();
     let state = outdial_http::AppState {
         engine: engine.clone(),
-        twilio_auth_token: cfg.twilio.auth_token.clone(),
+        twilio_auth_token: cfg
+            .twilio_configured()
+            .then(|| cfg.twilio.auth_token.clone()),
         bland_webhook_secret: cfg.bland.as_ref().map(|b| b.webhook_secret.clone()),
         public_url: cfg.public_url.clone(),
         api_keys: Arc::new(cfg.api_keys.clone()),

@@ -333,7 +333,16 @@ impl Config {
             .map_err(|e: String| anyhow::anyhow!("default_region: {e}"))
     }
 
-    /// Checks what `serve` needs. Errors name the setting and say what is expected.
+    /// Whether the Twilio section is in use: its account SID or auth token is set. A team
+    /// that calls only through Bland leaves both empty; then no Twilio adapter is built and
+    /// the Twilio webhook route answers 404.
+    pub fn twilio_configured(&self) -> bool {
+        !self.twilio.account_sid.is_empty() || !self.twilio.auth_token.expose_secret().is_empty()
+    }
+
+    /// Checks what `serve` needs: at least one provider (Twilio, Bland or both), each one
+    /// configured completely. Errors name the setting and say what is expected, never a
+    /// secret's value.
     pub fn validate_for_serve(&self) -> anyhow::Result<()> {
         self.region()?;
         if self.database_pool_size == 0 {
@@ -341,15 +350,22 @@ impl Config {
         }
         check_public_url(&self.public_url)?;
         check_api_keys(&self.api_keys)?;
-        let sid = &self.twilio.account_sid;
-        if !(sid.len() == 34
-            && sid.starts_with("AC")
-            && sid[2..].bytes().all(|b| b.is_ascii_hexdigit()))
-        {
-            bail!("twilio.account_sid must be AC followed by 32 hex digits, got '{sid}'");
-        }
-        if self.twilio.auth_token.expose_secret().is_empty() {
-            bail!("twilio.auth_token is empty (set OUTDIAL_TWILIO__AUTH_TOKEN or twilio.auth_token_file)");
+        if self.twilio_configured() {
+            let sid = &self.twilio.account_sid;
+            if !(sid.len() == 34
+                && sid.starts_with("AC")
+                && sid[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                bail!("twilio.account_sid must be AC followed by 32 hex digits, got '{sid}'");
+            }
+            if self.twilio.auth_token.expose_secret().is_empty() {
+                bail!("twilio.auth_token is empty (set OUTDIAL_TWILIO__AUTH_TOKEN or twilio.auth_token_file)");
+            }
+        } else if self.bland.is_none() {
+            bail!(
+                "no provider is configured: set twilio.account_sid and twilio.auth_token \
+                 (OUTDIAL_TWILIO__*), or a [bland] section (OUTDIAL_BLAND__*)"
+            );
         }
         if let Some(bland) = &self.bland {
             if bland.api_key.expose_secret().trim().is_empty() {
@@ -359,6 +375,8 @@ impl Config {
                 bail!("bland.webhook_secret is empty (set OUTDIAL_BLAND__WEBHOOK_SECRET or bland.webhook_secret_file): without it no Bland webhook can be verified");
             }
         }
+        // Building the adapters checks what is left: API base URLs, timeouts, header values.
+        crate::app::providers(self)?;
         if !(self.dialer.calls_per_second > 0.0 && self.dialer.calls_per_second.is_finite()) {
             bail!(
                 "dialer.calls_per_second must be a positive number, got {}",

@@ -57,6 +57,14 @@ const ALLOWED: &[(&str, &str)] = &[
         "wiring: the simulated world runs one provider, as app.rs does",
     ),
     (
+        "crates/outdial-sim/src/provider/",
+        "the simulator's fake provider's wire formats",
+    ),
+    (
+        "crates/outdial-sim/src/scenario.rs",
+        "the simulated world draws which provider a seed's campaign calls through",
+    ),
+    (
         "crates/outdial-sim/src/run/engine_step.rs",
         "the simulated HTTP layer: stores a callback as the provider route does",
     ),

@@ -96,6 +96,10 @@ impl FromRequest<AppState> for TwilioCallback {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Without a Twilio account there is nothing to verify against: the route is absent.
+        let Some(token) = state.twilio_auth_token.clone() else {
+            return Err((StatusCode::NOT_FOUND, "no Twilio account is configured").into_response());
+        };
         let sig = signature_header(&req, state).map_err(IntoResponse::into_response)?;
         let (mut parts, body) = req.into_parts();
         let Query(q) = Query::<StatusQuery>::from_request_parts(&mut parts, state)
@@ -106,7 +110,6 @@ impl FromRequest<AppState> for TwilioCallback {
             LimitedBody::from_request(Request::from_parts(parts, body), state).await?;
         let path_and_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
         let url = format!("{}{}", state.public_url, path_and_query);
-        let token = state.twilio_auth_token.clone();
         let checked = {
             let (url, body) = (url.clone(), body.clone());
             tokio::task::spawn_blocking(move || {

@@ -41,6 +41,14 @@ async fn app() -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
 async fn app_with(
     limits: outdial_http::HttpLimits,
 ) -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
+    app_custom(limits, Some(TOKEN)).await
+}
+
+/// [`app`] with these limits and this Twilio auth token (`None`: no Twilio account).
+async fn app_custom(
+    limits: outdial_http::HttpLimits,
+    twilio_token: Option<&str>,
+) -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
     let settings = CampaignSettings::new(
         E164::parse("+15005550006", Region::US).unwrap(),
@@ -83,7 +91,7 @@ async fn app_with(
     ));
     let state = AppState {
         engine,
-        twilio_auth_token: SecretString::from(TOKEN.to_string()),
+        twilio_auth_token: twilio_token.map(|t| SecretString::from(t.to_string())),
         bland_webhook_secret: Some(SecretString::from(BLAND_SECRET.to_string())),
         public_url: PUBLIC.into(),
         api_keys: Arc::new(vec![SecretString::from(KEY.to_string())]),
@@ -161,6 +169,22 @@ async fn signed_callback_is_applied_once() {
     let (status, _) = post(&app, &path, body, Some(sig)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(store.lead_events(a.lead_id).await.unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn without_a_twilio_account_its_callback_route_is_absent_and_nothing_changes() {
+    let (app, store, id) = app_custom(outdial_http::HttpLimits::default(), None).await;
+    let path = format!("/webhooks/twilio/status?attempt={id}");
+    let p = completed("0");
+    let refs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (params, body) = form(&refs);
+    // Even a callback signed with an empty token (what an unset token would verify) is refused.
+    for key in ["", TOKEN] {
+        let sig = compute_signature(key, &format!("{PUBLIC}{path}"), &params);
+        let (status, _) = post(&app, &path, body.clone(), Some(sig)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(attempt_state(&store, id).await, AttemptState::Placed);
 }
 
 #[tokio::test]

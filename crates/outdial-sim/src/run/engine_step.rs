@@ -4,6 +4,7 @@
 
 use super::*;
 use outdial_engine::{Maintenance, MaintenanceReport, StepPlan, StepReport};
+use outdial_providers::bland;
 use outdial_providers::twilio::webhook;
 
 impl World {
@@ -193,9 +194,21 @@ impl World {
             return false;
         }
         let body = d.body();
-        let verified = webhook::decode_form(body.as_bytes())
-            .and_then(|params| webhook::verified_callback(&params, body.as_bytes(), self.now()));
-        let verified = match verified {
+        let parsed = match d.wire {
+            ProviderKind::Twilio => webhook::decode_form(body.as_bytes())
+                .and_then(|params| webhook::verified_callback(&params, body.as_bytes(), self.now()))
+                .map(|v| {
+                    let raw = RawEvent {
+                        source: v.source,
+                        dedupe_key: v.dedupe_key,
+                        payload: v.payload,
+                    };
+                    (v.callback.event, raw)
+                })
+                .map_err(|e| e.to_string()),
+            ProviderKind::Bland => self.bland_event(&d, &body),
+        };
+        let (event, raw) = match parsed {
             Ok(v) => v,
             Err(e) => {
                 self.violation(
@@ -205,12 +218,6 @@ impl World {
                 );
                 return false;
             }
-        };
-        let event = verified.callback.event;
-        let raw = RawEvent {
-            source: verified.source,
-            dedupe_key: verified.dedupe_key,
-            payload: verified.payload,
         };
         let Some(engine) = self.engine.as_ref() else {
             return false;
@@ -260,6 +267,39 @@ impl World {
             );
         }
         ended
+    }
+
+    /// A Bland post-call body as the HTTP route reads it: parsed, its metadata checked
+    /// against the callback URL's attempt, a final status, the raw event keyed by call id
+    /// and body hash. The error says which of these failed.
+    fn bland_event(
+        &self,
+        d: &Delivery,
+        body: &str,
+    ) -> Result<(outdial_core::CallEvent, RawEvent), String> {
+        let result = match bland::webhook::parse_call_webhook(body.as_bytes()) {
+            Ok(bland::webhook::BlandCallback::Call(r)) => r,
+            Ok(bland::webhook::BlandCallback::Event(_)) => {
+                return Err("read as an event-stream item, not a post-call payload".into())
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        if let (Some(url), Some(meta)) = (d.attempt, result.attempt_id) {
+            if url.0 != meta {
+                return Err(format!(
+                    "metadata attempt {meta} ≠ callback URL attempt {url}"
+                ));
+            }
+        }
+        let event = result
+            .to_event(self.now())
+            .ok_or_else(|| format!("status {} is not final", result.status.as_str()))?;
+        let raw = RawEvent {
+            source: bland::webhook::WEBHOOK_SOURCE.into(),
+            dedupe_key: bland::webhook::dedupe_key(Some(&result.call_id), body.as_bytes()),
+            payload: body.to_owned(),
+        };
+        Ok((event, raw))
     }
 
     /// The simulated operator: notices tripped kill switches (counts them, checks why) and

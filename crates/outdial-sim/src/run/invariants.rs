@@ -430,6 +430,7 @@ impl World {
         s.lost = ps.lost;
         s.duplicated = ps.duplicated;
         s.reordered = ps.reordered;
+        s.second_webhooks = ps.second_webhooks;
         s.delayed = ps.delayed;
         s.ambiguous_created = ps.ambiguous_created;
         s.server_errors = ps.server_errors;

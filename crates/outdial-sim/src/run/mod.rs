@@ -217,9 +217,10 @@ impl World {
         trace.line(
             now,
             format!(
-                "seed {seed} start {} ({}) ring {}s max-call {}s window {}-{} redial {:?} per-day {} total {:?} caps {:?} holidays {}",
+                "seed {seed} start {} ({}) provider {} ring {}s max-call {}s window {}-{} redial {:?} per-day {} total {:?} caps {:?} holidays {}",
                 now.to_rfc3339(),
                 sc.start_kind,
+                sc.campaign.provider,
                 sc.campaign.ring_timeout_s,
                 sc.campaign.max_call_length_s,
                 sc.campaign.calling_window.start,
@@ -379,7 +380,7 @@ impl World {
         ));
         let mut cfg = self.engine_cfg.clone();
         cfg.instance_id = format!("sim-{}", self.instance);
-        let providers = HashMap::from([(ProviderKind::Twilio, provider)]);
+        let providers = HashMap::from([(self.sc.provider.wire, provider)]);
         self.engine = Some(
             Engine::new(store, providers, self.clock.clone(), cfg)
                 .with_job_handler(POST_CALL_JOB, Arc::new(PostCallHandler(self.crm.clone())))
@@ -601,6 +602,7 @@ impl World {
             seed: self.seed,
             start: self.sc.start,
             start_kind: self.sc.start_kind,
+            provider: self.sc.campaign.provider,
             stats: self.stats.clone(),
             final_statuses,
             crash_points: self.crash_points.clone(),

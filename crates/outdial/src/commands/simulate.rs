@@ -65,10 +65,11 @@ fn config(args: &SimulateArgs) -> anyhow::Result<SimConfig> {
 fn seed_line(r: &SeedReport) -> String {
     let s = &r.stats;
     format!(
-        "seed {:>6}  {} {:<10} calls {:>4} attempts {:>4} crashes {} webhooks lost {:>3}+{:<2} dup {:>3} reord {:>3} ambiguous {:>2} ended {:>2} trips {:>2}  {}  {:>5} ms  {}",
+        "seed {:>6}  {} {:<10} {:<6} calls {:>4} attempts {:>4} crashes {} webhooks lost {:>3}+{:<2} dup {:>3} reord {:>3} ambiguous {:>2} ended {:>2} trips {:>2}  {}  {:>5} ms  {}",
         r.seed,
         r.start.format("%Y-%m-%dT%H:%MZ"),
         r.start_kind,
+        r.provider.as_str(),
         s.calls,
         s.attempts,
         s.crashes,
@@ -142,6 +143,14 @@ fn print_summary(args: &SimulateArgs, threads: usize, s: &RunSummary, secs: f64)
     );
     let rows: Vec<(&str, String)> = vec![
         ("seeds", s.seeds.to_string()),
+        (
+            "seeds by provider",
+            s.seeds_by_provider
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
         ("leads", t.leads.to_string()),
         ("attempts", t.attempts.to_string()),
         ("calls placed (ledger)", t.calls.to_string()),
@@ -168,6 +177,10 @@ fn print_summary(args: &SimulateArgs, threads: usize, s: &RunSummary, secs: f64)
         ("webhooks duplicated", t.duplicated.to_string()),
         ("webhooks reordered", t.reordered.to_string()),
         ("webhooks delayed", t.delayed.to_string()),
+        (
+            "second post-call webhooks (corrected transcript)",
+            t.second_webhooks.to_string(),
+        ),
         (
             "ambiguous creates (call created)",
             t.ambiguous_created.to_string(),

@@ -397,3 +397,45 @@ fn the_bland_section_is_optional_and_its_secrets_stay_secret() {
         Ok(())
     });
 }
+
+#[test]
+fn a_bland_only_team_needs_no_twilio_section_but_some_provider_is_required() {
+    let bland = || BlandSettings {
+        api_key: SecretString::from("PLANTED-bland-key".to_string()),
+        webhook_secret: SecretString::from("PLANTED-signing-secret".to_string()),
+        ..BlandSettings::default()
+    };
+    let mut v = valid();
+    v.twilio = Config::default().twilio;
+    assert!(!v.twilio_configured());
+    let err = format!("{:#}", v.validate_for_serve().unwrap_err());
+    assert!(err.contains("no provider is configured"), "{err}");
+
+    v.bland = Some(bland());
+    v.validate_for_serve().expect("Bland alone is enough");
+    let providers = crate::app::providers(&v).expect("adapters");
+    assert!(providers.contains_key(&outdial_core::ProviderKind::Bland));
+    assert!(!providers.contains_key(&outdial_core::ProviderKind::Twilio));
+
+    // Half a Twilio section is refused by name, even next to a complete Bland one.
+    v.twilio.auth_token = SecretString::from("PLANTED-token".to_string());
+    let err = format!("{:#}", v.validate_for_serve().unwrap_err());
+    assert!(err.contains("twilio.account_sid"), "{err}");
+    assert!(!err.contains("PLANTED"), "{err}");
+
+    // A Bland API base the client cannot use stops start-up, naming the section.
+    let mut v = valid();
+    v.bland = Some(BlandSettings {
+        api_base: "ftp://api.bland.example".into(),
+        ..bland()
+    });
+    let err = format!("{:#}", v.validate_for_serve().unwrap_err());
+    assert!(err.contains("bland") && err.contains("API base"), "{err}");
+    assert!(!err.contains("PLANTED"), "{err}");
+    v.bland = Some(BlandSettings {
+        request_timeout_s: 0,
+        ..bland()
+    });
+    let err = format!("{:#}", v.validate_for_serve().unwrap_err());
+    assert!(err.contains("timeout"), "{err}");
+}

@@ -66,6 +66,58 @@ fn a_batch_of_seeds_holds_every_invariant() {
 }
 
 #[test]
+fn a_share_of_the_seeds_calls_through_bland_with_every_check() {
+    let a = args(24, 2000);
+    let mut failures = Vec::new();
+    let mut bland_seed = None;
+    let summary = run_seeds(&a, 2, |r, _| match r {
+        Ok(r) if !r.violations.is_empty() => failures.push(format!(
+            "seed {} ({}): {:#?}",
+            r.seed, r.provider, r.violations
+        )),
+        Ok(r) => {
+            if r.provider == outdial_core::ProviderKind::Bland && bland_seed.is_none() {
+                bland_seed = Some(r.seed);
+            }
+        }
+        Err(e) => failures.push(format!("{e:#}")),
+    })
+    .unwrap();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let bland = summary.seeds_by_provider.get("bland").copied().unwrap_or(0);
+    let twilio = summary
+        .seeds_by_provider
+        .get("twilio")
+        .copied()
+        .unwrap_or(0);
+    assert!(bland >= 2 && twilio >= 2, "{:?}", summary.seeds_by_provider);
+    assert!(summary.stats.second_webhooks > 0, "{:#?}", summary.stats);
+    // A Bland seed really spoke Bland: its campaign passes Bland's own checks, and its
+    // trace shows JSON webhooks (no progress callbacks) applied to attempts.
+    let seed = bland_seed.expect("a Bland seed");
+    let sc = outdial_sim::scenario::Scenario::draw(seed, 10, 1, &outdial_sim::FaultSet::ALL);
+    outdial_providers::check_campaign(&sc.campaign).expect("a valid Bland campaign");
+    let cfg = SimConfig {
+        keep_trace: true,
+        ..small()
+    };
+    let r = run_seed(seed, &cfg).unwrap();
+    let lines = r.trace.unwrap();
+    let trace = lines.join("\n");
+    assert!(trace.contains("provider bland"), "{trace}");
+    let webhooks: Vec<&String> = lines.iter().filter(|l| l.contains(" webhook ")).collect();
+    assert!(webhooks.iter().any(|l| l.contains("→ attempt")), "{trace}");
+    for l in &webhooks {
+        assert!(
+            !["initiated", "ringing", "in-progress"]
+                .iter()
+                .any(|st| l.contains(&format!(" {st} →"))),
+            "Bland sends no progress webhooks: {l}"
+        );
+    }
+}
+
+#[test]
 fn a_seed_replays_to_the_same_trace_hash() {
     let cfg = small();
     let a = run_seed(4242, &cfg).unwrap();
