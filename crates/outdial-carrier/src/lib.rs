@@ -95,15 +95,21 @@
 //! ```
 
 mod api;
+pub mod bland;
 mod callbacks;
 mod carrier;
 mod config;
 mod ledger;
 pub mod outcome;
+mod past;
 pub mod rng;
 mod sim;
 
 pub use api::{API_VERSION, DEFAULT_TIMEOUT_S, DEFAULT_TIME_LIMIT_S, MAX_TIMEOUT_S};
+pub use bland::{
+    BlandFake, DEFAULT_BLAND_API_KEY, DEFAULT_BLAND_FROM, DEFAULT_BLAND_ORG_ID,
+    DEFAULT_BLAND_WEBHOOK_SECRET,
+};
 pub use carrier::{
     router, start, Carrier, CarrierError, CarrierHandle, CarrierStats, CALLBACK_TIMEOUT,
 };
@@ -112,4 +118,5 @@ pub use config::{
     DEFAULT_AUTH_TOKEN,
 };
 pub use ledger::{write_ledger, write_ledger_csv, LedgerEntry, LEDGER_CSV_HEADER};
-pub use outcome::sip_response_code;
+pub use outcome::{sip_response_code, Answerer, FinalStatus};
+pub use past::{PastCall, PastCallError, ProviderApi};
