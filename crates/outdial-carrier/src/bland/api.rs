@@ -62,9 +62,9 @@ pub(crate) fn route_not_found() -> Response {
 }
 
 /// The Bland settings and the auth check: `Authorization: <key>` or `Bearer <key>`.
-fn authorize<'a>(inner: &'a Inner, headers: &HeaderMap) -> Result<&'a BlandFake, Response> {
+fn authorize<'a>(inner: &'a Inner, headers: &HeaderMap) -> Result<&'a BlandFake, Box<Response>> {
     let Some(cfg) = inner.config.bland.as_ref() else {
-        return Err(route_not_found());
+        return Err(Box::new(route_not_found()));
     };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -78,14 +78,14 @@ fn authorize<'a>(inner: &'a Inner, headers: &HeaderMap) -> Result<&'a BlandFake,
         return Ok(cfg);
     }
     Counters::bump(&inner.counters.requests_unauthorized);
-    Err(bland_error(
+    Err(Box::new(bland_error(
         StatusCode::UNAUTHORIZED,
         "Invalid API key",
         &[(
             "invalid_api_key",
             "The authorization header is missing or does not hold a valid API key".into(),
         )],
-    ))
+    )))
 }
 
 fn rejected(inner: &Inner, error: &str, message: String) -> Response {
@@ -223,7 +223,7 @@ async fn create_call(State(carrier): State<Carrier>, headers: HeaderMap, body: B
     let inner = &carrier.inner;
     let cfg = match authorize(inner, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let body: Map<String, Value> = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(m)) => m,
@@ -425,7 +425,7 @@ async fn get_call(
     let inner = &carrier.inner;
     let cfg = match authorize(inner, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(rec) = find(inner, &id) else {
         return call_not_found(&id);
@@ -448,7 +448,7 @@ async fn stop_call(
     let inner = &carrier.inner;
     let cfg = match authorize(inner, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let not_found = || {
         bland_error(
@@ -497,12 +497,71 @@ async fn stop_call(
     json_response(StatusCode::OK, body)
 }
 
-fn bad_query(param: &str, message: String) -> Response {
+fn bad_query(param: String, message: String) -> Response {
     bland_error(
         StatusCode::BAD_REQUEST,
         &message,
         &[("invalid_parameter", format!("{param}: {message}"))],
     )
+}
+
+/// The query of `GET /v1/calls`, read.
+#[derive(Debug, Default)]
+struct ListQuery {
+    to_number: Option<String>,
+    from_number: Option<String>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    completed: Option<bool>,
+    ascending: bool,
+    from_idx: usize,
+    to_idx: Option<usize>,
+    limit: usize,
+}
+
+impl ListQuery {
+    /// Reads the query string; `Err` names the parameter and says what is wrong.
+    fn parse(raw: &str) -> Result<Self, (String, String)> {
+        let params: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+            .map_err(|e| ("query".to_string(), format!("unreadable query: {e}")))?;
+        let mut q = ListQuery {
+            limit: DEFAULT_LIST_LIMIT,
+            ..ListQuery::default()
+        };
+        for (k, v) in &params {
+            let v = v.trim();
+            let bad = |what: &str| (k.clone(), format!("{k} must be {what}, got '{v}'"));
+            let number = || normalise_phone(v).unwrap_or_else(|| v.to_string());
+            let date =
+                || NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad("a date YYYY-MM-DD"));
+            let index = || {
+                v.parse::<usize>()
+                    .map_err(|_| bad("a non-negative integer"))
+            };
+            let flag = || match v {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(bad("true or false")),
+            };
+            match k.as_str() {
+                "to_number" => q.to_number = Some(number()),
+                "from_number" => q.from_number = Some(number()),
+                "start_date" => q.start_date = Some(date()?),
+                "end_date" => q.end_date = Some(date()?),
+                "completed" => q.completed = Some(flag()?),
+                "ascending" => q.ascending = flag()?,
+                "from" => q.from_idx = index()?,
+                "to" => q.to_idx = Some(index()?),
+                "limit" => match index()? {
+                    0 => return Err(bad("at least 1")),
+                    n => q.limit = n,
+                },
+                // `page`, `sort_by`, … are ignored, as Bland ignores `page`.
+                _ => {}
+            }
+        }
+        Ok(q)
+    }
 }
 
 /// `GET /v1/calls`: filters `to_number`, `from_number`, `start_date`, `end_date`
@@ -517,63 +576,23 @@ async fn list_calls(
     let inner = &carrier.inner;
     let cfg = match authorize(inner, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    let params: Vec<(String, String)> =
-        match serde_urlencoded::from_str(query.as_deref().unwrap_or("")) {
-            Ok(p) => p,
-            Err(e) => return bad_query("query", format!("unreadable query: {e}")),
-        };
-    let mut to_number = None;
-    let mut from_number = None;
-    let mut start_date = None;
-    let mut end_date = None;
-    let mut completed = None;
-    let mut ascending = false;
-    let mut from_idx = 0usize;
-    let mut to_idx = None;
-    let mut limit = DEFAULT_LIST_LIMIT;
-    for (k, v) in &params {
-        let v = v.trim();
-        let number = |v: &str| normalise_phone(v).unwrap_or_else(|| v.to_string());
-        let date = |v: &str| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| bad_query(k, format!("{k} must be a date YYYY-MM-DD, got '{v}'")))
-        };
-        let index = |v: &str| {
-            v.parse::<usize>()
-                .map_err(|_| bad_query(k, format!("{k} must be a non-negative integer, got '{v}'")))
-        };
-        let flag = |v: &str| match v {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(bad_query(
-                k,
-                format!("{k} must be true or false, got '{v}'"),
-            )),
-        };
-        let r = match k.as_str() {
-            "to_number" => Ok(to_number = Some(number(v))),
-            "from_number" => Ok(from_number = Some(number(v))),
-            "start_date" => date(v).map(|d| start_date = Some(d)),
-            "end_date" => date(v).map(|d| end_date = Some(d)),
-            "completed" => flag(v).map(|b| completed = Some(b)),
-            "ascending" => flag(v).map(|b| ascending = b),
-            "from" => index(v).map(|n| from_idx = n),
-            "to" => index(v).map(|n| to_idx = Some(n)),
-            "limit" => index(v).and_then(|n| {
-                if n == 0 {
-                    Err(bad_query(k, "limit must be at least 1".into()))
-                } else {
-                    Ok(limit = n)
-                }
-            }),
-            _ => Ok(()), // `page`, `sort_by`, … are ignored, as Bland ignores `page`.
-        };
-        if let Err(resp) = r {
-            return resp;
-        }
-    }
+    let q = match ListQuery::parse(query.as_deref().unwrap_or("")) {
+        Ok(q) => q,
+        Err((param, message)) => return bad_query(param, message),
+    };
+    let ListQuery {
+        to_number,
+        from_number,
+        start_date,
+        end_date,
+        completed,
+        ascending,
+        from_idx,
+        to_idx,
+        limit,
+    } = q;
     let now = inner.clock.now();
     let mut calls: Vec<Arc<CallRecord>> = carrier
         .calls()
@@ -619,7 +638,7 @@ async fn active_calls(State(carrier): State<Carrier>, headers: HeaderMap) -> Res
     let inner = &carrier.inner;
     let cfg = match authorize(inner, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match headers.get("x-bland-org-id").and_then(|v| v.to_str().ok()) {
         None => {
