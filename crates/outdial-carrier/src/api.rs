@@ -29,18 +29,26 @@ pub const DEFAULT_TIME_LIMIT_S: u32 = 14_400;
 /// Longest CPS queue before creates are refused with 22005 (24 simulated hours).
 const MAX_QUEUE: i64 = 24 * 3600 * 1000;
 
+/// The carrier's whole router: the Twilio-shaped routes (unless
+/// [`CarrierConfig::serve_twilio`](crate::CarrierConfig::serve_twilio) is off) and the fake
+/// Bland's `/v1/…` routes (when [`CarrierConfig::bland`](crate::CarrierConfig::bland) is set).
 pub(crate) fn router(carrier: Carrier) -> Router {
-    Router::new()
-        .route(
-            "/2010-04-01/Accounts/{account_sid}/Calls.json",
-            get(list_calls).post(create_call),
-        )
-        .route(
-            "/2010-04-01/Accounts/{account_sid}/Calls/{call_file}",
-            get(fetch_call).post(update_call),
-        )
-        .fallback(not_found)
-        .with_state(carrier)
+    let mut r = Router::new();
+    if carrier.inner.config.serve_twilio {
+        r = r
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Calls.json",
+                get(list_calls).post(create_call),
+            )
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Calls/{call_file}",
+                get(fetch_call).post(update_call),
+            );
+    }
+    if carrier.inner.config.bland.is_some() {
+        r = r.merge(crate::bland::router());
+    }
+    r.fallback(not_found).with_state(carrier)
 }
 
 /// A Twilio 2010-API error response: `{code, message, more_info, status}`.
@@ -54,7 +62,11 @@ fn twilio_error(status: StatusCode, code: u32, message: impl Into<String>) -> Re
     (status, Json(body)).into_response()
 }
 
-async fn not_found() -> Response {
+/// Unknown routes: Bland's error shape under `/v1/`, Twilio's elsewhere.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path() == "/v1" || uri.path().starts_with("/v1/") {
+        return crate::bland::route_not_found();
+    }
     twilio_error(
         StatusCode::NOT_FOUND,
         20404,
@@ -391,6 +403,8 @@ async fn create_call(
             status_callback,
             callback_method,
             events,
+            bland: None,
+            past: false,
         });
         let idx = book.calls.len();
         book.calls.push(record.clone());
@@ -436,7 +450,10 @@ async fn fetch_call(
     }
     let found = call_file.strip_suffix(".json").and_then(|sid| {
         let book = inner.book.lock().expect("carrier lock");
-        book.by_sid.get(sid).map(|i| book.calls[*i].clone())
+        book.by_sid
+            .get(sid)
+            .map(|i| book.calls[*i].clone())
+            .filter(|c| c.bland.is_none())
     });
     match found {
         Some(c) => {
@@ -522,7 +539,12 @@ async fn update_call(
     // after the end can be taken once `now` is read.
     let (record, now, spawn) = {
         let mut book = inner.book.lock().expect("carrier lock");
-        let Some(idx) = book.by_sid.get(sid).copied() else {
+        let Some(idx) = book
+            .by_sid
+            .get(sid)
+            .copied()
+            .filter(|i| book.calls[*i].bland.is_none())
+        else {
             drop(book);
             return not_found();
         };
@@ -711,7 +733,11 @@ async fn list_calls(
 
     let now = inner.clock.now();
     let mut calls = carrier.calls();
-    calls.reverse(); // newest first
+    calls.retain(|c| c.bland.is_none());
+    // Newest first; among calls created at the same instant, the last created first (past
+    // calls are inserted out of creation order).
+    calls.reverse();
+    calls.sort_by_key(|c| std::cmp::Reverse(c.created_at));
     let matching: Vec<CallJson> = calls
         .iter()
         .filter(|c| to.as_ref().is_none_or(|t| &c.to == t))

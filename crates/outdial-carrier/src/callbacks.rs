@@ -219,7 +219,16 @@ pub(crate) fn spawn(
     deliveries: Vec<Delivery>,
     ctl: Arc<CallbackCtl>,
 ) {
-    /// Uncounts the task however it ends (done, stopped, aborted with the runtime).
+    spawn_counted(inner.clone(), run(inner, rec, deliveries, ctl));
+}
+
+/// Spawns a callback or webhook task, counted in `callback_tasks` until it ends (done,
+/// stopped, or aborted with the runtime): what [`crate::Carrier::callbacks_pending`] reads.
+pub(crate) fn spawn_counted(
+    inner: Arc<Inner>,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    /// Uncounts the task however it ends.
     struct Running(Arc<Inner>);
     impl Drop for Running {
         fn drop(&mut self) {
@@ -230,10 +239,10 @@ pub(crate) fn spawn(
         }
     }
     inner.counters.callback_tasks.fetch_add(1, Ordering::SeqCst);
-    let running = Running(inner.clone());
+    let running = Running(inner);
     tokio::spawn(async move {
         let _running = running;
-        run(inner, rec, deliveries, ctl).await;
+        task.await;
     });
 }
 

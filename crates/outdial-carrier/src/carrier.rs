@@ -85,6 +85,12 @@ pub(crate) struct CallRecord {
     pub status_callback: Option<String>,
     pub callback_method: CallbackMethod,
     pub events: EventMask,
+    /// Set for a call placed through the fake Bland (`POST /v1/calls`) or a Bland past call:
+    /// what the request asked for and the call's Bland-only draws. `None`: a Twilio call.
+    pub bland: Option<Arc<crate::bland::BlandCall>>,
+    /// A call "made by an old system" ([`Carrier::insert_past_calls`]): listed and fetched,
+    /// never in the ledger or the stats, no callbacks.
+    pub past: bool,
 }
 
 /// Mutable bookkeeping behind one lock.
@@ -100,6 +106,8 @@ pub(crate) struct Book {
     pub next_dial_slot: Option<DateTime<Utc>>,
     /// The current callback task's control, per call SID (calls with a `StatusCallback`).
     pub callbacks: HashMap<String, Arc<CallbackCtl>>,
+    /// Past calls inserted per `To` (the past-call id stream's counter).
+    pub past_per_to: HashMap<String, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -117,6 +125,8 @@ pub(crate) struct Counters {
     pub callbacks_lost: AtomicU64,
     pub callbacks_duplicated: AtomicU64,
     pub callbacks_reordered: AtomicU64,
+    pub creates_over_cap: AtomicU64,
+    pub second_webhooks: AtomicU64,
     /// Callback tasks running: spawned, not yet done with their deliveries.
     pub callback_tasks: AtomicU64,
 }
@@ -150,9 +160,11 @@ pub struct CarrierStats {
     /// Ended calls by final status (`completed`, `busy`, `no-answer`, `failed`, and
     /// `canceled` for calls ended through the API before they were answered).
     pub calls_by_final_status: BTreeMap<String, u64>,
-    /// Requests refused with 401 (code 20003), on any endpoint.
+    /// Requests refused with 401 (Twilio code 20003, or Bland's "Invalid API key"), on any
+    /// endpoint of either API.
     pub requests_unauthorized: u64,
-    /// Creates refused with a 4xx validation error (21201, 21211, 22005, …): no call placed.
+    /// Creates refused with a 4xx validation error (21201, 21211, 22005, …; Bland 400s): no
+    /// call placed.
     pub creates_rejected: u64,
     /// Creates answered 429 / 20429 by the `rate429` fault: no call placed.
     pub creates_rate_limited: u64,
@@ -160,12 +172,13 @@ pub struct CarrierStats {
     pub creates_error5xx: u64,
     /// Creates answered 500 by the `ambiguous` fault: the call *was* placed.
     pub creates_ambiguous: u64,
-    /// Live calls ended by `POST Calls/{Sid}.json` with `Status=completed|canceled` (requests
-    /// that changed nothing are not counted).
+    /// Live calls ended by `POST Calls/{Sid}.json` with `Status=completed|canceled` or Bland's
+    /// `POST /v1/calls/{id}/stop` (requests that changed nothing are not counted).
     pub calls_ended_by_request: u64,
-    /// Status-callback HTTP requests made, counting duplicates and retries.
+    /// Status-callback HTTP requests made (Twilio callbacks and Bland webhooks), counting
+    /// duplicates and retries.
     pub callbacks_sent: u64,
-    /// Requests answered with a non-5xx status.
+    /// Requests answered with a non-5xx status (Bland webhooks: with a 2xx status).
     pub callbacks_delivered: u64,
     /// Requests retried after a 5xx answer or a connection failure.
     pub callbacks_retried: u64,
@@ -175,8 +188,15 @@ pub struct CarrierStats {
     pub callbacks_lost: u64,
     /// Callbacks sent a second time by the `duplicate` fault.
     pub callbacks_duplicated: u64,
-    /// Callbacks held back after the next one by the `reorder` fault.
+    /// Callbacks held back after the next one by the `reorder` fault (for Bland webhooks:
+    /// sent with their keys in another order, and a first webhook held back after the second).
     pub callbacks_reordered: u64,
+    /// Bland creates refused with 429 by a plan cap (`concurrency_cap`, `hourly_cap`,
+    /// `daily_cap`): no call placed.
+    pub creates_over_cap: u64,
+    /// Second Bland post-call webhooks (with `corrected_transcript`) handed to delivery
+    /// (counted once each, before faults: a lost one counts here and in `callbacks_lost`).
+    pub second_webhooks: u64,
 }
 
 /// A fake carrier: the shared state behind the HTTP API. Cheap to clone.
@@ -236,12 +256,15 @@ impl Carrier {
         &self.inner.config
     }
 
-    /// Every call really placed, in creation order, as it stands at the clock's current
-    /// simulated instant.
+    /// Every call really placed, through either API, in creation order, as it stands at the
+    /// clock's current simulated instant. Bland calls have their `call_id` (a UUID) as
+    /// `call_sid` ([`LedgerEntry::provider`] tells them apart). Past calls
+    /// ([`Carrier::insert_past_calls`]) are not in it.
     pub fn ledger(&self) -> Vec<LedgerEntry> {
         let now = self.inner.clock.now();
         self.calls()
             .iter()
+            .filter(|c| !c.past)
             .map(|c| {
                 let snap = c.plan.at(c.created_at, now);
                 LedgerEntry {
@@ -291,9 +314,11 @@ impl Carrier {
             callbacks_lost: get(&c.callbacks_lost),
             callbacks_duplicated: get(&c.callbacks_duplicated),
             callbacks_reordered: get(&c.callbacks_reordered),
+            creates_over_cap: get(&c.creates_over_cap),
+            second_webhooks: get(&c.second_webhooks),
             ..CarrierStats::default()
         };
-        for call in self.calls() {
+        for call in self.calls().iter().filter(|c| !c.past) {
             stats.calls_placed += 1;
             match call.plan.at(call.created_at, now).final_status {
                 Some(s) => {
@@ -364,6 +389,20 @@ impl CarrierHandle {
     /// See [`Carrier::callbacks_pending`].
     pub fn callbacks_pending(&self) -> u64 {
         self.carrier.callbacks_pending()
+    }
+
+    /// See [`Carrier::insert_past_calls`].
+    pub fn insert_past_calls(
+        &self,
+        calls: &[crate::past::PastCall],
+    ) -> Result<Vec<String>, crate::past::PastCallError> {
+        self.carrier.insert_past_calls(calls)
+    }
+
+    /// Base URL to give outdial's Bland adapter (`[bland] api_base`): the same server as
+    /// [`CarrierHandle::base_url`]; the fake Bland's routes live under `/v1/`.
+    pub fn bland_base_url(&self) -> String {
+        self.base_url()
     }
 
     /// Stops callbacks and the HTTP server (in-flight requests get up to 5 s real time).

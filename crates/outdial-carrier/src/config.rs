@@ -5,6 +5,8 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::bland::BlandFake;
+
 /// Everything that shapes one fake carrier.
 ///
 /// Build it with struct-update syntax over [`CarrierConfig::default`]:
@@ -49,6 +51,13 @@ pub struct CarrierConfig {
     /// until their slot comes, and the create response's `queue_time` (ms) says how long.
     /// A create whose queueing would exceed 24 simulated hours is refused with 22005.
     pub cps: Option<f64>,
+    /// The fake Bland served under `/v1/…` (see the crate docs, "Bland API"), with its
+    /// credentials, caps and webhook behaviour. `None`: every `/v1/…` route answers 404.
+    /// Default `Some(BlandFake::default())`.
+    pub bland: Option<BlandFake>,
+    /// Serve the Twilio-shaped API under `/2010-04-01/…`. `false`: those routes answer 404.
+    /// Default true.
+    pub serve_twilio: bool,
 }
 
 /// Default account SID of a [`CarrierConfig`].
@@ -68,13 +77,16 @@ impl Default for CarrierConfig {
             never_ends: Vec::new(),
             invalid: Vec::new(),
             cps: None,
+            bland: Some(BlandFake::default()),
+            serve_twilio: true,
         }
     }
 }
 
 impl CarrierConfig {
     /// Checks the configuration: non-empty credentials, a usable outcome mix, a CPS that is a
-    /// finite positive number. Returns a message naming the bad field.
+    /// finite positive number, the Bland settings ([`BlandFake::validate`]). Returns a message
+    /// naming the bad field.
     pub fn validate(&self) -> Result<(), String> {
         if self.account_sid.is_empty() {
             return Err("account_sid must not be empty".into());
@@ -86,6 +98,9 @@ impl CarrierConfig {
             if !(cps.is_finite() && cps > 0.0) {
                 return Err(format!("cps must be a finite number > 0, got {cps}"));
             }
+        }
+        if let Some(b) = &self.bland {
+            b.validate()?;
         }
         self.outcomes.validate()
     }

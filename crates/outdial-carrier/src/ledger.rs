@@ -11,11 +11,11 @@ pub const LEDGER_CSV_HEADER: &str = "call_sid,to,from,created_at,answered_at,end
 /// as it stands at the simulated instant the ledger was read. All times are simulated UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
-    /// Twilio call SID, `CA` + 32 hex.
+    /// Twilio call SID, `CA` + 32 hex; for a Bland call its `call_id` (a UUID).
     pub call_sid: String,
-    /// Called number, as sent in `To`.
+    /// Called number, as sent in `To` (Bland: `phone_number`, normalised to E.164).
     pub to: String,
-    /// Caller id, as sent in `From`.
+    /// Caller id, as sent in `From` (Bland: `from`, or the fake Bland's default caller id).
     pub from: String,
     /// When the create request was accepted.
     pub created_at: DateTime<Utc>,
@@ -27,6 +27,21 @@ pub struct LedgerEntry {
     /// through the API before it was answered; `None` while in flight. A call ended through
     /// the API after it was answered is `completed`, `ended_at` the instant of the request.
     pub final_status: Option<String>,
+}
+
+impl LedgerEntry {
+    /// Which API placed the call: Twilio SIDs are `CA` + 32 hex digits; anything else is a
+    /// Bland `call_id` (a UUID).
+    pub fn provider(&self) -> crate::past::ProviderApi {
+        let twilio = self.call_sid.len() == 34
+            && self.call_sid.starts_with("CA")
+            && self.call_sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
+        if twilio {
+            crate::past::ProviderApi::Twilio
+        } else {
+            crate::past::ProviderApi::Bland
+        }
+    }
 }
 
 fn ts(t: &DateTime<Utc>) -> String {

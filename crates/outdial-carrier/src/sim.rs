@@ -21,6 +21,8 @@ pub(crate) enum Stream {
     CallbackFaults,
     /// A create request's faults (429, 5xx, ambiguous).
     RequestFaults,
+    /// A placed Bland call's Bland-only draws (disposition tag, second webhook, …).
+    BlandExtras,
 }
 
 /// A random generator keyed by `(seed, stream, to, n)`: independent of arrival order and of

@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod bland;
 mod end_call;
 
 const SPEED: f64 = 1000.0;

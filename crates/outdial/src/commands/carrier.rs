@@ -1,11 +1,25 @@
-//! `outdial carrier`: the fake Twilio-compatible carrier as a process.
+//! `outdial carrier`: the fake carrier (Twilio-shaped API and fake Bland) as a process.
 
 use anyhow::Context;
-use outdial_carrier::{CarrierConfig, FaultSpec};
+use outdial_carrier::{
+    BlandFake, CarrierConfig, FaultSpec, DEFAULT_BLAND_API_KEY, DEFAULT_BLAND_ORG_ID,
+    DEFAULT_BLAND_WEBHOOK_SECRET,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::app::ClockArgs;
+
+/// Which APIs the carrier serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CarrierApis {
+    /// The Twilio-shaped API only (`/2010-04-01/…`).
+    Twilio,
+    /// The fake Bland only (`/v1/…`).
+    Bland,
+    /// Both, on the same port, into one ledger.
+    Both,
+}
 
 /// Arguments of `outdial carrier`.
 #[derive(Debug, clap::Args)]
@@ -38,6 +52,40 @@ pub struct CarrierArgs {
     /// Numbers (E.164) the carrier refuses with error 21211.
     #[arg(long)]
     pub invalid: Vec<String>,
+    /// Which APIs to serve.
+    #[arg(long, value_enum, default_value_t = CarrierApis::Both)]
+    pub provider: CarrierApis,
+    /// API key the fake Bland accepts (`Authorization: <key>` or `Bearer <key>`).
+    #[arg(
+        long,
+        env = "OUTDIAL_CARRIER_BLAND_API_KEY",
+        default_value = DEFAULT_BLAND_API_KEY,
+        hide_env_values = true
+    )]
+    pub bland_api_key: String,
+    /// Secret the fake Bland signs its webhooks with (`X-Webhook-Signature`).
+    #[arg(
+        long,
+        env = "OUTDIAL_CARRIER_BLAND_WEBHOOK_SECRET",
+        default_value = DEFAULT_BLAND_WEBHOOK_SECRET,
+        hide_env_values = true
+    )]
+    pub bland_webhook_secret: String,
+    /// Org id the fake Bland's `GET /v1/calls/active` requires in `x-bland-org-id`.
+    #[arg(long, default_value = DEFAULT_BLAND_ORG_ID)]
+    pub bland_org_id: String,
+    /// Most Bland calls live at once (429 over it); unlimited when not given.
+    #[arg(long)]
+    pub bland_concurrency_cap: Option<u32>,
+    /// Most Bland calls per rolling simulated hour (429 over it).
+    #[arg(long)]
+    pub bland_hourly_cap: Option<u32>,
+    /// Most Bland calls per rolling simulated 24 hours (429 over it).
+    #[arg(long)]
+    pub bland_daily_cap: Option<u32>,
+    /// Probability (0..1) of a second Bland webhook, 30–60 simulated seconds after the first.
+    #[arg(long, default_value_t = 0.0)]
+    pub bland_second_webhook: f64,
     /// Write the ledger of placed calls here (CSV) on shutdown.
     #[arg(long)]
     pub ledger: Option<PathBuf>,
@@ -61,6 +109,17 @@ pub async fn run(args: CarrierArgs) -> anyhow::Result<()> {
         always_busy: args.always_busy.clone(),
         never_ends: args.never_ends.clone(),
         invalid: args.invalid.clone(),
+        serve_twilio: args.provider != CarrierApis::Bland,
+        bland: (args.provider != CarrierApis::Twilio).then(|| BlandFake {
+            api_key: args.bland_api_key.clone(),
+            webhook_secret: args.bland_webhook_secret.clone(),
+            org_id: args.bland_org_id.clone(),
+            concurrency_cap: args.bland_concurrency_cap,
+            hourly_cap: args.bland_hourly_cap,
+            daily_cap: args.bland_daily_cap,
+            second_webhook: args.bland_second_webhook,
+            ..BlandFake::default()
+        }),
         ..CarrierConfig::default()
     };
     let clock = args.clock.clock()?;
@@ -68,6 +127,12 @@ pub async fn run(args: CarrierArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("starting the carrier on {}", args.listen))?;
     println!("carrier listening on {}", carrier.addr());
+    if args.provider != CarrierApis::Bland {
+        println!("[twilio] api_base = \"{}\"", carrier.base_url());
+    }
+    if args.provider != CarrierApis::Twilio {
+        println!("[bland] api_base = \"{}\"", carrier.bland_base_url());
+    }
     super::serve::wait_for_signal().await;
     if let Some(path) = &args.ledger {
         carrier
