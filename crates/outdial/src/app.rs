@@ -451,14 +451,58 @@ pub async fn start(
     })
 }
 
-/// Points every provider adapter in `cfg` at a fake carrier listening at `base_url`, with
-/// the carrier's `account` id and `secret` (which also signs its webhooks), and a 10 s
-/// request timeout. Used by `outdial demo`.
-pub fn use_fake_carrier(cfg: &mut Config, base_url: String, account: &str, secret: &str) {
-    cfg.twilio.api_base = base_url;
-    cfg.twilio.account_sid = account.into();
-    cfg.twilio.auth_token = SecretString::from(secret.to_string());
-    cfg.twilio.request_timeout_s = 10;
+/// Points the adapters of `kinds` in `cfg` at the fake carrier listening at `base_url` (one
+/// server serves both APIs), with the credentials of `carrier` (the Twilio account and auth
+/// token, the Bland API key and webhook signing secret) and a 10 s request timeout. A kind
+/// not in `kinds` is left unconfigured, so `serve` runs without it, as for a team that uses
+/// only the other provider. Used by `outdial demo`.
+pub fn use_fake_carrier(
+    cfg: &mut Config,
+    base_url: &str,
+    carrier: &outdial_carrier::CarrierConfig,
+    kinds: &[ProviderKind],
+) {
+    for kind in kinds {
+        match kind {
+            ProviderKind::Twilio => {
+                cfg.twilio.api_base = base_url.to_owned();
+                cfg.twilio.account_sid = carrier.account_sid.clone();
+                cfg.twilio.auth_token = SecretString::from(carrier.auth_token.clone());
+                cfg.twilio.request_timeout_s = 10;
+            }
+            ProviderKind::Bland => {
+                let fake = carrier.bland.clone().unwrap_or_default();
+                cfg.bland = Some(crate::config::BlandSettings {
+                    api_base: base_url.to_owned(),
+                    api_key: SecretString::from(fake.api_key),
+                    webhook_secret: SecretString::from(fake.webhook_secret),
+                    org_id: Some(fake.org_id),
+                    request_timeout_s: 10,
+                    ..crate::config::BlandSettings::default()
+                });
+            }
+        }
+    }
+}
+
+/// An answer behaviour `kind` accepts, for the demo's campaigns: a short TwiML greeting
+/// for Twilio, an AI agent with a one-line task for Bland.
+pub fn demo_answer(kind: ProviderKind) -> outdial_core::AnswerBehaviour {
+    use outdial_core::answer::{AgentBehaviour, AgentScript};
+    match kind {
+        ProviderKind::Twilio => {
+            outdial_core::AnswerBehaviour::inline("<Response><Say>Hello from outdial.</Say></Response>")
+        }
+        ProviderKind::Bland => outdial_core::AnswerBehaviour::Agent(AgentBehaviour {
+            script: AgentScript::Task {
+                prompt: "Greet the lead on behalf of outdial and ask whether now is a good time to talk.".into(),
+            },
+            voice: None,
+            first_sentence: Some("Hello from outdial.".into()),
+            wait_for_greeting: true,
+            record: false,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -2,13 +2,17 @@
 //! carrier, the shipped sample lead list (VICIdial layout), a demo campaign with short
 //! intervals, the real provider adapter over loopback HTTP, on a fast clock. Prints progress,
 //! then a summary and the ledger checks, and exits 0 when every check holds.
+//!
+//! `--provider` chooses whose API the campaign calls through (the fake carrier serves both
+//! on one port, with one ledger); `both` runs two campaigns side by side in one `serve`,
+//! the lead list split between them.
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Duration, Utc};
 use outdial_carrier::{CarrierConfig, FaultSpec};
 use outdial_clock::{Clock, ScaledClock};
 use outdial_core::schedule::{CallingWindow, RedialPolicy};
-use outdial_core::{AnswerBehaviour, CampaignSettings, MachineHandling, Region, E164};
+use outdial_core::{CampaignSettings, MachineHandling, ProviderKind, Region, E164};
 use outdial_store_sqlite::OpenMode;
 use secrecy::SecretString;
 use std::path::PathBuf;
@@ -23,6 +27,23 @@ pub const SAMPLE_LEADS: &str = include_str!("../../../../samples/leads-vicidial.
 const DEMO_ACCOUNT_SID: &str = "ACd0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
 const DEMO_AUTH_TOKEN: &str = "demo-auth-token";
 const DEMO_API_KEY: &str = "demo-api-key-0123456789";
+
+/// The providers a demo runs campaigns on: one provider's name, or `both`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoProviders(pub Vec<ProviderKind>);
+
+impl std::str::FromStr for DemoProviders {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("both") {
+            return Ok(DemoProviders(ProviderKind::ALL.to_vec()));
+        }
+        s.parse::<ProviderKind>()
+            .map(|k| DemoProviders(vec![k]))
+            .map_err(|e| format!("{e}, or both"))
+    }
+}
 
 /// Arguments of `outdial demo`.
 #[derive(Debug, clap::Args)]
@@ -58,14 +79,20 @@ pub struct DemoArgs {
     /// Write the attempt log here (CSV).
     #[arg(long)]
     pub attempts_csv: Option<PathBuf>,
+    /// Whose API the demo campaign calls through: a provider's name, or `both` (two
+    /// campaigns in one `serve`, the leads split between them).
+    #[arg(long, default_value = "twilio")]
+    pub provider: DemoProviders,
 }
 
-/// The demo campaign: short progressive intervals, federal hours, New York as fallback zone.
-pub fn demo_campaign() -> CampaignSettings {
+/// The demo campaign on `provider`: short progressive intervals, federal hours, New York as
+/// fallback zone, the provider's answer behaviour ([`crate::app::demo_answer`]).
+pub fn demo_campaign(provider: ProviderKind) -> CampaignSettings {
     let mut s = CampaignSettings::new(
         E164::parse("+15005550006", Region::US).expect("valid caller id"),
-        AnswerBehaviour::inline("<Response><Say>Hello from outdial.</Say></Response>"),
+        crate::app::demo_answer(provider),
     );
+    s.provider = provider;
     s.redial = RedialPolicy {
         intervals_min: vec![0, 1, 2, 5, 10, 20, 30],
         max_per_local_day: 8,
@@ -105,21 +132,35 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ScaledClock::starting_now(args.clock_start, args.speed).map_err(anyhow::Error::msg)?,
     );
     let store = crate::app::open_store(&db, OpenMode::CreateIfMissing).await?;
-    let campaign = store
-        .create_campaign("demo", &demo_campaign(), clock.now())
-        .await?;
-
+    let kinds = args.provider.0.clone();
+    // One campaign per provider; with several, each gets every n-th row of the lead file.
+    let parts = split_rows(&leads_path, kinds.len(), &work)?;
+    let mut imported = crate::import::ImportOutcome::default();
     let mut rejected_rows = Vec::new();
     let state_rules = outdial_core::compliance::StateRules::builtin();
-    let target = crate::import::ImportTarget {
-        store: &*store,
-        campaign: &campaign,
-        region: Region::US,
-        state_rules: &state_rules,
-        dry_run: false,
-        now: clock.now(),
-    };
-    let imported = crate::import::import_file(target, &leads_path, &mut rejected_rows).await?;
+    for (kind, part) in kinds.iter().zip(&parts) {
+        let settings = demo_campaign(*kind);
+        outdial_providers::check_campaign(&settings).map_err(anyhow::Error::msg)?;
+        let name = if kinds.len() == 1 {
+            "demo".to_owned()
+        } else {
+            format!("demo-{kind}")
+        };
+        let campaign = store.create_campaign(&name, &settings, clock.now()).await?;
+        let target = crate::import::ImportTarget {
+            store: &*store,
+            campaign: &campaign,
+            region: Region::US,
+            state_rules: &state_rules,
+            dry_run: false,
+            now: clock.now(),
+        };
+        let one = crate::import::import_file(target, part, &mut rejected_rows).await?;
+        imported.rows += one.rows;
+        imported.inserted += one.inserted;
+        imported.duplicates += one.duplicates;
+        imported.rejected += one.rejected;
+    }
     let special = checks::first_valid_numbers(&leads_path, 2)?;
     println!("outdial demo");
     println!("  database      {}", db.display());
@@ -153,16 +194,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("  never ends    {endless}");
     }
 
+    let carrier_config = CarrierConfig {
+        account_sid: DEMO_ACCOUNT_SID.into(),
+        auth_token: DEMO_AUTH_TOKEN.into(),
+        seed: args.seed,
+        faults,
+        always_busy: special.first().cloned().into_iter().collect(),
+        never_ends: special.get(1).cloned().into_iter().collect(),
+        bland: Some(outdial_carrier::BlandFake {
+            second_webhook: 0.3,
+            ..outdial_carrier::BlandFake::default()
+        }),
+        ..CarrierConfig::default()
+    };
     let carrier = outdial_carrier::start(
-        CarrierConfig {
-            account_sid: DEMO_ACCOUNT_SID.into(),
-            auth_token: DEMO_AUTH_TOKEN.into(),
-            seed: args.seed,
-            faults,
-            always_busy: special.first().cloned().into_iter().collect(),
-            never_ends: special.get(1).cloned().into_iter().collect(),
-            ..CarrierConfig::default()
-        },
+        carrier_config.clone(),
         clock.clone(),
         "127.0.0.1:0".parse().expect("valid"),
     )
@@ -176,12 +222,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         api_keys: vec![SecretString::from(DEMO_API_KEY.to_string())],
         ..Config::default()
     };
-    crate::app::use_fake_carrier(
-        &mut cfg,
-        carrier.base_url(),
-        DEMO_ACCOUNT_SID,
-        DEMO_AUTH_TOKEN,
-    );
+    crate::app::use_fake_carrier(&mut cfg, &carrier.base_url(), &carrier_config, &kinds);
+    cfg.validate_for_serve()?;
     cfg.dialer.calls_per_second = 5.0;
     cfg.dialer.max_concurrent = 20;
     let engine = crate::app::engine(&cfg, store.clone(), clock.clone(), "demo")?;
@@ -193,7 +235,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await?;
     println!(
-        "  outdial       {public_url} (provider adapter over HTTP → fake carrier at {})",
+        "  outdial       {public_url} ({} adapter over HTTP → fake carrier at {})",
+        kinds
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(" and "),
         carrier.base_url()
     );
     println!();
@@ -327,6 +374,41 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         bail!("invariant checks failed (see above)");
     }
     Ok(())
+}
+
+/// `path` as `n` files in `dir`, row `i` in file `i % n` (a header line, one naming a
+/// phone column, is kept at the top of each); `n` = 1 is `path` itself.
+fn split_rows(
+    path: &std::path::Path,
+    n: usize,
+    dir: &std::path::Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    if n <= 1 {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines().peekable();
+    let header = lines
+        .next_if(|l| l.to_ascii_lowercase().contains("phone"))
+        .map(|h| format!("{h}\n"));
+    let mut parts = vec![header.unwrap_or_default(); n];
+    for (i, line) in lines.enumerate() {
+        parts[i % n].push_str(line);
+        parts[i % n].push('\n');
+    }
+    let name = path
+        .file_name()
+        .map_or("leads".into(), |f| f.to_string_lossy().into_owned());
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let p = dir.join(format!("part{}-{name}", i + 1));
+            std::fs::write(&p, body).with_context(|| format!("writing {}", p.display()))?;
+            Ok(p)
+        })
+        .collect()
 }
 
 fn tempdir() -> anyhow::Result<PathBuf> {
