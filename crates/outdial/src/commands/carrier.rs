@@ -143,3 +143,15 @@ pub async fn run(args: CarrierArgs) -> anyhow::Result<()> {
     carrier.shutdown().await;
     Ok(())
 }
+
+/// The carrier of `outdial demo`: `base` with the fake Bland's second post-call webhook on
+/// three calls in ten, as Bland sends a corrected transcript 30–60 s after the first.
+pub fn demo_config(base: CarrierConfig) -> CarrierConfig {
+    CarrierConfig {
+        bland: Some(outdial_carrier::BlandFake {
+            second_webhook: 0.3,
+            ..base.bland.clone().unwrap_or_default()
+        }),
+        ..base
+    }
+}

@@ -32,6 +32,23 @@ const DEMO_API_KEY: &str = "demo-api-key-0123456789";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoProviders(pub Vec<ProviderKind>);
 
+/// The default provider alone.
+impl Default for DemoProviders {
+    fn default() -> Self {
+        DemoProviders(vec![ProviderKind::default()])
+    }
+}
+
+/// A provider's name, or `both` for all of them.
+impl std::fmt::Display for DemoProviders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "{one}"),
+            _ => f.write_str("both"),
+        }
+    }
+}
+
 impl std::str::FromStr for DemoProviders {
     type Err = String;
 
@@ -81,7 +98,7 @@ pub struct DemoArgs {
     pub attempts_csv: Option<PathBuf>,
     /// Whose API the demo campaign calls through: a provider's name, or `both` (two
     /// campaigns in one `serve`, the leads split between them).
-    #[arg(long, default_value = "twilio")]
+    #[arg(long, default_value_t = DemoProviders::default())]
     pub provider: DemoProviders,
 }
 
@@ -194,19 +211,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("  never ends    {endless}");
     }
 
-    let carrier_config = CarrierConfig {
+    let carrier_config = super::carrier::demo_config(CarrierConfig {
         account_sid: DEMO_ACCOUNT_SID.into(),
         auth_token: DEMO_AUTH_TOKEN.into(),
         seed: args.seed,
         faults,
         always_busy: special.first().cloned().into_iter().collect(),
         never_ends: special.get(1).cloned().into_iter().collect(),
-        bland: Some(outdial_carrier::BlandFake {
-            second_webhook: 0.3,
-            ..outdial_carrier::BlandFake::default()
-        }),
         ..CarrierConfig::default()
-    };
+    });
     let carrier = outdial_carrier::start(
         carrier_config.clone(),
         clock.clone(),
