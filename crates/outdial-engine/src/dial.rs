@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use outdial_core::schedule::{Block, LeadRules};
-use outdial_providers::PlaceCall;
-use outdial_store::{KillScope, Lead};
+use outdial_providers::{CallContext, PlaceCall};
+use outdial_store::{Attempt, Campaign, KillScope, Lead};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -211,6 +211,7 @@ impl Engine {
                 status_callback: provider.status_callback_url(&self.config.public_url, attempt.id),
                 ring_timeout_s: campaign.settings.ring_timeout_s,
                 time_limit_s: campaign.settings.max_call_length_s,
+                context: call_context(&attempt, &lead, &campaign),
             };
             placements.start(attempt, async move { provider.place_call(&req).await });
         }
@@ -254,5 +255,25 @@ impl Engine {
             }
         }
         Ok(true)
+    }
+}
+
+/// The business context sent with the create request of `attempt`: its ids, the campaign's
+/// name, the lead's contact data, and every code of the campaign's disposition catalog (in
+/// code order, no aliases; see [`CallContext::dispositions`]).
+pub fn call_context(attempt: &Attempt, lead: &Lead, campaign: &Campaign) -> CallContext {
+    CallContext {
+        attempt: attempt.id,
+        lead: lead.id,
+        campaign: campaign.id,
+        campaign_name: campaign.name.clone(),
+        contact: lead.contact.clone(),
+        dispositions: campaign
+            .settings
+            .dispositions
+            .entries
+            .keys()
+            .map(|d| d.as_str().to_owned())
+            .collect(),
     }
 }

@@ -18,7 +18,7 @@
 //! to know about a lead, [`dial`] the tick (claim, check, reserve, pace, send),
 //! [`placement`] recording create outcomes, [`conclude`] the redial decision after an
 //! attempt, [`disposition`] business dispositions, [`ingest`] provider events,
-//! [`reconcile`] the reconciler, [`safety`] the monitor and kill switches, [`jobs`] durable
+//! [`reconcile`] the reconciler, [`reported`] outcomes reported with a final event, [`safety`] the monitor and kill switches, [`jobs`] durable
 //! jobs, [`run`] the step and the loop, [`explain`] why a lead is (not) dialed.
 
 pub mod conclude;
@@ -33,6 +33,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod placement;
 pub mod reconcile;
+pub mod reported;
 pub mod run;
 pub mod safety;
 
@@ -43,6 +44,7 @@ pub use error::EngineError;
 pub use facts::LeadFacts;
 pub use jobs::{JobError, JobHandler, JobsConfig, JobsReport};
 pub use reconcile::ReconcileReport;
+pub use reported::{CallResultOutcome, ReportedDisposition};
 pub use run::{Maintenance, MaintenanceReport, StepPlan, StepReport};
 pub use safety::{KillSwitches, MonitorReport, SafetyConfig};
 
