@@ -1,10 +1,12 @@
 //! The engine's settings.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use outdial_core::compliance::StateRules;
+use outdial_core::ProviderKind;
 
-use crate::{JobsConfig, SafetyConfig};
+use crate::{JobsConfig, ProviderLimits, SafetyConfig};
 
 /// Engine settings. Durations are in simulated (clock) seconds unless said otherwise.
 #[derive(Debug, Clone)]
@@ -20,6 +22,11 @@ pub struct EngineConfig {
     pub calls_per_second: f64,
     /// Most attempts in flight at once, across campaigns.
     pub max_concurrent: u32,
+    /// Plan limits of each provider's account (concurrency, calls per hour, per day, per
+    /// second), shared by every campaign placed through that provider and enforced across
+    /// the fleet (see [`crate::account_limits`]). A provider not listed has no limits but the
+    /// global ones above. Default: none.
+    pub provider_limits: HashMap<ProviderKind, ProviderLimits>,
     /// Most leads claimed in one tick.
     pub claim_batch: u32,
     /// Delay before a lead whose call was not placed (rate-limited, connection refused) is tried
@@ -72,6 +79,7 @@ impl Default for EngineConfig {
             public_url: "http://127.0.0.1:8080".into(),
             calls_per_second: 1.0,
             max_concurrent: 10,
+            provider_limits: HashMap::new(),
             claim_batch: 20,
             not_placed_retry_s: 60,
             reconcile_after_s: 120,

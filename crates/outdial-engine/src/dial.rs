@@ -3,11 +3,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use outdial_core::schedule::{Block, LeadRules};
-use outdial_providers::PlaceCall;
-use outdial_store::{KillScope, Lead};
+use outdial_providers::{CallContext, PlaceCall};
+use outdial_store::{Attempt, Campaign, KillScope, Lead};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+use crate::account_limits::provider_pacer_name;
 use crate::placement::Placements;
 use crate::{safety, Engine, EngineError, PACER_NAME};
 
@@ -116,12 +117,24 @@ impl Engine {
             return Ok(());
         }
         let limit = capacity.min(u64::from(self.config.claim_batch)) as u32;
-        let due = self.store.due_leads(now, limit).await?;
+        // Provider accounts at a plan limit: their leads are not claimed (they stay due).
+        let mut gates = self.account_gates(now).await?;
+        let excluded = gates.excluded();
+        let due = if excluded.is_empty() {
+            self.store.due_leads(now, limit).await?
+        } else {
+            self.store.due_leads_outside(now, limit, &excluded).await?
+        };
         for lead in due {
             if switches.stops(lead.campaign_id) {
                 continue;
             }
             let campaign = self.campaign(lead.campaign_id).await?;
+            let provider_kind = campaign.settings.provider;
+            if gates.is_full(provider_kind) {
+                // Filled during this tick: the lead waits, untouched.
+                continue;
+            }
             let facts = self.lead_facts(&lead, &campaign, now).await?;
             let rules = self.rules(&campaign, &facts);
             // Rules at claim time: a blocked lead is moved, not dialed.
@@ -142,6 +155,24 @@ impl Engine {
             let wait = self.clock.real_delay_until(slot);
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
+            }
+            // The provider account's own rate, fleet-wide, on top of the global one.
+            if let Some(interval) = self
+                .provider_limits(provider_kind)
+                .and_then(|l| l.pacing_interval())
+            {
+                let slot = self
+                    .store
+                    .reserve_pacing_slot(
+                        &provider_pacer_name(provider_kind),
+                        interval,
+                        self.clock.now(),
+                    )
+                    .await?;
+                let wait = self.clock.real_delay_until(slot);
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
             }
             // Dial-time check: the same rules again at the instant of dialing (invariant 6).
             let dial_now = self.clock.now();
@@ -190,11 +221,29 @@ impl Engine {
                 .await?;
                 continue;
             };
-            let Some(attempt) = self
-                .store
-                .reserve_attempt_capped(lead.id, dial_now, self.config.max_concurrent)
-                .await?
-            else {
+            let reserved = match gates.caps(provider_kind, campaign.id, dial_now) {
+                None => {
+                    self.store
+                        .reserve_attempt_capped(lead.id, dial_now, self.config.max_concurrent)
+                        .await?
+                }
+                Some(caps) => {
+                    let r = self
+                        .store
+                        .reserve_attempt_within(
+                            lead.id,
+                            dial_now,
+                            self.config.max_concurrent,
+                            &caps,
+                        )
+                        .await?;
+                    // Reserved or refused (the account's limit, or the number in flight):
+                    // see how much room is left before the next lead of this account.
+                    self.remeasure(&mut gates, provider_kind, dial_now).await?;
+                    r
+                }
+            };
+            let Some(attempt) = reserved else {
                 continue;
             };
             {
@@ -211,6 +260,7 @@ impl Engine {
                 status_callback: provider.status_callback_url(&self.config.public_url, attempt.id),
                 ring_timeout_s: campaign.settings.ring_timeout_s,
                 time_limit_s: campaign.settings.max_call_length_s,
+                context: call_context(&attempt, &lead, &campaign),
             };
             placements.start(attempt, async move { provider.place_call(&req).await });
         }
@@ -254,5 +304,25 @@ impl Engine {
             }
         }
         Ok(true)
+    }
+}
+
+/// The business context sent with the create request of `attempt`: its ids, the campaign's
+/// name, the lead's contact data, and every code of the campaign's disposition catalog (in
+/// code order, no aliases; see [`CallContext::dispositions`]).
+pub fn call_context(attempt: &Attempt, lead: &Lead, campaign: &Campaign) -> CallContext {
+    CallContext {
+        attempt: attempt.id,
+        lead: lead.id,
+        campaign: campaign.id,
+        campaign_name: campaign.name.clone(),
+        contact: lead.contact.clone(),
+        dispositions: campaign
+            .settings
+            .dispositions
+            .entries
+            .keys()
+            .map(|d| d.as_str().to_owned())
+            .collect(),
     }
 }

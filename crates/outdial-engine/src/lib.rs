@@ -14,13 +14,14 @@
 //! calls it forever on the injected clock. Time comes only from the [`Clock`]; the store
 //! and the providers are injected (design invariant 7).
 //!
-//! Codemap: [`config`] the settings, [`error`] the error type, [`facts`] what the rules need
+//! Codemap: [`config`] the settings, [`account_limits`] provider plan limits, [`error`] the error type, [`facts`] what the rules need
 //! to know about a lead, [`dial`] the tick (claim, check, reserve, pace, send),
 //! [`placement`] recording create outcomes, [`conclude`] the redial decision after an
 //! attempt, [`disposition`] business dispositions, [`ingest`] provider events,
-//! [`reconcile`] the reconciler, [`safety`] the monitor and kill switches, [`jobs`] durable
+//! [`reconcile`] the reconciler, [`reported`] outcomes reported with a final event, [`safety`] the monitor and kill switches, [`jobs`] durable
 //! jobs, [`run`] the step and the loop, [`explain`] why a lead is (not) dialed.
 
+pub mod account_limits;
 pub mod conclude;
 pub mod config;
 pub mod dial;
@@ -33,9 +34,11 @@ pub mod ingest;
 pub mod jobs;
 pub mod placement;
 pub mod reconcile;
+pub mod reported;
 pub mod run;
 pub mod safety;
 
+pub use account_limits::ProviderLimits;
 pub use config::EngineConfig;
 pub use dial::TickReport;
 pub use disposition::DispositionOutcome;
@@ -43,6 +46,7 @@ pub use error::EngineError;
 pub use facts::LeadFacts;
 pub use jobs::{JobError, JobHandler, JobsConfig, JobsReport};
 pub use reconcile::ReconcileReport;
+pub use reported::{CallResultOutcome, ReportedDisposition};
 pub use run::{Maintenance, MaintenanceReport, StepPlan, StepReport};
 pub use safety::{KillSwitches, MonitorReport, SafetyConfig};
 

@@ -18,8 +18,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use outdial_core::{
-    AnswerBehaviour, AnsweredBy, AttemptId, CallEvent, CallStatus, CampaignSettings, FailureKind,
-    MachineHandling, ProviderCallId, ProviderKind, E164,
+    AnswerBehaviour, AnsweredBy, AttemptId, CallEvent, CallStatus, CampaignId, CampaignSettings,
+    FailureKind, LeadContact, LeadId, MachineHandling, ProviderCallId, ProviderKind, E164,
 };
 
 pub mod bland;
@@ -47,6 +47,50 @@ pub struct PlaceCall {
     pub ring_timeout_s: u32,
     /// Longest call, seconds (Twilio `TimeLimit`).
     pub time_limit_s: u32,
+    /// Who is called and why: the attempt, the lead and its contact data, the campaign and
+    /// the disposition labels it accepts. An adapter sends what its provider can use (Bland:
+    /// `request_data`, `metadata`, `dispositions`); one that has no use for it ignores it
+    /// (Twilio: its form is the same with or without it).
+    pub context: CallContext,
+}
+
+/// The business context of one call, for providers whose call flow can use it (an AI agent
+/// that greets the lead by name and tags the outcome).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallContext {
+    /// The attempt this call is (also carried in the status-callback URL).
+    pub attempt: AttemptId,
+    /// The lead called.
+    pub lead: LeadId,
+    /// The lead's campaign.
+    pub campaign: CampaignId,
+    /// The campaign's name (empty when not known).
+    pub campaign_name: String,
+    /// The lead's contact data as stored (names, city, state, postal code, e-mail, external
+    /// id, explicit time zone, comments). Leads have no free-form custom fields yet; when
+    /// they do, they belong here.
+    pub contact: LeadContact,
+    /// The disposition labels the campaign's catalog accepts for a call's outcome: every
+    /// catalog **code** (upper case, in code order), no aliases. Each code resolves to
+    /// itself, so an outcome tagged with one of them maps to exactly one entry; aliases exist
+    /// to normalise labels from elsewhere (a provider's own tags, a CRM) and would only offer
+    /// the agent several names for one outcome. Empty: the campaign accepts none.
+    pub dispositions: Vec<String>,
+}
+
+impl CallContext {
+    /// A context naming the attempt, lead and campaign, with no campaign name, no contact
+    /// data and no disposition labels.
+    pub fn new(attempt: AttemptId, lead: LeadId, campaign: CampaignId) -> CallContext {
+        CallContext {
+            attempt,
+            lead,
+            campaign,
+            campaign_name: String::new(),
+            contact: LeadContact::default(),
+            dispositions: Vec::new(),
+        }
+    }
 }
 
 /// The provider accepted a call.

@@ -845,3 +845,6 @@ impl Reports for CrashStore {
         )
     }
 }
+
+// After `guard!`, which it uses.
+mod account_limits;

@@ -51,6 +51,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::time::Duration;
 
+mod account_limits;
 mod attempts;
 mod campaigns;
 mod coordination;
@@ -62,6 +63,7 @@ mod reports;
 mod rows;
 mod safety;
 
+use account_limits::{account_usage_in, windows_of};
 use rows::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

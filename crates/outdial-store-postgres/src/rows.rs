@@ -336,13 +336,33 @@ impl PgStore {
         now: DateTime<Utc>,
         max_in_flight: Option<u32>,
     ) -> StoreResult<Option<Attempt>> {
+        self.reserve_within(lead_id, now, max_in_flight, None).await
+    }
+
+    /// [`Self::reserve`], and also `None` when the provider account's `caps` leave no room
+    /// (checked in the same transaction, see `account_limits.rs`).
+    pub(crate) async fn reserve_within(
+        &self,
+        lead_id: LeadId,
+        now: DateTime<Utc>,
+        max_in_flight: Option<u32>,
+        caps: Option<&outdial_store::AccountCaps>,
+    ) -> StoreResult<Option<Attempt>> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        if let Some(max) = max_in_flight {
+        if max_in_flight.is_some() || caps.is_some() {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(RESERVE_LOCK)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
+        }
+        if let Some(caps) = caps {
+            if !caps.has_room(&account_usage_in(&mut tx, &caps.campaigns, &windows_of(caps)).await?)
+            {
+                return Ok(None);
+            }
+        }
+        if let Some(max) = max_in_flight {
             let in_flight: i64 = sqlx::query_scalar(&format!(
                 "SELECT COUNT(*) FROM attempts WHERE state IN {IN_FLIGHT}"
             ))

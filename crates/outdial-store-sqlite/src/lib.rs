@@ -47,6 +47,7 @@ mod tx;
 
 use tx::{backend, WriteTx};
 
+mod account_limits;
 mod attempts;
 mod campaigns;
 mod coordination;
@@ -58,6 +59,7 @@ mod reports;
 mod rows;
 mod safety;
 
+use account_limits::{account_usage_in, windows_of};
 use rows::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -323,6 +323,18 @@ impl SqliteStore {
         now: DateTime<Utc>,
         max_in_flight: Option<u32>,
     ) -> StoreResult<Option<Attempt>> {
+        self.reserve_within(lead_id, now, max_in_flight, None).await
+    }
+
+    /// [`Self::reserve`], and also `None` when the provider account's `caps` leave no room
+    /// (checked in the same transaction, see `account_limits.rs`).
+    pub(crate) async fn reserve_within(
+        &self,
+        lead_id: LeadId,
+        now: DateTime<Utc>,
+        max_in_flight: Option<u32>,
+        caps: Option<&outdial_store::AccountCaps>,
+    ) -> StoreResult<Option<Attempt>> {
         let mut tx = WriteTx::begin(&self.pool).await?;
         let Some(row) = sqlx::query(
             "SELECT * FROM leads WHERE id = ? AND status = 'active' AND next_attempt_at <= ?",
@@ -344,6 +356,12 @@ impl SqliteStore {
             .await
             .map_err(backend)?;
             if in_flight >= i64::from(max) {
+                return Ok(None);
+            }
+        }
+        if let Some(caps) = caps {
+            let usage = account_usage_in(&mut tx, &caps.campaigns, &windows_of(caps)).await?;
+            if !caps.has_room(&usage) {
                 return Ok(None);
             }
         }

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+mod account_limits;
 mod attempts;
 pub mod backend;
 mod campaigns;
@@ -31,6 +32,7 @@ mod leads;
 mod reports;
 mod safety;
 
+pub use account_limits::*;
 pub use attempts::*;
 pub use campaigns::*;
 pub use coordination::*;
@@ -46,13 +48,14 @@ pub use safety::*;
 /// store's methods into scope on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use crate::{
-        Attempts, Campaigns, Coordination, DncLists, EventLog, Jobs, Leads, Reports, Safety, Store,
+        AccountLimits, Attempts, Campaigns, Coordination, DncLists, EventLog, Jobs, Leads, Reports,
+        Safety, Store,
     };
 }
 
 /// What outdial keeps, in domain terms: the sum of one sub-trait per aggregate
 /// ([`Campaigns`], [`Leads`], [`Attempts`], [`EventLog`], [`DncLists`], [`Safety`], [`Jobs`],
-/// [`Coordination`], [`Reports`]). All times are UTC instants passed in by the caller
+/// [`Coordination`], [`Reports`], [`AccountLimits`]). All times are UTC instants passed in by the caller
 /// (`now`): a backend never reads the clock for domain data. A backend implements every
 /// sub-trait and gets `Store` from the blanket impl; callers hold an `Arc<dyn Store>` and
 /// `use outdial_store::prelude::*;`.
@@ -66,6 +69,7 @@ pub trait Store:
     + Jobs
     + Coordination
     + Reports
+    + AccountLimits
     + Send
     + Sync
     + std::fmt::Debug
@@ -82,6 +86,7 @@ impl<T> Store for T where
         + Jobs
         + Coordination
         + Reports
+        + AccountLimits
         + Send
         + Sync
         + std::fmt::Debug

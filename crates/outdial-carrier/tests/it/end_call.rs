@@ -364,6 +364,11 @@ async fn twilio_client_ends_a_never_ending_call() {
             time_limit_s: 600,
             machine: Default::default(),
             options: Default::default(),
+            context: outdial_providers::CallContext::new(
+                outdial_core::AttemptId(1),
+                outdial_core::LeadId(1),
+                outdial_core::CampaignId(1),
+            ),
         })
         .await
         .unwrap();

@@ -423,6 +423,7 @@ async fn a_dnc_number_is_not_dialed_in_any_campaign() {
     assert!(r.provider.calls.lock().unwrap().requests.is_empty());
 }
 
+mod account_limits;
 mod hardening;
 mod safety;
 mod step;

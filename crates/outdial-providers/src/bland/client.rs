@@ -35,10 +35,10 @@
 //! | request timeout, reset, body read failure after sending | `Ambiguous` | A1 inference |
 //! | a non-agent answer or options Bland does not take | `Unsupported`, nothing sent | [`super::campaign`] |
 //!
-//! The attempt id: [`PlaceCall`] has no attempt field, so [`create_body`] reads it from the
-//! `attempt` query parameter of `status_callback` (which
-//! [`Provider::status_callback_url`] puts there) and sends it as
-//! `metadata.outdial_attempt_id`; Bland echoes `metadata` in the webhook and call details.
+//! The ids: [`create_body`] sends the attempt, lead and campaign of [`PlaceCall::context`] as
+//! `metadata.{outdial_attempt_id, lead_id, campaign_id}`; Bland echoes `metadata` in the
+//! webhook and call details. The `webhook` URL ([`Provider::status_callback_url`]) carries
+//! the same attempt id in its query, so a webhook finds its attempt by either.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -78,6 +78,12 @@ pub const ORG_ID_HEADER: &str = "x-bland-org-id";
 
 /// Metadata key carrying outdial's attempt id (echoed by Bland, bland.md A5).
 pub const METADATA_ATTEMPT_KEY: &str = "outdial_attempt_id";
+
+/// Metadata key carrying outdial's lead id.
+pub const METADATA_LEAD_KEY: &str = "lead_id";
+
+/// Metadata key carrying outdial's campaign id.
+pub const METADATA_CAMPAIGN_KEY: &str = "campaign_id";
 
 /// Longest provider message kept from a non-JSON error body, in characters.
 const MAX_MESSAGE_CHARS: usize = 300;
@@ -265,8 +271,18 @@ pub fn attempt_from_callback(status_callback: &str) -> Option<i64> {
 /// The `POST /v1/calls` body (see [`super::campaign`] for the field mapping): `phone_number`,
 /// `from`, the script fields, `voice`, `first_sentence`, `wait_for_greeting`, `record`,
 /// `max_duration` (minutes, from `time_limit_s`), `answered_by_enabled`, `voicemail`,
-/// `webhook` (= `status_callback`), `metadata.outdial_attempt_id` (when the callback URL
-/// carries `attempt`), then `options`. `ring_timeout_s` has no Bland field.
+/// `webhook` (= `status_callback`), then from [`PlaceCall::context`]:
+/// - `metadata`: `{outdial_attempt_id, lead_id, campaign_id}` (numbers), echoed by Bland in
+///   the webhook and call details (bland.md A5);
+/// - `request_data`: the lead's contact fields that are set, each a string, under
+///   [`REQUEST_DATA_FIELDS`]' names (`first_name`, `last_name`, `external_id`, `city`,
+///   `state`, `postal_code`, `email`, `time_zone` as an IANA name); the agent's prompt reads
+///   them as `{{first_name}}` …. The lead's free-form `comments` are operator notes, not
+///   sent. An object even when empty;
+/// - `dispositions`: the campaign's disposition codes (the agent tags the call with one,
+///   returned as `disposition_tag`), only when there are any;
+///
+/// then `options`. `ring_timeout_s` and the campaign name have no Bland field.
 /// [`PlaceError::Unsupported`] for a non-agent answer or options Bland does not take.
 pub fn create_body(req: &PlaceCall) -> Result<Map<String, Value>, PlaceError> {
     let unsupported = |message| PlaceError::Unsupported { message };
@@ -296,17 +312,58 @@ pub fn create_body(req: &PlaceCall) -> Result<Map<String, Value>, PlaceError> {
     );
     body.insert("voicemail".into(), campaign::voicemail(&req.machine));
     body.insert("webhook".into(), json!(req.status_callback));
-    let mut metadata = Map::new();
-    if let Some(a) = attempt_from_callback(&req.status_callback) {
-        metadata.insert(METADATA_ATTEMPT_KEY.into(), json!(a));
-    } else {
-        tracing::warn!("status callback has no attempt parameter; no attempt id in metadata");
+    let ctx = &req.context;
+    body.insert(
+        "metadata".into(),
+        json!({
+            METADATA_ATTEMPT_KEY: ctx.attempt.0,
+            METADATA_LEAD_KEY: ctx.lead.0,
+            METADATA_CAMPAIGN_KEY: ctx.campaign.0,
+        }),
+    );
+    body.insert(
+        "request_data".into(),
+        Value::Object(request_data(&ctx.contact)),
+    );
+    if !ctx.dispositions.is_empty() {
+        body.insert("dispositions".into(), json!(ctx.dispositions));
     }
-    body.insert("metadata".into(), Value::Object(metadata));
     for (k, v) in &req.options {
         body.insert(k.clone(), v.clone());
     }
     Ok(body)
+}
+
+/// The names under which [`create_body`] sends a lead's contact fields in `request_data`.
+pub const REQUEST_DATA_FIELDS: [&str; 8] = [
+    "first_name",
+    "last_name",
+    "external_id",
+    "city",
+    "state",
+    "postal_code",
+    "email",
+    "time_zone",
+];
+
+/// The lead's contact fields that are set, as [`REQUEST_DATA_FIELDS`] names them.
+fn request_data(c: &outdial_core::LeadContact) -> Map<String, Value> {
+    let tz = c.time_zone.map(|z| z.name().to_owned());
+    let values = [
+        &c.first_name,
+        &c.last_name,
+        &c.external_id,
+        &c.city,
+        &c.state,
+        &c.postal_code,
+        &c.email,
+        &tz,
+    ];
+    REQUEST_DATA_FIELDS
+        .iter()
+        .zip(values)
+        .filter_map(|(k, v)| Some(((*k).to_owned(), json!(v.as_deref()?))))
+        .collect()
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@
 //!
 //! Each case panics with a message naming the broken rule.
 
+pub mod account_limits;
 pub mod attempts;
 pub mod campaigns;
 pub mod coordination;
@@ -90,6 +91,7 @@ macro_rules! __conformance_cases {
             reports::latest_event_at_by_source: [record_event, latest_event_at],
             errors::errors_have_one_shape: [create_campaign, campaign, update_campaign, try_acquire_lease, claim_jobs],
             reports::status_counts_and_attempts_after: [reserve_attempt, mark_rejected, status_counts, attempts_after],
+            account_limits::account_caps_hold_at_reservation: [account_usage, reserve_attempt_within, due_leads_outside, mark_not_placed, due_leads],
         }
     };
 }
@@ -134,6 +136,7 @@ const TRAIT_SOURCES: &[(&str, &str)] = &[
     ("jobs.rs", include_str!("../jobs.rs")),
     ("coordination.rs", include_str!("../coordination.rs")),
     ("reports.rs", include_str!("../reports.rs")),
+    ("account_limits.rs", include_str!("../account_limits.rs")),
 ];
 
 /// The methods declared in `pub trait` blocks of `source` (`async fn NAME` lines between

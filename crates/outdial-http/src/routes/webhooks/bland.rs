@@ -18,6 +18,15 @@
 //! the second, corrected-transcript POST is its own event) and answered 200; 503 when the
 //! store failed (Bland may retry on an error). Event-stream items and non-final payloads are
 //! answered 200 and change nothing.
+//!
+//! A final payload's `disposition_tag` is the call's business outcome: it goes to
+//! [`Engine::ingest_call_result`](outdial_engine::Engine::ingest_call_result), which resolves
+//! it through the campaign's disposition catalog (codes and aliases) and records it before
+//! the final status is applied, so the attempt concludes with it. A tag the catalog does not
+//! know is answered 200 like any other payload (the call concludes by its status; the tag
+//! stays in the stored raw event); `answered_by: voicemail` keeps `VOICEMAIL`. The other
+//! post-call facts (`transferred_to`, `summary`, `recording_url`, `price` in USD,
+//! `call_ended_by`) are kept in the stored raw event; the attempt has no column for them.
 
 use crate::guard::{read_body_up_to, RejectionKind};
 use crate::AppState;
@@ -137,9 +146,25 @@ pub(crate) async fn call_webhook(
         dedupe_key: webhook::dedupe_key(Some(&result.call_id), &body),
         payload: String::from_utf8_lossy(&body).into_owned(),
     };
-    match state.engine.ingest_call_event(hint, &event, &raw).await {
+    let tag = result
+        .disposition_tag
+        .as_deref()
+        .filter(|t| !t.trim().is_empty());
+    match state
+        .engine
+        .ingest_call_result(hint, &event, &raw, tag)
+        .await
+    {
         Ok(outcome) => {
-            tracing::debug!(?outcome, "Bland webhook applied");
+            tracing::debug!(
+                event = ?outcome.event,
+                disposition = ?outcome.disposition,
+                disposition_tag = tag,
+                transferred_to = result.transferred_to.as_deref(),
+                call_ended_by = result.call_ended_by.as_deref(),
+                price_usd = result.price,
+                "Bland webhook applied"
+            );
             StatusCode::OK.into_response()
         }
         Err(e) => {

@@ -111,6 +111,24 @@ fn place_req() -> PlaceCall {
         status_callback: "https://outdial.example/webhooks/bland/call?attempt=42".into(),
         ring_timeout_s: 25,
         time_limit_s: 601,
+        context: crate::CallContext {
+            campaign_name: "spring".into(),
+            contact: outdial_core::LeadContact {
+                first_name: Some("Ada".into()),
+                last_name: Some("Lovelace".into()),
+                external_id: Some("V-77".into()),
+                state: Some("CA".into()),
+                time_zone: Some("America/Los_Angeles".parse().unwrap()),
+                comments: Some("operator note: not for the agent".into()),
+                ..Default::default()
+            },
+            dispositions: vec!["SALE".into(), "TRANSFERRED".into()],
+            ..crate::CallContext::new(
+                AttemptId(42),
+                outdial_core::LeadId(5),
+                outdial_core::CampaignId(3),
+            )
+        },
     }
 }
 
@@ -207,7 +225,12 @@ async fn pathway_create_body() {
             "max_duration": 11, "answered_by_enabled": true,
             "voicemail": {"action": "leave_message", "message": "Please call back."},
             "webhook": "https://outdial.example/webhooks/bland/call?attempt=42",
-            "metadata": {"outdial_attempt_id": 42},
+            "metadata": {"outdial_attempt_id": 42, "lead_id": 5, "campaign_id": 3},
+            "request_data": {
+                "first_name": "Ada", "last_name": "Lovelace", "external_id": "V-77",
+                "state": "CA", "time_zone": "America/Los_Angeles",
+            },
+            "dispositions": ["SALE", "TRANSFERRED"],
             "temperature": 0.3, "background_track": "office",
         })
     );
@@ -228,7 +251,12 @@ async fn task_create_body() {
     });
     req.machine = MachineHandling::default();
     req.time_limit_s = 3600;
-    req.status_callback = "https://outdial.example/webhooks/bland/call".into();
+    req.status_callback = "https://outdial.example/webhooks/bland/call?attempt=9".into();
+    req.context = crate::CallContext::new(
+        AttemptId(9),
+        outdial_core::LeadId(8),
+        outdial_core::CampaignId(1),
+    );
     client(&base).place_call(&req).await.unwrap();
     let body = log.lock().unwrap()[0].json();
     assert_eq!(body["task"], "Confirm the visit.");
@@ -246,8 +274,17 @@ async fn task_create_body() {
     assert_eq!(body["voicemail"], json!({"action": "ignore"}));
     assert_eq!(
         body["metadata"],
+        json!({"outdial_attempt_id": 9, "lead_id": 8, "campaign_id": 1}),
+        "the ids come from the context"
+    );
+    assert_eq!(
+        body["request_data"],
         json!({}),
-        "no attempt in the URL: none sent"
+        "a lead without contact data"
+    );
+    assert!(
+        body.get("dispositions").is_none(),
+        "no labels: no dispositions field"
     );
     assert_eq!(body["wait_for_greeting"], false);
     let mut hang = place_req();

@@ -98,6 +98,21 @@ fn place_req() -> PlaceCall {
         time_limit_s: 600,
         machine: MachineHandling::detect(),
         options: Default::default(),
+        // A full context: the pinned form below shows Twilio sends none of it.
+        context: crate::CallContext {
+            campaign_name: "spring".into(),
+            contact: outdial_core::LeadContact {
+                first_name: Some("Ada".into()),
+                external_id: Some("V-1".into()),
+                ..Default::default()
+            },
+            dispositions: vec!["SALE".into()],
+            ..crate::CallContext::new(
+                outdial_core::AttemptId(42),
+                outdial_core::LeadId(3),
+                outdial_core::CampaignId(7),
+            )
+        },
     }
 }
 
