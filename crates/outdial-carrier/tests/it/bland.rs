@@ -147,6 +147,15 @@ fn place_req(to: &str, webhook: &str) -> PlaceCall {
         status_callback: webhook.to_string(),
         ring_timeout_s: 30,
         time_limit_s: 600,
+        context: outdial_providers::CallContext {
+            dispositions: vec!["SALE".into(), "NOT_INTERESTED".into(), "TRANSFER".into()],
+            ..outdial_providers::CallContext::new(
+                // The attempt id of the receiver's webhook URL.
+                outdial_core::AttemptId(7),
+                outdial_core::LeadId(3),
+                outdial_core::CampaignId(1),
+            )
+        },
     }
 }
 
