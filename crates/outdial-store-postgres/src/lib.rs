@@ -52,6 +52,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod attempts;
+mod backfill;
 mod campaigns;
 mod coordination;
 mod dnc;

@@ -48,6 +48,7 @@ mod tx;
 use tx::{backend, WriteTx};
 
 mod attempts;
+mod backfill;
 mod campaigns;
 mod coordination;
 mod dnc;

@@ -21,6 +21,7 @@ pub mod conformance;
 
 mod attempts;
 pub mod backend;
+mod backfill;
 mod campaigns;
 mod coordination;
 mod dnc;
@@ -32,6 +33,7 @@ mod reports;
 mod safety;
 
 pub use attempts::*;
+pub use backfill::*;
 pub use campaigns::*;
 pub use coordination::*;
 pub use dnc::*;

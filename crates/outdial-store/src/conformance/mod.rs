@@ -9,6 +9,7 @@
 //! Each case panics with a message naming the broken rule.
 
 pub mod attempts;
+pub mod backfill;
 pub mod campaigns;
 pub mod coordination;
 pub mod dnc;
@@ -90,6 +91,7 @@ macro_rules! __conformance_cases {
             reports::latest_event_at_by_source: [record_event, latest_event_at],
             errors::errors_have_one_shape: [create_campaign, campaign, update_campaign, try_acquire_lease, claim_jobs],
             reports::status_counts_and_attempts_after: [reserve_attempt, mark_rejected, status_counts, attempts_after],
+            backfill::backfill_lead_once_keyed_by_call_id: [backfill_lead, lead, lead_attempts, lead_attempt_times, phone_attempt_times, attempts_to_conclude, lead_events, reserve_attempt],
         }
     };
 }
