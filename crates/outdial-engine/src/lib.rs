@@ -21,6 +21,7 @@
 //! [`reconcile`] the reconciler, [`safety`] the monitor and kill switches, [`jobs`] durable
 //! jobs, [`run`] the step and the loop, [`explain`] why a lead is (not) dialed.
 
+pub mod backfill;
 pub mod conclude;
 pub mod config;
 pub mod dial;
