@@ -22,6 +22,7 @@
 //! jobs, [`run`] the step and the loop, [`explain`] why a lead is (not) dialed.
 
 pub mod account_limits;
+pub mod backfill;
 pub mod conclude;
 pub mod config;
 pub mod dial;

@@ -23,10 +23,13 @@ use outdial_core::{
 };
 
 pub mod bland;
+pub mod calllog;
 mod http;
 #[cfg(test)]
 mod test_server;
 pub mod twilio;
+
+pub use calllog::{CallLog, LogFetch, LogProgress, LogQuery, LoggedCall, RetryPolicy};
 
 /// A request to place one call.
 #[derive(Debug, Clone, PartialEq)]

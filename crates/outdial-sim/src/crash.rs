@@ -438,6 +438,21 @@ impl Leads for CrashStore {
             self.inner.phone_attempt_times(phone, since)
         )
     }
+    async fn backfill_lead(
+        &self,
+        campaign_id: CampaignId,
+        lead: &NewLead,
+        past: &[outdial_store::PastAttempt],
+        decision: &outdial_core::schedule::LeadDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<outdial_store::BackfilledLead>> {
+        guard!(
+            self,
+            "backfill_lead",
+            self.inner
+                .backfill_lead(campaign_id, lead, past, decision, now)
+        )
+    }
 }
 
 #[async_trait]

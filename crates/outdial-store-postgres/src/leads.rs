@@ -228,4 +228,16 @@ impl Leads for PgStore {
         .await
         .map_err(backend)
     }
+
+    async fn backfill_lead(
+        &self,
+        campaign_id: CampaignId,
+        lead: &NewLead,
+        past: &[outdial_store::PastAttempt],
+        decision: &LeadDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<outdial_store::BackfilledLead>> {
+        self.backfill_lead_tx(campaign_id, lead, past, decision, now)
+            .await
+    }
 }

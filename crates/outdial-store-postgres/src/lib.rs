@@ -53,6 +53,7 @@ use std::time::Duration;
 
 mod account_limits;
 mod attempts;
+mod backfill;
 mod campaigns;
 mod coordination;
 mod dnc;

@@ -212,4 +212,16 @@ impl Leads for SqliteStore {
         .map_err(backend)?;
         rows.iter().map(|s| parse_ts(s)).collect()
     }
+
+    async fn backfill_lead(
+        &self,
+        campaign_id: CampaignId,
+        lead: &NewLead,
+        past: &[outdial_store::PastAttempt],
+        decision: &LeadDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<outdial_store::BackfilledLead>> {
+        self.backfill_lead_tx(campaign_id, lead, past, decision, now)
+            .await
+    }
 }

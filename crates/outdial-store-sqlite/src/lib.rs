@@ -49,6 +49,7 @@ use tx::{backend, WriteTx};
 
 mod account_limits;
 mod attempts;
+mod backfill;
 mod campaigns;
 mod coordination;
 mod dnc;

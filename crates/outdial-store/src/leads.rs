@@ -106,4 +106,22 @@ pub trait Leads: Send + Sync {
         phone: &E164,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>>;
+
+    /// Adds a lead with the calls another system already made to its number (issue 11,
+    /// `outdial backfill`), in one transaction: the lead as `decision` says (active with its
+    /// next attempt time, done or paused with the reason), with `disposition` the last past
+    /// attempt's; each past attempt, oldest first, as a concluded `ended` attempt numbered
+    /// 1, 2, … with its real times (so caps and the redial policy go on from the last
+    /// call), leaving out a call id already stored; and events from
+    /// [`BACKFILL_SOURCE`]. Returns `None`, writing nothing, when the campaign already has
+    /// the number (so a rerun adds nothing twice). Errors: [`StoreError::InvalidArgument`]
+    /// for a past attempt that is not final or ends before it starts.
+    async fn backfill_lead(
+        &self,
+        campaign_id: CampaignId,
+        lead: &NewLead,
+        past: &[PastAttempt],
+        decision: &outdial_core::schedule::LeadDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<BackfilledLead>>;
 }

@@ -22,6 +22,7 @@ pub mod conformance;
 mod account_limits;
 mod attempts;
 pub mod backend;
+mod backfill;
 mod campaigns;
 mod coordination;
 mod dnc;
@@ -34,6 +35,7 @@ mod safety;
 
 pub use account_limits::*;
 pub use attempts::*;
+pub use backfill::*;
 pub use campaigns::*;
 pub use coordination::*;
 pub use dnc::*;

@@ -220,20 +220,19 @@ pub fn foreign_policy(adopt: bool) -> ForeignDatabase {
     }
 }
 
-/// The Twilio provider for a configuration.
-pub fn twilio_provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
-    let client = TwilioClient::new(TwilioConfig {
+/// The Twilio client for a configuration.
+fn twilio_client(cfg: &Config) -> anyhow::Result<TwilioClient> {
+    TwilioClient::new(TwilioConfig {
         api_base: cfg.twilio.api_base.clone(),
         account_sid: cfg.twilio.account_sid.clone(),
         auth_token: cfg.twilio.auth_token.clone(),
         request_timeout: std::time::Duration::from_secs(cfg.twilio.request_timeout_s),
     })
-    .map_err(|e| anyhow::anyhow!("twilio: {e}"))?;
-    Ok(Arc::new(client))
+    .map_err(|e| anyhow::anyhow!("twilio: {e}"))
 }
 
-/// The Bland provider for a configuration, when it has a `[bland]` section.
-pub fn bland_provider(cfg: &Config) -> anyhow::Result<Option<Arc<dyn Provider>>> {
+/// The Bland client for a configuration, when it has a `[bland]` section.
+fn bland_client(cfg: &Config) -> anyhow::Result<Option<BlandClient>> {
     let Some(b) = &cfg.bland else {
         return Ok(None);
     };
@@ -244,7 +243,32 @@ pub fn bland_provider(cfg: &Config) -> anyhow::Result<Option<Arc<dyn Provider>>>
         org_id: b.org_id.clone(),
     })
     .map_err(|e| anyhow::anyhow!("bland: {e}"))?;
-    Ok(Some(Arc::new(client)))
+    Ok(Some(client))
+}
+
+/// The Twilio provider for a configuration.
+pub fn twilio_provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
+    Ok(Arc::new(twilio_client(cfg)?))
+}
+
+/// The Bland provider for a configuration, when it has a `[bland]` section.
+pub fn bland_provider(cfg: &Config) -> anyhow::Result<Option<Arc<dyn Provider>>> {
+    Ok(bland_client(cfg)?.map(|c| Arc::new(c) as Arc<dyn Provider>))
+}
+
+/// The call log of `kind`'s account in a configuration (`outdial backfill`), built like the
+/// provider (same section, base URL and timeout). Errors when the provider's section is
+/// missing or its settings are refused.
+pub(crate) fn call_log(
+    cfg: &Config,
+    kind: ProviderKind,
+) -> anyhow::Result<Box<dyn outdial_providers::CallLog>> {
+    Ok(match kind {
+        ProviderKind::Twilio => Box::new(twilio_client(cfg)?),
+        ProviderKind::Bland => Box::new(bland_client(cfg)?.ok_or_else(|| {
+            anyhow::anyhow!("no [bland] section in the configuration (api_key, api_base)")
+        })?),
+    })
 }
 
 /// The notification channels a configuration names, as job kinds with their channel:

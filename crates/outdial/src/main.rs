@@ -22,6 +22,9 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Import a lead list (CSV with a header, or VICIdial's list-load layout) into a campaign.
     Import(commands::import::ImportArgs),
+    /// Add the numbers an earlier system called (the provider's call log) to a campaign, with
+    /// those calls as their history.
+    Backfill(commands::backfill::BackfillArgs),
     /// Manage campaigns.
     #[command(subcommand)]
     Campaign(commands::campaign::CampaignCommand),
@@ -74,6 +77,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(a) => commands::serve::run(config, a).await,
             Command::Import(a) => commands::import::run(config, a).await,
+            Command::Backfill(a) => commands::backfill::run(config, a).await,
             Command::Campaign(c) => commands::campaign::run(config, c).await,
             Command::Export(c) => commands::export::run(config, c).await,
             Command::Carrier(a) => commands::carrier::run(a).await,

@@ -156,7 +156,7 @@ pub enum BlandConfigError {
 pub struct BlandClient {
     cfg: BlandConfig,
     base: Url,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     /// `limit` of a list request ([`LIST_PAGE_SIZE`]; smaller in tests).
     page_size: u32,
 }
@@ -209,7 +209,7 @@ impl BlandClient {
     }
 
     /// `{api_base}/v1/` followed by `tail` (each element one percent-encoded segment).
-    fn endpoint(&self, tail: &[&str]) -> Url {
+    pub(crate) fn endpoint(&self, tail: &[&str]) -> Url {
         let segments: Vec<&str> = std::iter::once("v1").chain(tail.iter().copied()).collect();
         join_path(&self.base, &segments)
     }
@@ -672,7 +672,7 @@ fn classify_place_failure(
 }
 
 /// Classifies a non-2xx fetch, list or stop response.
-fn fetch_failure(status: StatusCode, body: &[u8]) -> FetchError {
+pub(crate) fn fetch_failure(status: StatusCode, body: &[u8]) -> FetchError {
     let message = BlandErrorBody::parse(body).describe(status);
     match status.as_u16() {
         404 => FetchError::NotFound,

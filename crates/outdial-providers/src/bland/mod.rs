@@ -5,6 +5,7 @@
 //! - [`campaign`]: which campaign settings Bland carries out, and their body fields;
 //! - [`call`]: Bland's call object and how its status, `answered_by`, units (`call_length` in
 //!   minutes, `corrected_duration` in seconds) and times map to outdial's;
+//! - [`log`]: the call log read for backfill ([`crate::calllog::CallLog`]);
 //! - [`webhook`]: the post-call webhook: signature, parsing, events, dedupe keys.
 //!
 //! Facts, units and pitfalls: `reference/bland.md` (supersedes §6 of
@@ -16,6 +17,7 @@
 pub mod call;
 pub mod campaign;
 pub mod client;
+pub mod log;
 pub mod webhook;
 
 pub use client::{

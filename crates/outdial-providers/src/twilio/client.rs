@@ -179,13 +179,13 @@ impl TwilioClient {
 
     /// `{api_base}/2010-04-01/Accounts/{sid}/` followed by `tail` (each element one path
     /// segment, percent-encoded as needed).
-    fn endpoint(&self, tail: &[&str]) -> Url {
+    pub(crate) fn endpoint(&self, tail: &[&str]) -> Url {
         let prefix = ["2010-04-01", "Accounts", self.cfg.account_sid.as_str()];
         let segments: Vec<&str> = prefix.iter().chain(tail).copied().collect();
         join_path(&self.base, &segments)
     }
 
-    fn get(&self, url: Url) -> reqwest::RequestBuilder {
+    pub(crate) fn get(&self, url: Url) -> reqwest::RequestBuilder {
         self.http.get(url).basic_auth(
             &self.cfg.account_sid,
             Some(self.cfg.auth_token.expose_secret()),
@@ -520,7 +520,7 @@ impl TwilioClient {
     }
 
     /// `next_page_uri` is a path (and query) relative to the API base.
-    fn next_page_url(&self, uri: &str) -> Result<Url, FetchError> {
+    pub(crate) fn next_page_url(&self, uri: &str) -> Result<Url, FetchError> {
         if !uri.starts_with('/') || uri.starts_with("//") {
             return Err(FetchError::Protocol(format!(
                 "next_page_uri '{uri}' is not a path relative to the API base"
@@ -646,7 +646,7 @@ fn classify_place_failure(
 }
 
 /// Classifies a non-2xx fetch/list response.
-fn fetch_failure(status: StatusCode, body: &[u8]) -> FetchError {
+pub(crate) fn fetch_failure(status: StatusCode, body: &[u8]) -> FetchError {
     let err = TwilioErrorBody::parse(body);
     let message = err.describe(status);
     let http = status.as_u16();
@@ -789,7 +789,7 @@ impl CallResource {
 }
 
 /// A nullable Twilio date: RFC 2822 (`Tue, 31 Aug 2010 20:36:28 +0000`), also RFC 3339.
-fn parse_twilio_date(
+pub(crate) fn parse_twilio_date(
     raw: Option<&str>,
     sid: &str,
     field: &str,

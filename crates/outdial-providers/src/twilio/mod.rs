@@ -3,6 +3,7 @@
 //! - [`client`]: [`TwilioClient`], the [`crate::Provider`] over Twilio's 2010-04-01 REST API
 //!   (create, fetch and list calls), configured by [`TwilioConfig`];
 //! - [`campaign`]: which campaign settings Twilio carries out, and their form fields;
+//! - [`log`]: the call log read for backfill ([`crate::calllog::CallLog`]);
 //! - [`signature`]: `X-Twilio-Signature` computation and verification (form and JSON bodies);
 //! - [`webhook`]: status-callback form bodies parsed into [`outdial_core::CallEvent`]s.
 //!
@@ -11,6 +12,7 @@
 
 pub mod campaign;
 pub mod client;
+pub mod log;
 pub mod signature;
 pub mod webhook;
 

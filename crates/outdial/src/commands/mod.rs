@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod backfill;
 pub mod campaign;
 pub mod carrier;
 pub mod compliance;

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `outdial` binary: real processes, real HTTP, the fake carrier.
 
 mod alerts;
+mod backfill;
 mod checks;
 mod cli;
 mod crash;
