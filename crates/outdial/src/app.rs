@@ -364,6 +364,12 @@ fn engine_config_with(
             .map(|_| crate::jobs::CRM_ATTEMPT_CONCLUDED.to_owned())
             .collect(),
         jobs: cfg.jobs.clone(),
+        provider_limits: cfg
+            .bland
+            .as_ref()
+            .map(|b| (ProviderKind::Bland, b.effective_limits()))
+            .into_iter()
+            .collect(),
         ..EngineConfig::default()
     })
 }

@@ -189,6 +189,28 @@ pub struct BlandSettings {
     pub org_id: Option<String>,
     /// Timeout of one REST request, seconds. Default 15.
     pub request_timeout_s: u64,
+    /// The account's plan (`start`, `build`, `scale`, `enterprise`): its published limits
+    /// (calls at once, per rolling hour, per rolling day;
+    /// [`outdial_providers::bland::plan::Plan::limits`]) bound every Bland campaign, across
+    /// the fleet. `None`: no plan limit.
+    pub plan: Option<outdial_providers::bland::plan::Plan>,
+    /// Limits of this account (`[bland.limits]`: `max_concurrent`, `calls_per_hour`,
+    /// `calls_per_day`, `calls_per_second`); each one given replaces the plan's figure.
+    pub limits: outdial_engine::ProviderLimits,
+}
+
+impl BlandSettings {
+    /// The limits the engine holds the account to: the plan's, each replaced by an explicit
+    /// `limits` value.
+    pub fn effective_limits(&self) -> outdial_engine::ProviderLimits {
+        let plan = self.plan.map(|p| p.limits()).unwrap_or_default();
+        outdial_engine::ProviderLimits {
+            max_concurrent: self.limits.max_concurrent.or(plan.max_concurrent),
+            calls_per_hour: self.limits.calls_per_hour.or(plan.calls_per_hour),
+            calls_per_day: self.limits.calls_per_day.or(plan.calls_per_day),
+            calls_per_second: self.limits.calls_per_second,
+        }
+    }
 }
 
 impl Default for BlandSettings {
@@ -201,6 +223,8 @@ impl Default for BlandSettings {
             webhook_secret_file: None,
             org_id: None,
             request_timeout_s: outdial_providers::bland::client::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+            plan: None,
+            limits: outdial_engine::ProviderLimits::default(),
         }
     }
 }
@@ -374,6 +398,10 @@ impl Config {
             if bland.webhook_secret.expose_secret().trim().is_empty() {
                 bail!("bland.webhook_secret is empty (set OUTDIAL_BLAND__WEBHOOK_SECRET or bland.webhook_secret_file): without it no Bland webhook can be verified");
             }
+            bland
+                .limits
+                .validate()
+                .map_err(|e| anyhow::anyhow!("bland.limits.{e}"))?;
         }
         // Building the adapters checks what is left: API base URLs, timeouts, header values.
         crate::app::providers(self)?;

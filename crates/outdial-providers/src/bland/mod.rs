@@ -6,6 +6,7 @@
 //! - [`call`]: Bland's call object and how its status, `answered_by`, units (`call_length` in
 //!   minutes, `corrected_duration` in seconds) and times map to outdial's;
 //! - [`log`]: the call log read for backfill ([`crate::calllog::CallLog`]);
+//! - [`plan`]: Bland's plans and their published call limits;
 //! - [`webhook`]: the post-call webhook: signature, parsing, events, dedupe keys.
 //!
 //! Facts, units and pitfalls: `reference/bland.md` (supersedes §6 of
@@ -18,6 +19,7 @@ pub mod call;
 pub mod campaign;
 pub mod client;
 pub mod log;
+pub mod plan;
 pub mod webhook;
 
 pub use client::{

@@ -439,3 +439,59 @@ fn a_bland_only_team_needs_no_twilio_section_but_some_provider_is_required() {
     let err = format!("{:#}", v.validate_for_serve().unwrap_err());
     assert!(err.contains("timeout"), "{err}");
 }
+
+#[test]
+fn a_bland_plan_sets_the_account_limits_and_explicit_ones_win() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "outdial.toml",
+            r#"
+            [bland]
+            api_key = "PLANTED-key"
+            webhook_secret = "PLANTED-secret"
+            plan = "build"
+
+            [bland.limits]
+            calls_per_hour = 300
+            "#,
+        )?;
+        jail.set_env("OUTDIAL_BLAND__LIMITS__CALLS_PER_SECOND", "2.5");
+        let c = Config::load(Some(Path::new("outdial.toml"))).expect("loads");
+        let b = c.bland.as_ref().expect("bland");
+        let l = b.effective_limits();
+        // Build: 50 at once, 2,000 a day; the hourly figure and the rate are the operator's.
+        assert_eq!(l.max_concurrent, Some(50));
+        assert_eq!(l.calls_per_day, Some(2_000));
+        assert_eq!(l.calls_per_hour, Some(300));
+        assert_eq!(l.calls_per_second, Some(2.5));
+        let mut v = valid();
+        v.bland = c.bland.clone();
+        v.validate_for_serve().expect("valid");
+        let engine = crate::app::engine_config(&v, "t").expect("engine config");
+        assert_eq!(
+            engine
+                .provider_limits
+                .get(&outdial_core::ProviderKind::Bland),
+            Some(&l)
+        );
+        assert!(!engine
+            .provider_limits
+            .contains_key(&outdial_core::ProviderKind::Twilio));
+
+        jail.set_env("OUTDIAL_BLAND__LIMITS__CALLS_PER_DAY", "0");
+        let mut v = valid();
+        v.bland = Config::load(Some(Path::new("outdial.toml"))).unwrap().bland;
+        let err = format!("{:#}", v.validate_for_serve().unwrap_err());
+        assert!(err.contains("bland.limits.calls_per_day"), "{err}");
+        jail.set_env("OUTDIAL_BLAND__PLAN", "gold");
+        let err = format!(
+            "{:#}",
+            Config::load(Some(Path::new("outdial.toml"))).unwrap_err()
+        );
+        assert!(
+            err.contains("BLAND.PLAN") && err.contains("start, build") && !err.contains("PLANTED"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
