@@ -14,12 +14,14 @@
 //! calls it forever on the injected clock. Time comes only from the [`Clock`]; the store
 //! and the providers are injected (design invariant 7).
 //!
-//! Codemap: [`config`] the settings, [`account_limits`] provider plan limits, [`error`] the error type, [`facts`] what the rules need
-//! to know about a lead, [`dial`] the tick (claim, check, reserve, pace, send),
-//! [`placement`] recording create outcomes, [`conclude`] the redial decision after an
-//! attempt, [`disposition`] business dispositions, [`ingest`] provider events,
-//! [`reconcile`] the reconciler, [`reported`] outcomes reported with a final event, [`safety`] the monitor and kill switches, [`jobs`] durable
-//! jobs, [`run`] the step and the loop, [`explain`] why a lead is (not) dialed.
+//! Codemap: [`config`] the settings, [`account_limits`] provider plan limits, [`error`] the
+//! error type, [`facts`] what the rules need to know about a lead, [`dial`] the tick (claim,
+//! check, reserve, pace, send), [`placement`] recording create outcomes, [`conclude`] the
+//! redial decision after an attempt, [`disposition`] business dispositions, [`ingest`]
+//! provider events, [`reported`] outcomes reported with a final event, [`reconcile`] the
+//! reconciler, [`safety`] the monitor and kill switches, [`jobs`] durable jobs, [`run`] the
+//! step and the loop, [`explain`] why a lead is (not) dialed, [`backfill`] adding an earlier
+//! system's calls as leads with history.
 
 pub mod account_limits;
 pub mod backfill;
