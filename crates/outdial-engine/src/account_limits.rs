@@ -35,9 +35,10 @@ pub const HOUR_S: i64 = 3_600;
 pub const DAY_S: i64 = 86_400;
 
 /// The plan limits of one provider account. Every field is optional; `None` is no limit.
-/// Bland's plans (<https://docs.bland.ai/platform/billing>, `reference/bland.md` A6): Start
-/// 100 calls a day, 100 an hour, 10 concurrent; Build 2,000 / 1,000 / 50; Scale
-/// 5,000 / 1,000 / 100; Enterprise unlimited.
+/// The figures come from the account's plan: the provider adapters publish each provider's
+/// plans with their sources (the AI-voice adapter's `plan` module: for instance its entry
+/// plan allows 100 calls a day, 100 an hour, 10 at once), and the configuration may
+/// replace any of them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderLimits {

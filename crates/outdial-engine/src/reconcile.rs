@@ -236,6 +236,13 @@ impl Engine {
             if snap.created_at.is_some_and(|c| c < since) {
                 continue;
             }
+            // A call the provider tags with another attempt (a provider that echoes our metadata) is
+            // never this one's, even if no attempt owns it yet.
+            if snap.attempt.is_some_and(|a| a != attempt.id) {
+                tracing::debug!(call_id = %snap.call_id, tagged = %snap.attempt.map_or(0, |a| a.0),
+                    attempt = %attempt.id, "listed call tagged with another attempt skipped");
+                continue;
+            }
             let owned = self
                 .store
                 .apply_call_event(

@@ -220,6 +220,11 @@ pub struct CallSnapshot {
     pub duration_s: Option<u32>,
     /// Answering-machine detection result.
     pub answered_by: Option<AnsweredBy>,
+    /// The outdial attempt the provider's record of the call names, for providers that echo
+    /// what outdial sent with the create (Bland's `metadata.outdial_attempt_id`); `None` when
+    /// the provider keeps no such tag (Twilio: the attempt rides only in the callback URL).
+    /// The reconciler never matches a call tagged with another attempt to an ambiguous one.
+    pub attempt: Option<AttemptId>,
 }
 
 impl CallSnapshot {

@@ -179,6 +179,8 @@ impl Call {
         let status = self.status_at(now);
         let ended = self.ended_at.filter(|e| *e <= now);
         CallSnapshot {
+            // Bland echoes the metadata outdial sent (the attempt id); Twilio keeps no tag.
+            attempt: self.attempt.filter(|_| self.wire == ProviderKind::Bland),
             call_id: ProviderCallId::parse(&self.sid).expect("valid sid"),
             to: self.to.clone(),
             status,

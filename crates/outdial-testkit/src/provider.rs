@@ -46,6 +46,9 @@ pub struct Calls {
     pub unreachable: bool,
     /// Each create answers after this many milliseconds of real time.
     pub delay_ms: u64,
+    /// The attempt a placed call's record names, by SID, as a provider that echoes outdial's
+    /// metadata reports it ([`CallSnapshot::attempt`]); untagged calls report `None`.
+    pub tags: std::collections::BTreeMap<String, outdial_core::AttemptId>,
 }
 
 /// The scripted provider. Clones share their state.
@@ -100,9 +103,14 @@ impl ScriptedProvider {
     }
 }
 
-/// A placed call as fetch answers it: final calls ended 30 s after creation.
-fn snapshot(p: &PlacedRecord) -> CallSnapshot {
+/// A placed call as fetch answers it: final calls ended 30 s after creation; tagged with
+/// its attempt when [`Calls::tags`] names one.
+fn snapshot(
+    p: &PlacedRecord,
+    tags: &std::collections::BTreeMap<String, outdial_core::AttemptId>,
+) -> CallSnapshot {
     CallSnapshot {
+        attempt: tags.get(&p.0).copied(),
         call_id: ProviderCallId::parse(&p.0).expect("a valid SID"),
         to: p.1.clone(),
         status: p.2,
@@ -191,7 +199,7 @@ impl Provider for ScriptedProvider {
             .iter()
             .find(|p| p.0 == call_id.as_str())
             .ok_or(FetchError::NotFound)?;
-        Ok(snapshot(p))
+        Ok(snapshot(p, &c.tags))
     }
 
     async fn list_calls_to(
@@ -206,7 +214,7 @@ impl Provider for ScriptedProvider {
         Ok(c.placed
             .iter()
             .filter(|p| p.1 == to.as_str() && p.3 >= since)
-            .map(snapshot)
+            .map(|p| snapshot(p, &c.tags))
             .collect())
     }
 
@@ -220,6 +228,7 @@ impl Provider for ScriptedProvider {
         if !p.2.is_final() {
             p.2 = CallStatus::Completed;
         }
-        Ok(snapshot(p))
+        let p = p.clone();
+        Ok(snapshot(&p, &c.tags))
     }
 }

@@ -262,6 +262,42 @@ async fn ambiguous_create_blocks_the_number_until_reconciled() {
 }
 
 #[tokio::test]
+async fn an_ambiguous_create_is_matched_to_its_own_tagged_call_not_another_attempts() {
+    let r = rig(&["+12125550101"]).await;
+    r.provider.script(vec![Script::Ambiguous]);
+    r.tick(t0()).await.unwrap();
+    let lead = lead_of(&r, "+12125550101").await;
+    let a = r.store.lead_attempts(lead.id).await.unwrap().remove(0);
+    assert_eq!(a.state, AttemptState::Unknown);
+    // The provider lists two calls to the number since the reservation: first one whose
+    // record names another attempt (an echo of someone else's metadata), then ours.
+    let ours = r.provider.placed()[0].clone();
+    let foreign = (
+        format!("CA{:032}", 999),
+        ours.1.clone(),
+        CallStatus::Completed,
+        ours.3,
+    );
+    {
+        let mut c = r.provider.calls.lock().unwrap();
+        c.placed.insert(0, foreign.clone());
+        c.tags
+            .insert(foreign.0.clone(), outdial_core::AttemptId(a.id.0 + 1000));
+        c.tags.insert(ours.0.clone(), a.id);
+    }
+    r.provider.set_status(&ours.0, CallStatus::Busy);
+    let rep = r.reconcile(t0() + Duration::minutes(5)).await.unwrap();
+    assert_eq!(rep.advanced, 1, "{rep:?}");
+    let a = r.store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        a.call_id.as_ref().unwrap().as_str(),
+        ours.0,
+        "linked to its own call"
+    );
+    assert_eq!(a.call_status, Some(CallStatus::Busy));
+}
+
+#[tokio::test]
 async fn unknown_with_no_call_at_the_provider_becomes_not_placed() {
     let r = rig(&["+12125550101"]).await;
     // The provider says 500 but placed nothing: simulate by removing the call it recorded.

@@ -25,7 +25,7 @@
 //! plus the duration, when both are known.
 
 use chrono::{DateTime, Duration, Utc};
-use outdial_core::{AnsweredBy, CallStatus, ProviderCallId, Region, E164};
+use outdial_core::{AnsweredBy, AttemptId, CallStatus, ProviderCallId, Region, E164};
 use serde_json::Value;
 
 use crate::CallSnapshot;
@@ -156,6 +156,19 @@ pub struct CallObject {
     pub started_at: Option<DateTime<Utc>>,
     /// `end_at`: when `max_duration` would cut the call (not its end).
     pub end_at: Option<DateTime<Utc>>,
+    /// `metadata.outdial_attempt_id` (top-level `metadata`, else `variables.metadata`): the
+    /// attempt outdial sent the call for, echoed by Bland; `None` for a call outdial did not
+    /// create (another system's, or one placed before outdial sent metadata).
+    pub attempt_id: Option<i64>,
+}
+
+/// An attempt id as sent in metadata: a number or a numeric string.
+fn attempt_of(metadata: Option<&Value>) -> Option<i64> {
+    match metadata?.get(super::client::METADATA_ATTEMPT_KEY)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 /// A string field (non-empty after trimming).
@@ -190,6 +203,8 @@ impl CallObject {
             created_at: parse_time(s("created_at").as_deref()),
             started_at: parse_time(s("started_at").as_deref()),
             end_at: parse_time(s("end_at").as_deref()),
+            attempt_id: attempt_of(map.get("metadata"))
+                .or_else(|| attempt_of(map.get("variables").and_then(|v| v.get("metadata")))),
         }
     }
 
@@ -228,6 +243,7 @@ impl CallObject {
             end_time: self.end_time(),
             duration_s: self.duration_s(),
             answered_by: map_answered_by(self.answered_by.as_deref()),
+            attempt: self.attempt_id.map(AttemptId),
         })
     }
 }

@@ -450,8 +450,11 @@ impl Provider for BlandClient {
     /// `start_date` are undocumented), `ascending=true`, and index windows
     /// `from=N&to=N+L&limit=L` (L = [`LIST_PAGE_SIZE`]) until a page is short. Calls are
     /// deduplicated by `call_id` (a shifted or inclusive window repeats one), kept when `to`
-    /// (normalised to E.164) is the number asked for and `created_at` is at or after `since`
-    /// (or unknown). More than [`MAX_LIST_PAGES`] pages is [`FetchError::Protocol`].
+    /// (normalised to E.164) is the number asked for, `created_at` is at or after `since`
+    /// (or unknown), and the call carries outdial's `metadata.outdial_attempt_id` (every call
+    /// outdial creates does; one without is another system's and never ours), given back in
+    /// [`CallSnapshot::attempt`] so the reconciler matches an ambiguous create to its own
+    /// call. More than [`MAX_LIST_PAGES`] pages is [`FetchError::Protocol`].
     #[tracing::instrument(
         name = "bland.list_calls_to",
         skip_all,
@@ -492,7 +495,15 @@ impl Provider for BlandClient {
                     tracing::warn!("list item without a usable call_id skipped");
                     continue;
                 };
-                let wanted = normalise_number(&snap.to) == to.as_str()
+                // Every call outdial creates carries its attempt in `metadata`: one without
+                // it is another system's (an old dialer still running, a manual call) and
+                // is never offered to the reconciler as ours.
+                let ours = snap.attempt.is_some();
+                if !ours {
+                    tracing::debug!(call_id = %snap.call_id.as_str(), "listed call without outdial metadata skipped");
+                }
+                let wanted = ours
+                    && normalise_number(&snap.to) == to.as_str()
                     && snap.created_at.is_none_or(|c| c >= since);
                 if wanted && seen.insert(snap.call_id.clone()) {
                     out.push(snap);

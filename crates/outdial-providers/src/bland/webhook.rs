@@ -27,7 +27,6 @@ use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use super::call::{map_answered_by, str_field, CallObject};
-use super::client::METADATA_ATTEMPT_KEY;
 use crate::twilio::signature::body_sha256_hex;
 
 /// Largest webhook body accepted, in bytes: 256 KiB. The awell fixture (3 of 7 transcript
@@ -245,15 +244,6 @@ impl BlandCallResult {
     }
 }
 
-/// An attempt id as sent in metadata: a number or a numeric string.
-fn attempt_of(metadata: Option<&Value>) -> Option<i64> {
-    match metadata?.get(METADATA_ATTEMPT_KEY)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 /// Parses a webhook body (verify the signature first).
 ///
 /// Errors: [`WebhookError::TooLarge`] over [`MAX_BODY_BYTES`], [`WebhookError::Json`],
@@ -283,8 +273,7 @@ pub fn parse_call_webhook(body: &[u8]) -> Result<BlandCallback, WebhookError> {
         .as_deref()
         .and_then(ProviderCallId::parse)
         .ok_or(WebhookError::MissingCallId)?;
-    let attempt_id = attempt_of(map.get("metadata"))
-        .or_else(|| attempt_of(map.get("variables").and_then(|v| v.get("metadata"))));
+    let attempt_id = obj.attempt_id;
     let pathway_tags = match map.get("pathway_tags") {
         Some(Value::Array(tags)) => tags
             .iter()

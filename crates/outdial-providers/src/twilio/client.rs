@@ -776,6 +776,7 @@ impl CallResource {
                 )?),
             };
         Ok(CallSnapshot {
+            attempt: None,
             call_id,
             to: self.to.unwrap_or_default(),
             status,

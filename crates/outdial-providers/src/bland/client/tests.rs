@@ -516,9 +516,11 @@ async fn fetch_failures() {
 
 // ---------------------------------------------------------------- list
 
+/// A listed call outdial created: it carries its attempt (`1000 + i`) in `metadata`.
 fn item(i: usize, to: &str, created: &str) -> Value {
     json!({"call_id": format!("call-{i}"), "to": to, "created_at": created,
-           "queue_status": "complete", "status": "completed", "completed": true, "call_length": 1.0})
+           "queue_status": "complete", "status": "completed", "completed": true, "call_length": 1.0,
+           "metadata": {"outdial_attempt_id": 1000 + i}})
 }
 
 /// A server holding `calls` (oldest first) that answers `from..to` windows, newest first
@@ -620,7 +622,13 @@ async fn list_filters_by_since_and_number_and_caps_pages() {
         item(1, "+14155550100", "2025-12-31T23:00:00Z"),
         item(2, "+14155550100", "2026-01-01T00:00:00Z"),
         item(3, "+14155550111", "2026-01-01T01:00:00Z"),
-        json!({"call_id": "call-4", "to": "+14155550100", "queue_status": "queued"}),
+        json!({"call_id": "call-4", "to": "+14155550100", "queue_status": "queued",
+               "variables": {"metadata": {"outdial_attempt_id": "1004"}}}),
+        // Another system's calls to the number (no outdial metadata, or metadata of its own).
+        json!({"call_id": "call-5", "to": "+14155550100", "created_at": "2026-01-01T02:00:00Z",
+               "queue_status": "complete", "status": "completed", "completed": true}),
+        json!({"call_id": "call-6", "to": "+14155550100", "created_at": "2026-01-01T02:00:00Z",
+               "queue_status": "started", "metadata": {"crm_id": "x-17"}}),
     ];
     let (base, _) = serve(canned(200, json!({"calls": calls}).to_string())).await;
     let since = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
@@ -630,6 +638,9 @@ async fn list_filters_by_since_and_number_and_caps_pages() {
         .unwrap();
     let ids: Vec<&str> = got.iter().map(|s| s.call_id.as_str()).collect();
     assert_eq!(ids, ["call-2", "call-4"]);
+    // The attempt each call was created for, from metadata or variables.metadata.
+    let tags: Vec<Option<AttemptId>> = got.iter().map(|s| s.attempt).collect();
+    assert_eq!(tags, [Some(AttemptId(1002)), Some(AttemptId(1004))]);
     // A server that always returns a full page: the cap stops it.
     let (base, log) = serve(canned(
         200,
