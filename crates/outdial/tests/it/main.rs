@@ -2,6 +2,7 @@
 
 mod alerts;
 mod backfill;
+mod backfill_fake;
 mod checks;
 mod cli;
 mod crash;
