@@ -175,12 +175,12 @@ impl Call {
             .map_or(0, |a| (end - a).num_seconds().max(0) as u32)
     }
 
-    fn snapshot(&self, now: DateTime<Utc>) -> CallSnapshot {
+    fn snapshot(&self, now: DateTime<Utc>, wire: ProviderKind) -> CallSnapshot {
         let status = self.status_at(now);
         let ended = self.ended_at.filter(|e| *e <= now);
         CallSnapshot {
             // Bland echoes the metadata outdial sent (the attempt id); Twilio keeps no tag.
-            attempt: self.attempt.filter(|_| self.wire == ProviderKind::Bland),
+            attempt: self.attempt.filter(|_| wire == ProviderKind::Bland),
             call_id: ProviderCallId::parse(&self.sid).expect("valid sid"),
             to: self.to.clone(),
             status,
@@ -785,7 +785,7 @@ impl Provider for FakeProvider {
         let snap = g
             .calls
             .get(call_id.as_str())
-            .map(|c| c.snapshot(now))
+            .map(|c| c.snapshot(now, self.profile.wire))
             .ok_or(FetchError::NotFound)?;
         self.trace.line(
             now,
@@ -810,7 +810,7 @@ impl Provider for FakeProvider {
             .iter()
             .map(|s| &g.calls[s])
             .filter(|c| c.to == to.as_str() && c.created_at >= since)
-            .map(|c| c.snapshot(now))
+            .map(|c| c.snapshot(now, self.profile.wire))
             .collect();
         self.trace.line(
             now,
@@ -834,11 +834,12 @@ impl Provider for FakeProvider {
             return Err(FetchError::Unavailable("HTTP 503 (outage)".into()));
         }
         let sid = call_id.as_str().to_string();
+        let wire = self.profile.wire;
         let Some(call) = g.calls.get_mut(&sid) else {
             return Err(FetchError::NotFound);
         };
         if call.ended_at.is_some_and(|e| e <= now) {
-            let snap = call.snapshot(now);
+            let snap = call.snapshot(now, wire);
             self.trace.line(
                 now,
                 format!("provider end {sid}: already {}", snap.status.as_str()),
@@ -864,7 +865,7 @@ impl Provider for FakeProvider {
         call.events.retain(|(_, t)| *t <= now);
         call.events.push((status, now));
         let i = call.events.len() - 1;
-        let snap = call.snapshot(now);
+        let snap = call.snapshot(now, wire);
         g.deliveries
             .retain(|_, d| d.event().call_id.as_str() != sid || d.event_at <= now);
         g.stats.ended_by_api += 1;
