@@ -236,28 +236,7 @@ impl BlandClient {
                 other => other,
             });
         }
-        let v: Value = serde_json::from_slice(&body)
-            .map_err(|e| FetchError::Protocol(format!("list page is not JSON: {e}")))?;
-        let items = match v {
-            Value::Array(a) => a,
-            Value::Object(mut m) => match m.remove("calls") {
-                Some(Value::Array(a)) => a,
-                Some(Value::Null) | None => Vec::new(),
-                Some(other) => {
-                    return Err(FetchError::Protocol(format!("list page: calls is {other}")))
-                }
-            },
-            other => return Err(FetchError::Protocol(format!("list page is {other}"))),
-        };
-        items
-            .into_iter()
-            .map(|i| match i {
-                Value::Object(m) => Ok(m),
-                other => Err(FetchError::Protocol(format!(
-                    "list item is not an object: {other}"
-                ))),
-            })
-            .collect()
+        super::log::list_items(&body)
     }
 }
 
