@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use outdial_core::schedule::{conclude_attempt, AttemptEnd};
 use outdial_core::{AttemptId, AttemptState, CallStatus, Disposition, FailureKind, LeadId};
 use outdial_providers::stored_failure_kind;
-use outdial_store::{Campaign, Lead, StoreError};
+use outdial_store::{Attempt, Campaign, Lead, StoreError};
 
 use crate::{Engine, EngineError};
 
@@ -76,7 +76,7 @@ impl Engine {
         tracing::debug!(disposition = %disposition, ?decision, "attempt concluded");
         self.honour_dnc(&campaign, &lead, &disposition, id, now)
             .await?;
-        Ok(self
+        let concluded = self
             .store
             .conclude_attempt(
                 id,
@@ -85,7 +85,43 @@ impl Engine {
                 &self.follow_up_jobs(id, now),
                 now,
             )
-            .await?)
+            .await?;
+        if concluded && attempt.state == AttemptState::Ended {
+            self.apply_late_request(&attempt, &disposition).await?;
+        }
+        Ok(concluded)
+    }
+
+    /// A business disposition requested after `read` was taken and before the conclusion
+    /// committed (an agent's tag in a webhook, or the API, racing the reconciler's or another
+    /// delivery's conclusion) passed the request's guard (not concluded yet) but was not used:
+    /// the lead was decided from `concluded_with`. Decides it again from the request, as a
+    /// request arriving after the conclusion is ([`Engine::set_disposition`]); a lead that
+    /// has moved on meanwhile keeps its fate (logged).
+    async fn apply_late_request(
+        &self,
+        read: &Attempt,
+        concluded_with: &Disposition,
+    ) -> Result<(), EngineError> {
+        let Some(stored) = self.store.attempt(read.id).await? else {
+            return Ok(());
+        };
+        let Some(late) = stored.requested_disposition.as_ref() else {
+            return Ok(());
+        };
+        if read.requested_disposition.as_ref() == Some(late) || late == concluded_with {
+            return Ok(());
+        }
+        let redispose = self.set_disposition(read.id, late.as_str(), stored.callback_at, "engine");
+        match Box::pin(redispose).await {
+            Ok(_) => Ok(()),
+            Err(EngineError::Conflict(why)) => {
+                tracing::warn!(%why, disposition = %late,
+                    "a disposition requested while the attempt was concluded was not applied: the lead has moved on");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The dispositions of the lead's attempts other than `except`, oldest first.

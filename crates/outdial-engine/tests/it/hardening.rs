@@ -17,7 +17,7 @@ fn batch_of_five(c: &mut EngineConfig) {
 }
 
 /// A SQLite file store in `dir` and a plain second connection to it, for planting faults.
-async fn file_store(dir: &std::path::Path) -> (Arc<dyn Store>, sqlx::SqliteConnection) {
+pub(super) async fn file_store(dir: &std::path::Path) -> (Arc<dyn Store>, sqlx::SqliteConnection) {
     use sqlx::Connection;
     let path = dir.join("outdial.db");
     let store = SqliteStore::open(&path, outdial_store_sqlite::OpenMode::CreateIfMissing)

@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod dnc;
 mod e2e;
+mod e2e_bland;
 mod fleet;
 mod full_disk;
 mod hostile_http;

@@ -576,3 +576,132 @@ pub fn explain_number(n: &str, attempts: &[Attempt], ledger: &[LedgerEntry]) {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Providers other than the default one (issue 11): `outdial serve` with a chosen set of
+// provider sections, campaigns created from CLI flags, the fake Bland's call list, `explain`.
+
+/// The Bland API key every `outdial serve` of a test is given: the fake Bland's default.
+pub const BLAND_API_KEY: &str = outdial_carrier::DEFAULT_BLAND_API_KEY;
+/// The Bland webhook signing secret every `outdial serve` of a test is given: the fake
+/// Bland's default.
+pub const BLAND_WEBHOOK_SECRET: &str = outdial_carrier::DEFAULT_BLAND_WEBHOOK_SECRET;
+
+/// The Twilio variables [`Serve::command`] sets.
+const TWILIO_ENV: [&str; 3] = [
+    "OUTDIAL_TWILIO__API_BASE",
+    "OUTDIAL_TWILIO__ACCOUNT_SID",
+    "OUTDIAL_TWILIO__AUTH_TOKEN",
+];
+
+impl Serve {
+    /// [`Serve::command`] with exactly the provider sections of `providers`: without Twilio,
+    /// no `OUTDIAL_TWILIO__*` variable reaches the process (not even one inherited from the
+    /// test's environment), so the Twilio section stays empty; with Bland, `OUTDIAL_BLAND__*`
+    /// points the `[bland]` section at the carrier (`carrier_base`) with the fake Bland's
+    /// default key and secret ([`BLAND_API_KEY`], [`BLAND_WEBHOOK_SECRET`]) and a 10 s
+    /// request timeout. `env` still applies last for Bland variables.
+    pub fn command_for(&self, providers: &[outdial_core::ProviderKind]) -> Command {
+        use outdial_core::ProviderKind;
+        let mut cmd = self.command();
+        if !providers.contains(&ProviderKind::Twilio) {
+            for var in TWILIO_ENV {
+                cmd.env_remove(var);
+            }
+        }
+        if providers.contains(&ProviderKind::Bland) {
+            cmd.env("OUTDIAL_BLAND__API_BASE", &self.carrier_base)
+                .env("OUTDIAL_BLAND__API_KEY", BLAND_API_KEY)
+                .env("OUTDIAL_BLAND__WEBHOOK_SECRET", BLAND_WEBHOOK_SECRET)
+                .env("OUTDIAL_BLAND__REQUEST_TIMEOUT_S", "10")
+                .envs(
+                    self.env
+                        .iter()
+                        .filter(|(k, _)| k.starts_with("OUTDIAL_BLAND__"))
+                        .map(|(k, v)| (k, v)),
+                );
+        }
+        cmd
+    }
+
+    /// Starts [`Serve::command_for`] `providers` (not yet serving: see
+    /// [`ServeProcess::wait_healthy`]).
+    pub fn spawn_for(&self, providers: &[outdial_core::ProviderKind]) -> ServeProcess {
+        ServeProcess {
+            public_url: self.public_url(),
+            child: Some(self.command_for(providers).spawn().unwrap()),
+        }
+    }
+}
+
+/// Runs `outdial campaign create NAME ARGS… --db DB` (flags only, no settings file); panics
+/// unless it succeeds.
+pub fn create_campaign_with_flags(db: impl AsRef<OsStr>, name: &str, args: &[&str]) {
+    let out = bin()
+        .args(["campaign", "create", name])
+        .args(args)
+        .arg("--db")
+        .arg(db.as_ref())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "campaign create {name} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every call the fake Bland at `carrier_base` lists (`GET /v1/calls`, one page holding
+/// all), as call objects with their `metadata` and `disposition_tag`.
+pub async fn bland_calls(http: &reqwest::Client, carrier_base: &str) -> Vec<serde_json::Value> {
+    let res = http
+        .get(format!(
+            "{carrier_base}/v1/calls?limit=1000000&ascending=true"
+        ))
+        .header("Authorization", BLAND_API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "GET /v1/calls: {}", res.status());
+    let body: serde_json::Value = res.json().await.unwrap();
+    let calls = body["calls"].as_array().expect("a calls array").clone();
+    assert_eq!(
+        body["total_count"].as_u64(),
+        Some(calls.len() as u64),
+        "one page should hold every call"
+    );
+    calls
+}
+
+/// `outdial explain LEAD --json --db DB` (a lead id or a phone number): its JSON array of
+/// lead explanations. Panics unless the command succeeds.
+pub fn explain_json(db: impl AsRef<OsStr>, lead: &str) -> serde_json::Value {
+    let out = bin()
+        .args(["explain", lead, "--json", "--db"])
+        .arg(db.as_ref())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "explain {lead} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `GET /api/v1/leads/{id}/explain` of the server at `base`.
+pub async fn explain_api(http: &reqwest::Client, base: &str, lead: i64) -> serde_json::Value {
+    let res = http
+        .get(format!("{base}/api/v1/leads/{lead}/explain"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_success(),
+        "explain {lead}: {}",
+        res.status()
+    );
+    res.json().await.unwrap()
+}
