@@ -176,10 +176,11 @@ pub async fn run_explain(config: Option<&Path>, args: ExplainArgs) -> anyhow::Re
     for e in out {
         let l = &e.lead;
         println!(
-            "lead {} ({}) in campaign '{}': {}",
+            "lead {} ({}) in campaign '{}' (provider {}): {}",
             l.id,
             l.phone,
             e.campaign,
+            e.provider,
             l.status.as_str()
         );
         if let Some(r) = &l.status_reason {

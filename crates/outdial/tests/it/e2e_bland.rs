@@ -436,6 +436,17 @@ async fn one_serve_dials_a_twilio_and_a_bland_campaign_at_once() {
     assert_eq!(api["provider"], "bland", "{api:#}");
     let twilio_lead = support::explain_json(&db, &numbers[0][0]);
     assert_eq!(twilio_lead[0]["provider"], "twilio", "{twilio_lead:#}");
+    // …and so does its text form.
+    let text = support::bin()
+        .args(["explain", bland_number, "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("in campaign 'both-bland' (provider bland)"),
+        "{text}"
+    );
 
     let code = serve.signal_and_wait("TERM");
     assert!(code.success(), "serve exited with {code}");
