@@ -124,31 +124,35 @@ pub fn overlapping_calls(ledger: &[LedgerEntry]) -> Vec<String> {
     out
 }
 
-/// Most calls to one number within one local day of any of its candidate zones, checked
-/// against `cap`. `zones_of` gives a number's candidate zones.
+/// Most calls to one lead within one local day of any of its candidate zones, checked
+/// against its campaign's `max_per_local_day` (the design's cap "per lead per local day";
+/// the caps across campaigns are per number per rolling 24 h, checked with the other rules).
+/// `lead_of` maps a ledger call's SID to its lead's label (the number and the campaign), its
+/// candidate zones and its cap; a call with no attempt is reported by another check.
 pub fn daily_cap_violations(
     ledger: &[LedgerEntry],
-    zones_of: &HashMap<String, Vec<Tz>>,
-    cap: u32,
+    lead_of: &HashMap<&str, (String, Vec<Tz>, u32)>,
 ) -> (Vec<String>, u32) {
-    let mut counts: HashMap<(String, Tz, NaiveDate), u32> = HashMap::new();
+    let mut counts: HashMap<(String, Tz, NaiveDate), (u32, u32)> = HashMap::new();
     for e in ledger {
-        for tz in zones_of.get(&e.to).map(Vec::as_slice).unwrap_or(&[]) {
-            *counts
-                .entry((
-                    e.to.clone(),
-                    *tz,
-                    e.created_at.with_timezone(tz).date_naive(),
-                ))
-                .or_default() += 1;
+        let Some((label, zones, cap)) = lead_of.get(e.call_sid.as_str()) else {
+            continue;
+        };
+        for tz in zones {
+            let day = e.created_at.with_timezone(tz).date_naive();
+            let n = counts.entry((label.clone(), *tz, day)).or_insert((0, *cap));
+            n.0 += 1;
         }
     }
-    let max = counts.values().copied().max().unwrap_or(0);
-    let out = counts
+    let max = counts.values().map(|(n, _)| *n).max().unwrap_or(0);
+    let mut out: Vec<String> = counts
         .into_iter()
-        .filter(|(_, n)| *n > cap)
-        .map(|((to, tz, day), n)| format!("{to}: {n} calls on {day} in {tz} (cap {cap})"))
+        .filter(|(_, (n, cap))| n > cap)
+        .map(|((lead, tz, day), (n, cap))| {
+            format!("{lead}: {n} calls on {day} in {tz} (cap {cap})")
+        })
         .collect();
+    out.sort();
     (out, max)
 }
 
@@ -179,32 +183,53 @@ pub async fn check_all(
         ),
     );
 
-    let mut zones_of: HashMap<String, Vec<Tz>> = HashMap::new();
-    let mut cap = u32::MAX;
-    for l in &leads {
+    // Each call's lead, through its attempt.
+    let lead_by_id: HashMap<_, _> = leads.iter().map(|l| (l.id, l)).collect();
+    let lead_of_call: HashMap<&str, &Lead> = attempts
+        .iter()
+        .filter_map(|a| Some((a.call_id.as_ref()?.as_str(), *lead_by_id.get(&a.lead_id)?)))
+        .collect();
+    // The zones the engine applies the caps in: the number's own zones (NPA-NXX) and the
+    // lead's state's, or the explicit zone; the fallback only when there is none.
+    let whereabouts_of = |l: &Lead| {
         let c = &campaigns[&l.campaign_id];
-        cap = cap.min(c.settings.redial.max_per_local_day);
-        // The zones the engine applies the caps in: the number's own zones (NPA-NXX) and
-        // the lead's state's, or the explicit zone; the fallback only when there is none.
-        let z = whereabouts(
+        whereabouts(
             &l.phone,
             l.contact.time_zone,
             l.contact.state.as_deref(),
             c.settings.fallback_time_zone,
         )
-        .zones;
-        zones_of.entry(l.phone.to_string()).or_default().extend(z);
-    }
-    let (cap_violations, max_day) = daily_cap_violations(ledger, &zones_of, cap);
+    };
+    let cap_of_call: HashMap<&str, (String, Vec<Tz>, u32)> = lead_of_call
+        .iter()
+        .map(|(sid, l)| {
+            let c = &campaigns[&l.campaign_id];
+            (
+                *sid,
+                (
+                    format!("{} (lead {}, campaign '{}')", l.phone, l.id, c.name),
+                    whereabouts_of(l).zones,
+                    c.settings.redial.max_per_local_day,
+                ),
+            )
+        })
+        .collect();
+    let cap = leads
+        .iter()
+        .map(|l| campaigns[&l.campaign_id].settings.redial.max_per_local_day)
+        .max()
+        .unwrap_or(0);
+    let (cap_violations, max_day) = daily_cap_violations(ledger, &cap_of_call);
     report.push(
-        "per-number calls per local day within the policy",
+        "per-lead calls per local day within the policy",
         &cap_violations,
-        format!("most calls to one number in one local day: {max_day} (cap {cap})"),
+        format!("most calls to one lead in one local day: {max_day} (cap {cap})"),
     );
 
     // Every call must have been allowed by every rule (federal hours, campaign window, state
     // hours, holidays, blackout dates, daily and rolling caps, Regulation F, minimum gap) at
-    // the instant the carrier created it, given the calls to that number before it.
+    // the instant the carrier created it, given the calls before it: its lead's (the caps per
+    // lead) and its number's in every campaign (the caps per number).
     let mut rule_violations = Vec::new();
     let mut by_number: BTreeMap<&str, Vec<&LedgerEntry>> = BTreeMap::new();
     for e in ledger {
@@ -212,19 +237,29 @@ pub async fn check_all(
     }
     for (to, mut calls) in by_number {
         calls.sort_by_key(|c| c.created_at);
-        let Some(lead) = leads.iter().find(|l| l.phone.as_str() == to) else {
-            continue;
-        };
-        let campaign = &campaigns[&lead.campaign_id];
-        let w = whereabouts(
-            &lead.phone,
-            lead.contact.time_zone,
-            lead.contact.state.as_deref(),
-            campaign.settings.fallback_time_zone,
-        );
         for (i, call) in calls.iter().enumerate() {
-            let earlier: Vec<_> = calls[..i].iter().map(|c| c.created_at).collect();
-            let rules = LeadRules::new(&campaign.settings, state_rules, &w, &earlier, &earlier);
+            let Some(lead) = lead_of_call.get(call.call_sid.as_str()) else {
+                continue;
+            };
+            let campaign = &campaigns[&lead.campaign_id];
+            let w = whereabouts_of(lead);
+            let number_earlier: Vec<_> = calls[..i].iter().map(|c| c.created_at).collect();
+            let lead_earlier: Vec<_> = calls[..i]
+                .iter()
+                .filter(|c| {
+                    lead_of_call
+                        .get(c.call_sid.as_str())
+                        .is_some_and(|l| l.id == lead.id)
+                })
+                .map(|c| c.created_at)
+                .collect();
+            let rules = LeadRules::new(
+                &campaign.settings,
+                state_rules,
+                &w,
+                &lead_earlier,
+                &number_earlier,
+            );
             for block in rules.blocks_at(call.created_at) {
                 rule_violations.push(format!(
                     "{} to {to} at {}: {block}",
@@ -347,4 +382,52 @@ pub fn first_valid_numbers(path: &Path, n: usize) -> anyhow::Result<Vec<String>>
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+
+    fn call(sid: &str, minutes: i64) -> LedgerEntry {
+        let t = Utc.with_ymd_and_hms(2026, 1, 5, 14, 0, 0).unwrap() + Duration::minutes(minutes);
+        LedgerEntry {
+            call_sid: sid.into(),
+            to: "+12125550101".into(),
+            from: "+15005550006".into(),
+            created_at: t,
+            answered_at: None,
+            ended_at: Some(t + Duration::seconds(30)),
+            final_status: Some("busy".into()),
+        }
+    }
+
+    #[test]
+    fn the_daily_cap_is_counted_per_lead_not_per_number() {
+        let ny = vec![chrono_tz::America::New_York];
+        // One number, a lead in each of two campaigns, 8 calls each on one local day.
+        let mut ledger = Vec::new();
+        let mut lead_of = HashMap::new();
+        let sids: Vec<String> = (0..17).map(|i| format!("c{i}")).collect();
+        for (i, sid) in sids.iter().enumerate().take(16) {
+            ledger.push(call(sid, i as i64 * 20));
+        }
+        for (i, sid) in sids.iter().enumerate().take(16) {
+            let label = if i % 2 == 0 { "lead 1" } else { "lead 2" };
+            lead_of.insert(sid.as_str(), (label.to_owned(), ny.clone(), 8));
+        }
+        let (violations, max) = daily_cap_violations(&ledger, &lead_of);
+        assert!(violations.is_empty(), "{violations:?}");
+        assert_eq!(max, 8);
+        // A ninth call for one of them breaks its cap.
+        ledger.push(call(&sids[16], 400));
+        lead_of.insert(sids[16].as_str(), ("lead 1".into(), ny, 8));
+        let (violations, max) = daily_cap_violations(&ledger, &lead_of);
+        assert_eq!(max, 9);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert!(
+            violations[0].starts_with("lead 1: 9 calls on 2026-01-05"),
+            "{violations:?}"
+        );
+    }
 }
