@@ -128,7 +128,7 @@ pub fn overlapping_calls(ledger: &[LedgerEntry]) -> Vec<String> {
 /// against its campaign's `max_per_local_day` (the design's cap "per lead per local day";
 /// the caps across campaigns are per number per rolling 24 h, checked with the other rules).
 /// `lead_of` maps a ledger call's SID to its lead's label (the number and the campaign), its
-/// candidate zones and its cap; a call with no attempt is reported by another check.
+/// candidate zones and its cap (a call in no lead is left out: another check reports it).
 pub fn daily_cap_violations(
     ledger: &[LedgerEntry],
     lead_of: &HashMap<&str, (String, Vec<Tz>, u32)>,
@@ -183,11 +183,26 @@ pub async fn check_all(
         ),
     );
 
-    // Each call's lead, through its attempt.
+    // Each call's lead: through its attempt; a call with no attempt (reported by its own
+    // check below) is still checked against the rules, as a call of its number's first lead.
     let lead_by_id: HashMap<_, _> = leads.iter().map(|l| (l.id, l)).collect();
-    let lead_of_call: HashMap<&str, &Lead> = attempts
+    let mut lead_by_phone: HashMap<&str, &Lead> = HashMap::new();
+    for l in &leads {
+        lead_by_phone.entry(l.phone.as_str()).or_insert(l);
+    }
+    let by_attempt: HashMap<&str, &Lead> = attempts
         .iter()
         .filter_map(|a| Some((a.call_id.as_ref()?.as_str(), *lead_by_id.get(&a.lead_id)?)))
+        .collect();
+    let lead_of_call: HashMap<&str, &Lead> = ledger
+        .iter()
+        .filter_map(|e| {
+            let sid = e.call_sid.as_str();
+            let lead = by_attempt
+                .get(sid)
+                .or_else(|| lead_by_phone.get(e.to.as_str()))?;
+            Some((sid, *lead))
+        })
         .collect();
     // The zones the engine applies the caps in: the number's own zones (NPA-NXX) and the
     // lead's state's, or the explicit zone; the fallback only when there is none.
