@@ -369,6 +369,10 @@ fn engine_config_with(
             .as_ref()
             .map(|b| (ProviderKind::Bland, b.effective_limits()))
             .into_iter()
+            .chain(
+                (cfg.twilio_configured() && cfg.twilio.limits != Default::default())
+                    .then_some((ProviderKind::Twilio, cfg.twilio.limits)),
+            )
             .collect(),
         ..EngineConfig::default()
     })

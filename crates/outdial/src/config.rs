@@ -165,6 +165,11 @@ pub struct TwilioSettings {
     pub auth_token_file: Option<PathBuf>,
     /// Timeout of one REST request, seconds.
     pub request_timeout_s: u64,
+    /// Limits of this account (`[twilio.limits]`: `max_concurrent`, `calls_per_hour`,
+    /// `calls_per_day`, `calls_per_second`), held across the fleet for every Twilio campaign
+    /// on top of the dialer's global pace and in-flight cap. Default: none.
+    #[serde(default)]
+    pub limits: outdial_engine::ProviderLimits,
 }
 
 /// A Bland.ai account (<https://docs.bland.ai>, `reference/bland.md`).
@@ -269,6 +274,7 @@ impl Default for Config {
                 auth_token: SecretString::from(String::new()),
                 auth_token_file: None,
                 request_timeout_s: outdial_providers::twilio::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+                limits: outdial_engine::ProviderLimits::default(),
             },
             dialer: DialerSettings {
                 calls_per_second: engine.calls_per_second,
@@ -385,6 +391,10 @@ impl Config {
             if self.twilio.auth_token.expose_secret().is_empty() {
                 bail!("twilio.auth_token is empty (set OUTDIAL_TWILIO__AUTH_TOKEN or twilio.auth_token_file)");
             }
+            self.twilio
+                .limits
+                .validate()
+                .map_err(|e| anyhow::anyhow!("twilio.limits.{e}"))?;
         } else if self.bland.is_none() {
             bail!(
                 "no provider is configured: set twilio.account_sid and twilio.auth_token \

@@ -495,3 +495,32 @@ fn a_bland_plan_sets_the_account_limits_and_explicit_ones_win() {
         Ok(())
     });
 }
+
+#[test]
+fn a_twilio_account_may_have_its_own_limits() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("OUTDIAL_TWILIO__LIMITS__MAX_CONCURRENT", "30");
+        jail.set_env("OUTDIAL_TWILIO__LIMITS__CALLS_PER_SECOND", "3");
+        let c = Config::load(None).expect("loads");
+        assert_eq!(c.twilio.limits.max_concurrent, Some(30));
+        let mut v = valid();
+        v.twilio.limits = c.twilio.limits;
+        v.validate_for_serve().expect("valid");
+        let engine = crate::app::engine_config(&v, "t").expect("engine config");
+        let l = engine
+            .provider_limits
+            .get(&outdial_core::ProviderKind::Twilio)
+            .expect("Twilio limits");
+        assert_eq!(
+            (l.max_concurrent, l.calls_per_second),
+            (Some(30), Some(3.0))
+        );
+        // None given: no per-account entry, the global pace and cap alone.
+        let engine = crate::app::engine_config(&valid(), "t").expect("engine config");
+        assert!(engine.provider_limits.is_empty());
+        v.twilio.limits.calls_per_hour = Some(0);
+        let err = format!("{:#}", v.validate_for_serve().unwrap_err());
+        assert!(err.contains("twilio.limits.calls_per_hour"), "{err}");
+        Ok(())
+    });
+}
