@@ -87,6 +87,12 @@ impl Engine {
             )
             .await?;
         if concluded && attempt.state == AttemptState::Ended {
+            // Counted once per attempt: only the conclusion that committed counts it.
+            self.metrics.call_outcome(
+                campaign.settings.provider,
+                attempt.call_status.unwrap_or(CallStatus::Failed),
+                attempt.answered_by,
+            );
             self.apply_late_request(&attempt, &disposition).await?;
         }
         Ok(concluded)

@@ -9,6 +9,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::account_limits::provider_pacer_name;
+use crate::metrics::DialResult;
 use crate::placement::Placements;
 use crate::{safety, Engine, EngineError, PACER_NAME};
 
@@ -262,7 +263,14 @@ impl Engine {
                 time_limit_s: campaign.settings.max_call_length_s,
                 context: call_context(&attempt, &lead, &campaign),
             };
-            placements.start(attempt, async move { provider.place_call(&req).await });
+            let metrics = self.metrics.clone();
+            placements.start(attempt, async move {
+                let started = std::time::Instant::now();
+                let answer = provider.place_call(&req).await;
+                metrics.provider_request(provider_kind, "create", started.elapsed());
+                metrics.dial_request(provider_kind, DialResult::of(&answer));
+                answer
+            });
         }
         Ok(())
     }

@@ -126,6 +126,11 @@ impl Engine {
             .await?;
         let mut report = JobsReport::default();
         for job in jobs {
+            let kind: &str = if self.job_handlers.contains_key(&job.kind) {
+                &job.kind
+            } else {
+                "unknown"
+            };
             let result = match self.job_handlers.get(&job.kind) {
                 None => Err(JobError::Permanent {
                     code: "unknown_kind".into(),
@@ -137,6 +142,7 @@ impl Engine {
             let (code, message, retry) = match result {
                 Ok(()) => {
                     self.store.finish_job(job.id, now).await?;
+                    self.metrics.job_run(kind, "done");
                     report.done += 1;
                     continue;
                 }
@@ -153,12 +159,14 @@ impl Engine {
                 self.store
                     .retry_job(job.id, at, &code, &message, now)
                     .await?;
+                self.metrics.job_run(kind, "retry");
                 report.retried += 1;
             } else {
                 tracing::error!(job = %job.id, kind = %job.kind, %code, %message, attempts = job.attempts, "job dead-lettered");
                 self.store
                     .dead_letter_job(job.id, &code, &message, now)
                     .await?;
+                self.metrics.job_run(kind, "dead");
                 report.dead += 1;
                 // Tell operators, except about alert deliveries themselves (no loops).
                 if !job.kind.starts_with("alert.") {

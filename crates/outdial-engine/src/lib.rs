@@ -19,12 +19,14 @@
 //! check, reserve, pace, send), [`placement`] recording create outcomes, [`conclude`] the
 //! redial decision after an attempt, [`disposition`] business dispositions, [`ingest`]
 //! provider events, [`reported`] outcomes reported with a final event, [`reconcile`] the
-//! reconciler, [`safety`] the monitor and kill switches, [`jobs`] durable jobs, [`run`] the
+//! reconciler, [`safety`] the monitor and kill switches, [`jobs`] durable jobs, [`metrics`] this
+//! process's Prometheus counters, [`run`] the
 //! step and the loop, [`explain`] why a lead is (not) dialed, [`backfill`] adding an earlier
 //! system's calls as leads with history.
 
 pub mod account_limits;
 pub mod backfill;
+pub mod blocked;
 pub mod conclude;
 pub mod config;
 pub mod dial;
@@ -35,6 +37,7 @@ pub mod explain;
 pub mod facts;
 pub mod ingest;
 pub mod jobs;
+pub mod metrics;
 pub mod placement;
 pub mod reconcile;
 pub mod reported;
@@ -42,12 +45,14 @@ pub mod run;
 pub mod safety;
 
 pub use account_limits::ProviderLimits;
+pub use blocked::{BlockedReason, NotDialing};
 pub use config::EngineConfig;
 pub use dial::TickReport;
 pub use disposition::DispositionOutcome;
 pub use error::EngineError;
 pub use facts::LeadFacts;
 pub use jobs::{JobError, JobHandler, JobsConfig, JobsReport};
+pub use metrics::Metrics;
 pub use reconcile::ReconcileReport;
 pub use reported::{CallResultOutcome, ReportedDisposition};
 pub use run::{Maintenance, MaintenanceReport, StepPlan, StepReport};
@@ -98,6 +103,8 @@ pub struct Engine {
     last_maintenance: Mutex<Option<DateTime<Utc>>>,
     /// When [`Engine::step`] last ran the safety monitor (clock time); `None`: never.
     last_monitor: Mutex<Option<DateTime<Utc>>>,
+    /// This process's counters and histograms (served on `/metrics`).
+    metrics: Metrics,
 }
 
 impl Engine {
@@ -123,6 +130,7 @@ impl Engine {
             storage_fault: Mutex::new(None),
             last_maintenance: Mutex::new(None),
             last_monitor: Mutex::new(None),
+            metrics: Metrics::default(),
         }
     }
 
@@ -140,6 +148,11 @@ impl Engine {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// This process's counters and histograms ([`metrics`]).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The configuration.

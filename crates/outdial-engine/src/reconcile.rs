@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use outdial_core::{AttemptState, FailureKind};
+use outdial_core::{AttemptState, FailureKind, ProviderKind};
 use outdial_providers::{FetchError, Provider};
 use outdial_store::{Attempt, Campaign, EventOutcome, RawEvent, StoreError};
 use serde::Serialize;
@@ -71,7 +71,10 @@ impl Engine {
                     self.reconcile_by_id(&*provider, &campaign, &attempt, call_id, now)
                         .await
                 }
-                None => self.reconcile_by_list(&*provider, &attempt, now).await,
+                None => {
+                    self.reconcile_by_list(&*provider, campaign.settings.provider, &attempt, now)
+                        .await
+                }
             };
             match res {
                 Ok(Resolution::Advanced) => report.advanced += 1,
@@ -129,6 +132,11 @@ impl Engine {
             })
             .await?;
         }
+        let m = &self.metrics;
+        m.reconciler_action("advanced", report.advanced);
+        m.reconciler_action("not_placed", report.not_placed);
+        m.reconciler_action("ended", report.ended);
+        m.reconciler_action("error", report.errors);
         self.conclude_pending(now).await?;
         Ok(report)
     }
@@ -179,7 +187,12 @@ impl Engine {
         call_id: &outdial_core::ProviderCallId,
         now: DateTime<Utc>,
     ) -> Result<Resolution, ReconcileFailure> {
-        match provider.fetch_call(call_id).await {
+        let kind = campaign.settings.provider;
+        let started = std::time::Instant::now();
+        let fetched = provider.fetch_call(call_id).await;
+        self.metrics
+            .provider_request(kind, "fetch", started.elapsed());
+        match fetched {
             Ok(snap) if !snap.status.is_final() => {
                 // From the reservation: our own clock's instant (placed_at may be the
                 // provider's event time, and the two clocks may disagree).
@@ -188,10 +201,11 @@ impl Engine {
                 }
                 // Outlived its bound (a stuck call, a TimeLimit the provider ignored): end it.
                 tracing::warn!(attempt = %attempt.id, %call_id, status = snap.status.as_str(), "call outlived ring timeout + longest call + slack; ending it");
-                let ended = provider
-                    .end_call(call_id)
-                    .await
-                    .map_err(ReconcileFailure::Provider)?;
+                let started = std::time::Instant::now();
+                let ended = provider.end_call(call_id).await;
+                self.metrics
+                    .provider_request(kind, "hangup", started.elapsed());
+                let ended = ended.map_err(ReconcileFailure::Provider)?;
                 self.store
                     .record_event(
                         Some(attempt.lead_id),
@@ -224,14 +238,16 @@ impl Engine {
     async fn reconcile_by_list(
         &self,
         provider: &dyn Provider,
+        kind: ProviderKind,
         attempt: &Attempt,
         now: DateTime<Utc>,
     ) -> Result<Resolution, ReconcileFailure> {
         let since = attempt.reserved_at - Duration::seconds(2);
-        let calls = provider
-            .list_calls_to(&attempt.phone, since)
-            .await
-            .map_err(ReconcileFailure::Provider)?;
+        let started = std::time::Instant::now();
+        let calls = provider.list_calls_to(&attempt.phone, since).await;
+        self.metrics
+            .provider_request(kind, "list", started.elapsed());
+        let calls = calls.map_err(ReconcileFailure::Provider)?;
         for snap in calls {
             if snap.created_at.is_some_and(|c| c < since) {
                 continue;

@@ -185,6 +185,7 @@ impl Engine {
             return Ok(false);
         }
         tracing::error!(scope = %scope.as_key(), reason, source, "kill switch tripped: no new calls in this scope");
+        self.metrics.kill_switch_trip(&scope.as_key(), source);
         let in_flight = self.store.in_flight_count().await?;
         let mut body = format!(
             "outdial stopped placing calls ({scope}) at {now} UTC.\n\nReason: {reason}\nTripped by: {source}\n\nCounts:\n  calls in flight (followed to their end as usual): {in_flight}\n",

@@ -111,9 +111,13 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = router
-            .clone()
-            .map_request(|req: Request<Incoming>| req.map(Body::new));
+        // The peer's address, for handlers that decide by it (`/metrics`).
+        let service = router.clone().map_request(move |req: Request<Incoming>| {
+            let mut req = req.map(Body::new);
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(remote));
+            req
+        });
         let conn =
             builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let conn = graceful.watch(conn);

@@ -26,6 +26,10 @@ pub struct AppState {
     pub limits: HttpLimits,
     /// Counters and log throttles of refused requests.
     pub rejections: Arc<Rejections>,
+    /// Networks whose peers may scrape `GET /metrics` without the API key (empty: every
+    /// scrape needs it). The peer is the TCP connection's remote address, not a forwarded
+    /// header.
+    pub metrics_anonymous_from: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -465,6 +465,7 @@ pub async fn start(
         api_keys: Arc::new(cfg.api_keys.clone()),
         limits,
         rejections: Arc::default(),
+        metrics_anonymous_from: Arc::new(cfg.metrics_anonymous_from.clone()),
     };
     let router = outdial_http::router(state);
     let (stop_server, mut server_rx) = tokio::sync::watch::channel(false);

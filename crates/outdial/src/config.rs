@@ -61,6 +61,12 @@ pub struct Config {
     pub api_keys: Vec<SecretString>,
     /// File holding more API keys, one per line.
     pub api_keys_file: Option<PathBuf>,
+    /// Networks (CIDR, `10.0.0.0/8`, `127.0.0.1/32`) whose peers may scrape `GET /metrics`
+    /// without an API key (`OUTDIAL_METRICS_ANONYMOUS_FROM='["10.0.0.0/8"]'`); empty by
+    /// default: every scrape needs the key. The peer is the TCP connection's address (a
+    /// proxy in front makes every scrape come from the proxy).
+    #[serde(default)]
+    pub metrics_anonymous_from: Vec<ipnet::IpNet>,
     /// Twilio account.
     pub twilio: TwilioSettings,
     /// Bland.ai account, when campaigns use Bland (`[bland]`, `OUTDIAL_BLAND__*`); `None`:
@@ -267,6 +273,7 @@ impl Default for Config {
             default_region: "US".into(),
             api_keys: Vec::new(),
             api_keys_file: None,
+            metrics_anonymous_from: Vec::new(),
             bland: None,
             twilio: TwilioSettings {
                 api_base: outdial_providers::twilio::DEFAULT_API_BASE.into(),

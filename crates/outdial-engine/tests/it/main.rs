@@ -460,6 +460,7 @@ async fn a_dnc_number_is_not_dialed_in_any_campaign() {
 }
 
 mod account_limits;
+mod blocked;
 mod conclusion_race;
 mod hardening;
 mod safety;

@@ -2,13 +2,14 @@
 //! - [`webhooks`]: provider callbacks, one route a provider, each mounted from its adapter's path constant;
 //! - [`health`]: `GET /healthz`;
 //! - [`status`]: `GET /api/v1/status`;
-//! - [`dialer`]: `POST /api/v1/dialer/{start,stop}`;
+//! - [`dialer`]: `POST /api/v1/dialer/{start,stop}`, `GET /api/v1/dialer/blocked`;
 //! - [`leads`]: `GET /api/v1/leads/{id}` and `/explain`;
 //! - [`attempts`]: `POST /api/v1/attempts/{id}/disposition`;
 //! - [`compliance`]: `GET /api/v1/compliance/check`;
 //! - [`killswitch`]: `GET /api/v1/killswitch`, `POST …/trip`, `…/resume`;
 //! - [`jobs`]: `GET /api/v1/jobs`, `POST /api/v1/jobs/{id}/requeue`;
-//! - [`alerts`]: `GET /api/v1/alerts`.
+//! - [`alerts`]: `GET /api/v1/alerts`;
+//! - [`metrics`]: `GET /metrics` (Prometheus).
 //!
 //! Every answer body is a type of these modules, built from the store's records field by
 //! field (`routes/shapes_tests.rs` pins their JSON).
@@ -25,6 +26,7 @@ pub mod health;
 pub mod jobs;
 pub mod killswitch;
 pub mod leads;
+pub mod metrics;
 pub mod status;
 pub mod webhooks;
 
@@ -44,6 +46,7 @@ pub(crate) fn all() -> Router<AppState> {
         .merge(killswitch::routes())
         .merge(jobs::routes())
         .merge(alerts::routes())
+        .merge(metrics::routes())
 }
 
 /// Refuses a reason over [`MAX_REASON_CHARS`] (400).

@@ -4,6 +4,7 @@
 
 mod bland;
 mod bounds;
+mod metrics;
 mod server;
 
 use axum::body::Body;
@@ -49,6 +50,15 @@ async fn app_custom(
     limits: outdial_http::HttpLimits,
     twilio_token: Option<&str>,
 ) -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
+    app_tuned(limits, twilio_token, |_| {}).await
+}
+
+/// [`app_custom`], with `tune` applied to the state before the router is built.
+async fn app_tuned(
+    limits: outdial_http::HttpLimits,
+    twilio_token: Option<&str>,
+    tune: impl FnOnce(&mut AppState),
+) -> (axum::Router, Arc<dyn Store>, outdial_core::AttemptId) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
     let settings = CampaignSettings::new(
         E164::parse("+15005550006", Region::US).unwrap(),
@@ -89,7 +99,7 @@ async fn app_custom(
         clock,
         EngineConfig::default(),
     ));
-    let state = AppState {
+    let mut state = AppState {
         engine,
         twilio_auth_token: twilio_token.map(|t| SecretString::from(t.to_string())),
         bland_webhook_secret: Some(SecretString::from(BLAND_SECRET.to_string())),
@@ -97,7 +107,9 @@ async fn app_custom(
         api_keys: Arc::new(vec![SecretString::from(KEY.to_string())]),
         limits,
         rejections: Arc::default(),
+        metrics_anonymous_from: Arc::default(),
     };
+    tune(&mut state);
     (router(state), store, a.id)
 }
 

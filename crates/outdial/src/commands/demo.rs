@@ -100,6 +100,13 @@ pub struct DemoArgs {
     /// campaigns in one `serve`, the leads split between them).
     #[arg(long, default_value_t = DemoProviders::default())]
     pub provider: DemoProviders,
+    /// After the run, keep the server (admin API, `/metrics`) and the fake carrier up until
+    /// Ctrl-C, with the dialer stopped, so the results can be looked at.
+    #[arg(long)]
+    pub serve: bool,
+    /// Address the demo's server listens on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
 }
 
 /// The demo campaign on `provider`: short progressive intervals, federal hours, New York as
@@ -228,7 +235,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     .await
     .context("starting the fake carrier")?;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
     let public_url = format!("http://{}", listener.local_addr()?);
     let mut cfg = Config {
         public_url: public_url.clone(),
@@ -300,7 +309,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    running.stop().await;
+    // The figures below are read with the server stopped, unless `--serve` keeps it up
+    // (the dialer is stopped either way).
+    let serving = if args.serve {
+        Some(running)
+    } else {
+        running.stop().await;
+        None
+    };
     let now = clock.now();
     let ledger = carrier.ledger();
     let counts = store.status_counts(now, args.clock_start).await?;
@@ -380,6 +396,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let mut f = std::fs::File::create(path)?;
         let n = crate::commands::export::write_attempts_csv(&*store, &mut f).await?;
         println!("  {n} attempts written to {}", path.display());
+    }
+    if let Some(running) = serving {
+        println!();
+        println!("serving {public_url} until Ctrl-C (the dialer is stopped); for example:");
+        println!("  curl -H 'Authorization: Bearer {DEMO_API_KEY}' {public_url}/api/v1/status");
+        println!("  curl -H 'Authorization: Bearer {DEMO_API_KEY}' {public_url}/metrics");
+        println!(
+            "  curl -H 'Authorization: Bearer {DEMO_API_KEY}' {public_url}/api/v1/dialer/blocked"
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        running.stop().await;
     }
     carrier.shutdown().await;
     store.close().await;

@@ -165,7 +165,7 @@ pub(crate) async fn call_webhook(
                 price_usd = result.price,
                 "Bland webhook applied"
             );
-            StatusCode::OK.into_response()
+            super::WebhookResult::of(&outcome.event).ok()
         }
         Err(e) => {
             tracing::error!(error = %e, "Bland webhook could not be stored");

@@ -53,7 +53,7 @@ pub(crate) async fn status_callback(
     match state.engine.ingest_call_event(hint, &event, &raw).await {
         Ok(outcome) => {
             tracing::debug!(?outcome, "Twilio status callback applied");
-            StatusCode::OK.into_response()
+            super::WebhookResult::of(&outcome).ok()
         }
         Err(e) => {
             // A store failure: answer 5xx so Twilio retries (its default is one retry).
