@@ -27,7 +27,7 @@ use prometheus_client::registry::{Registry, Unit};
 /// Labels of `outdial_dial_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DialLabels {
-    /// The provider (`twilio`, `bland`, ...: [`ProviderKind::as_str`]).
+    /// The provider, as [`ProviderKind::as_str`] names it.
     pub provider: &'static str,
     /// What the create request came back with: [`DialResult::as_str`].
     pub result: &'static str,
