@@ -401,6 +401,17 @@ impl Leads for CrashStore {
     async fn leads_by_phone(&self, phone: &E164) -> StoreResult<Vec<Lead>> {
         guard!(self, "leads_by_phone", self.inner.leads_by_phone(phone))
     }
+    async fn leads_by_external_id(
+        &self,
+        campaign: CampaignId,
+        external_id: &str,
+    ) -> StoreResult<Vec<Lead>> {
+        guard!(
+            self,
+            "leads_by_external_id",
+            self.inner.leads_by_external_id(campaign, external_id)
+        )
+    }
     async fn due_leads(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Lead>> {
         guard!(self, "due_leads", self.inner.due_leads(now, limit))
     }

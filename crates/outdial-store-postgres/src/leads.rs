@@ -109,6 +109,25 @@ impl Leads for PgStore {
             .collect()
     }
 
+    async fn leads_by_external_id(
+        &self,
+        campaign: CampaignId,
+        external_id: &str,
+    ) -> StoreResult<Vec<Lead>> {
+        sqlx::query(
+            "SELECT * FROM leads WHERE campaign_id = $1
+               AND contact::jsonb ->> 'external_id' = $2 ORDER BY id",
+        )
+        .bind(campaign.0)
+        .bind(external_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(lead_from_row)
+        .collect()
+    }
+
     async fn due_leads(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Lead>> {
         // A plain read: instances may list the same leads; `reserve_attempt` locks each lead
         // with SKIP LOCKED and is guarded, so each is reserved once. (The shape is the one a

@@ -96,6 +96,25 @@ impl Leads for SqliteStore {
             .collect()
     }
 
+    async fn leads_by_external_id(
+        &self,
+        campaign: CampaignId,
+        external_id: &str,
+    ) -> StoreResult<Vec<Lead>> {
+        sqlx::query(
+            "SELECT * FROM leads WHERE campaign_id = ?
+               AND json_extract(contact, '$.external_id') = ? ORDER BY id",
+        )
+        .bind(campaign.0)
+        .bind(external_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(lead_from_row)
+        .collect()
+    }
+
     async fn due_leads(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Lead>> {
         sqlx::query(
             "SELECT l.* FROM leads l JOIN campaigns c ON c.id = l.campaign_id

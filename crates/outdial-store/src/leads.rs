@@ -75,6 +75,14 @@ pub trait Leads: Send + Sync {
     /// Every lead with this number, in any campaign.
     async fn leads_by_phone(&self, phone: &E164) -> StoreResult<Vec<Lead>>;
 
+    /// The leads of `campaign` whose contact's `external_id` (a CRM's or an earlier list's
+    /// id) is exactly `external_id`, by id. An unindexed scan of the campaign's leads.
+    async fn leads_by_external_id(
+        &self,
+        campaign: CampaignId,
+        external_id: &str,
+    ) -> StoreResult<Vec<Lead>>;
+
     /// Active leads of active campaigns due at `now`, earliest first, at most `limit`. Leads of
     /// a campaign whose kill switch is tripped are left out (so they cannot crowd out the
     /// leads of other campaigns); the global switch is the caller's to check.

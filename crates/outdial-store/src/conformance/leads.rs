@@ -25,6 +25,46 @@ pub async fn leads_unique_per_campaign(store: Arc<dyn Store>) {
     assert_eq!(paused[0].status_reason.as_deref(), Some("no zone"));
 }
 
+/// Conformance case `leads_by_external_id_in_one_campaign`.
+pub async fn leads_by_external_id_in_one_campaign(store: Arc<dyn Store>) {
+    let a = store.create_campaign("a", &settings(), t0()).await.unwrap();
+    let b = store.create_campaign("b", &settings(), t0()).await.unwrap();
+    let with_id = |p: &str, id: &str| {
+        let mut l = lead(p);
+        l.contact.external_id = Some(id.into());
+        (l, LeadPlacement::Active(t0()))
+    };
+    store
+        .insert_leads(
+            a.id,
+            &[with_id("+12125550101", "crm-1"), with_id("+12125550102", "crm-2")],
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_leads(b.id, &[with_id("+12125550103", "crm-1")], t0())
+        .await
+        .unwrap();
+    let found = store.leads_by_external_id(a.id, "crm-1").await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].phone.as_str(), "+12125550101");
+    assert_eq!(found[0].campaign_id, a.id);
+    let in_b = store.leads_by_external_id(b.id, "crm-1").await.unwrap();
+    assert_eq!(in_b[0].phone.as_str(), "+12125550103");
+    // Exact match only.
+    assert!(store
+        .leads_by_external_id(a.id, "crm")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .leads_by_external_id(a.id, "CRM-1")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 /// Conformance case `phone_attempt_times_across_campaigns`.
 pub async fn phone_attempt_times_across_campaigns(store: Arc<dyn Store>) {
     let p = "+12125550101";

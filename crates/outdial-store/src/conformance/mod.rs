@@ -64,6 +64,7 @@ macro_rules! __conformance_cases {
             leads::phone_attempt_times_across_campaigns: [phone_attempt_times, reserve_attempt, mark_rejected, mark_unknown, mark_not_placed, apply_call_event],
             leads::due_leads_skip_campaigns_with_a_tripped_switch: [due_leads, set_kill_switch],
             leads::leads_after_pages_by_id: [leads_after],
+            leads::leads_by_external_id_in_one_campaign: [insert_leads, leads_by_external_id],
             leads::park_lead_is_guarded: [lead, park_lead, reserve_attempt],
             attempts::one_in_flight_per_number_across_campaigns: [lead, reserve_attempt, apply_call_event],
             attempts::reserve_is_guarded: [lead, due_leads, reserve_attempt],
