@@ -22,7 +22,8 @@
 //! reconciler, [`safety`] the monitor and kill switches, [`jobs`] durable jobs, [`metrics`] this
 //! process's Prometheus counters, [`run`] the
 //! step and the loop, [`explain`] why a lead is (not) dialed, [`backfill`] adding an earlier
-//! system's calls as leads with history.
+//! system's calls as leads with history, [`intake`] leads handed over through the API
+//! (idempotent by external id and number).
 
 pub mod account_limits;
 pub mod backfill;
@@ -36,6 +37,7 @@ pub mod error;
 pub mod explain;
 pub mod facts;
 pub mod ingest;
+pub mod intake;
 pub mod jobs;
 pub mod metrics;
 pub mod placement;

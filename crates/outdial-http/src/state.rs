@@ -30,6 +30,9 @@ pub struct AppState {
     /// scrape needs it). The peer is the TCP connection's remote address, not a forwarded
     /// header.
     pub metrics_anonymous_from: Arc<Vec<ipnet::IpNet>>,
+    /// Region for numbers sent to lead intake without a country code (the config's
+    /// `default_region`, as for `outdial import`).
+    pub default_region: outdial_core::Region,
 }
 
 impl std::fmt::Debug for AppState {

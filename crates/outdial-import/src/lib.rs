@@ -61,5 +61,5 @@ pub use error::{
     ImportError, ImportSummary, RowError, RowErrorKind, RowErrors, MAX_QUOTED_VALUE_CHARS,
 };
 pub use format::{Field, Format, VICIDIAL_FIELDS, VICIDIAL_MIN_FIELDS};
-pub use reader::{LeadReader, ParsedRow, Peeked, MAX_PEEK_BYTES};
+pub use reader::{lead_from_fields, LeadReader, ParsedRow, Peeked, MAX_PEEK_BYTES};
 pub use records::{MAX_QUOTED_LINES, MAX_RECORD_BYTES};

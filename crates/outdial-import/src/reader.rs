@@ -233,48 +233,13 @@ impl<R: Read> LeadReader<R> {
                 ),
             ));
         }
-
-        let Some((phone_col, raw_phone)) = self.value(row, Field::Phone)? else {
-            let col = self.layout.columns[Field::Phone.index()][0];
-            return Err(RowError::field(
-                row,
-                self.layout.name(col),
-                None,
-                "phone number is empty",
-            ));
-        };
-        let phone_code = self.value(row, Field::PhoneCode)?;
-        let phone = self.parse_phone(row, phone_col, raw_phone, phone_code)?;
-
-        let time_zone = match self.value(row, Field::TimeZone)? {
-            None => None,
-            Some((col, name)) => Some(name.parse::<Tz>().map_err(|_| {
-                RowError::field(
-                    row,
-                    self.layout.name(col),
-                    Some(name),
-                    "not an IANA time zone name (for example America/New_York)",
-                )
-            })?),
-        };
-        let text = |this: &Self, field| -> Result<Option<String>, RowError> {
-            Ok(this.value(row, field)?.map(|(_, v)| v.to_owned()))
-        };
-        let contact = LeadContact {
-            external_id: text(self, Field::ExternalId)?,
-            first_name: text(self, Field::FirstName)?,
-            last_name: text(self, Field::LastName)?,
-            city: text(self, Field::City)?,
-            state: text(self, Field::State)?.map(|s| s.to_uppercase()),
-            postal_code: text(self, Field::PostalCode)?,
-            email: text(self, Field::Email)?,
-            time_zone,
-            comments: text(self, Field::Comments)?,
-        };
-        Ok(NewLead { phone, contact })
+        build_lead(self, row, self.default_region, &self.code_cache)
     }
+}
 
-    /// The first non-empty value among the field's columns, trimmed, with its column.
+impl<R: Read> RecordValues for LeadReader<R> {
+    type Column = usize;
+
     fn value(&self, row: u64, field: Field) -> Result<Option<(usize, &str)>, RowError> {
         for &col in &self.layout.columns[field.index()] {
             let Some(bytes) = self.records.get(col) else {
@@ -301,63 +266,215 @@ impl<R: Read> LeadReader<R> {
         Ok(None)
     }
 
-    fn parse_phone(
-        &self,
-        row: u64,
-        phone_col: usize,
-        raw: &str,
-        phone_code: Option<(usize, &str)>,
-    ) -> Result<E164, RowError> {
-        let region = match phone_code {
-            Some((code_col, code)) if !raw.starts_with('+') => {
-                let digits = code.trim_start_matches('+').trim();
-                let parsed = (digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| digits.parse::<u16>().ok())
-                    .flatten()
-                    .filter(|&c| c > 0);
-                let Some(code) = parsed else {
-                    return Err(RowError::field(
-                        row,
-                        self.layout.name(code_col),
-                        Some(code),
-                        "not a country calling code (1 to 3 digits, such as 1 or 44)",
-                    ));
-                };
-                match self.region_for_code(code) {
-                    Some(region) => Ok(region),
-                    // A code with no single region (such as 800, international freephone):
-                    // write the number in full.
-                    None => Err(format!("+{code}{raw}")),
-                }
-            }
-            _ => Ok(self.default_region),
-        };
-        let result = match &region {
-            Ok(region) => E164::parse(raw, *region),
-            Err(full) => E164::parse(full, self.default_region),
-        };
-        result.map_err(|e| {
-            let reason = match e {
-                PhoneError::Empty => "phone number is empty".to_owned(),
-                PhoneError::Unparseable { reason, .. } => format!("not a valid number ({reason})"),
-                PhoneError::Invalid { e164, .. } => format!("not a valid number (read as {e164})"),
-            };
-            RowError::field(row, self.layout.name(phone_col), Some(raw), reason)
-        })
+    fn column_name(&self, col: usize) -> String {
+        self.layout.name(col)
     }
 
-    /// The main region for a country calling code (`US` for 1, `GB` for 44), cached.
-    fn region_for_code(&self, code: u16) -> Option<Region> {
-        if let Some((cached, region)) = self.code_cache.get() {
-            if cached == code {
-                return region;
+    fn phone_column_name(&self) -> String {
+        self.layout
+            .name(self.layout.columns[Field::Phone.index()][0])
+    }
+}
+
+/// One record's values by field, wherever they come from (a list file's row, a lead sent
+/// to the API as named fields): what [`build_lead`] reads.
+trait RecordValues {
+    /// A handle on the column (or field name) a value came from, for error messages.
+    type Column: Copy;
+
+    /// The first non-empty value of `field`, trimmed, with its column. Errors: a value
+    /// that cannot be read (invalid UTF-8).
+    fn value(&self, row: u64, field: Field) -> Result<Option<(Self::Column, &str)>, RowError>;
+
+    /// The column's name as the source calls it.
+    fn column_name(&self, col: Self::Column) -> String;
+
+    /// The name blamed when no phone column holds a value.
+    fn phone_column_name(&self) -> String;
+}
+
+/// The lead a record describes: the one normalisation of every lead outdial takes in
+/// (trimmed values, `state` upper-cased, the number validated into E.164 with the record's
+/// `phone_code` or `default_region`, the time zone an IANA name). Errors: the
+/// [`RowError`] naming the field at fault.
+fn build_lead<V: RecordValues>(
+    v: &V,
+    row: u64,
+    default_region: Region,
+    code_cache: &Cell<Option<(u16, Option<Region>)>>,
+) -> Result<NewLead, RowError> {
+    let Some((phone_col, raw_phone)) = v.value(row, Field::Phone)? else {
+        return Err(RowError::field(
+            row,
+            v.phone_column_name(),
+            None,
+            "phone number is empty",
+        ));
+    };
+    let phone_code = v.value(row, Field::PhoneCode)?;
+    let phone = parse_phone(
+        v,
+        row,
+        phone_col,
+        raw_phone,
+        phone_code,
+        default_region,
+        code_cache,
+    )?;
+
+    let time_zone = match v.value(row, Field::TimeZone)? {
+        None => None,
+        Some((col, name)) => Some(name.parse::<Tz>().map_err(|_| {
+            RowError::field(
+                row,
+                v.column_name(col),
+                Some(name),
+                "not an IANA time zone name (for example America/New_York)",
+            )
+        })?),
+    };
+    let text = |field| -> Result<Option<String>, RowError> {
+        Ok(v.value(row, field)?.map(|(_, value)| value.to_owned()))
+    };
+    let contact = LeadContact {
+        external_id: text(Field::ExternalId)?,
+        first_name: text(Field::FirstName)?,
+        last_name: text(Field::LastName)?,
+        city: text(Field::City)?,
+        state: text(Field::State)?.map(|s| s.to_uppercase()),
+        postal_code: text(Field::PostalCode)?,
+        email: text(Field::Email)?,
+        time_zone,
+        comments: text(Field::Comments)?,
+    };
+    Ok(NewLead { phone, contact })
+}
+
+fn parse_phone<V: RecordValues>(
+    v: &V,
+    row: u64,
+    phone_col: V::Column,
+    raw: &str,
+    phone_code: Option<(V::Column, &str)>,
+    default_region: Region,
+    code_cache: &Cell<Option<(u16, Option<Region>)>>,
+) -> Result<E164, RowError> {
+    let region = match phone_code {
+        Some((code_col, code)) if !raw.starts_with('+') => {
+            let digits = code.trim_start_matches('+').trim();
+            let parsed = (digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| digits.parse::<u16>().ok())
+                .flatten()
+                .filter(|&c| c > 0);
+            let Some(code) = parsed else {
+                return Err(RowError::field(
+                    row,
+                    v.column_name(code_col),
+                    Some(code),
+                    "not a country calling code (1 to 3 digits, such as 1 or 44)",
+                ));
+            };
+            match region_for_code(code_cache, code) {
+                Some(region) => Ok(region),
+                // A code with no single region (such as 800, international freephone):
+                // write the number in full.
+                None => Err(format!("+{code}{raw}")),
             }
         }
-        let region = phonenumber::metadata::DATABASE
-            .region(&code)
-            .and_then(|ids| ids.first().and_then(|id| id.parse::<Region>().ok()));
-        self.code_cache.set(Some((code, region)));
-        region
+        _ => Ok(default_region),
+    };
+    let result = match &region {
+        Ok(region) => E164::parse(raw, *region),
+        Err(full) => E164::parse(full, default_region),
+    };
+    result.map_err(|e| {
+        let reason = match e {
+            PhoneError::Empty => "phone number is empty".to_owned(),
+            PhoneError::Unparseable { reason, .. } => format!("not a valid number ({reason})"),
+            PhoneError::Invalid { e164, .. } => format!("not a valid number (read as {e164})"),
+        };
+        RowError::field(row, v.column_name(phone_col), Some(raw), reason)
+    })
+}
+
+/// The main region for a country calling code (`US` for 1, `GB` for 44), cached.
+fn region_for_code(cache: &Cell<Option<(u16, Option<Region>)>>, code: u16) -> Option<Region> {
+    if let Some((cached, region)) = cache.get() {
+        if cached == code {
+            return region;
+        }
+    }
+    let region = phonenumber::metadata::DATABASE
+        .region(&code)
+        .and_then(|ids| ids.first().and_then(|id| id.parse::<Region>().ok()));
+    cache.set(Some((code, region)));
+    region
+}
+
+/// A lead given as named values (a lead sent to the admin API as JSON, one object a lead),
+/// read with exactly the normalisation of a list file's row ([`LeadReader`]): `fields`
+/// pairs each [`Field`] with its name as the caller's input spells it (quoted in errors)
+/// and its value; a field absent, or whose value is blank, is empty. When a field appears
+/// more than once, the first non-blank value wins. `row` is the number reported in a
+/// [`RowError`] (the caller's position of the lead, such as its index in a request).
+///
+/// Errors: a [`RowError`] ([`RowErrorKind::Rejected`](crate::RowErrorKind::Rejected))
+/// naming the field and value at fault: an empty or invalid number, an invalid
+/// `phone_code`, a time zone that is not an IANA name.
+///
+/// ```
+/// use outdial_core::Region;
+/// use outdial_import::{lead_from_fields, Field};
+///
+/// let lead = lead_from_fields(
+///     0,
+///     &[(Field::Phone, "phone", "(415) 555-0123"), (Field::State, "state", " ca ")],
+///     Region::US,
+/// )
+/// .unwrap();
+/// assert_eq!(lead.phone.as_str(), "+14155550123");
+/// assert_eq!(lead.contact.state.as_deref(), Some("CA"));
+///
+/// let err = lead_from_fields(7, &[(Field::Phone, "phone", "12")], Region::US).unwrap_err();
+/// assert_eq!(err.row, 7);
+/// assert_eq!(err.field.as_deref(), Some("phone"));
+/// ```
+pub fn lead_from_fields(
+    row: u64,
+    fields: &[(Field, &str, &str)],
+    default_region: Region,
+) -> Result<NewLead, RowError> {
+    build_lead(&Named(fields), row, default_region, &Cell::new(None))
+}
+
+/// [`RecordValues`] of named values; the column is the index in the slice.
+struct Named<'a>(&'a [(Field, &'a str, &'a str)]);
+
+impl RecordValues for Named<'_> {
+    type Column = usize;
+
+    fn value(&self, _row: u64, field: Field) -> Result<Option<(usize, &str)>, RowError> {
+        Ok(self
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, (f, _, _))| *f == field)
+            .map(|(i, (_, _, value))| (i, value.trim_start_matches('\u{feff}').trim()))
+            .find(|(_, value)| !value.is_empty()))
+    }
+
+    fn column_name(&self, col: usize) -> String {
+        self.0
+            .get(col)
+            .map_or_else(String::new, |(_, name, _)| (*name).to_owned())
+    }
+
+    fn phone_column_name(&self) -> String {
+        self.0
+            .iter()
+            .find(|(f, _, _)| *f == Field::Phone)
+            .map_or("phone", |(_, name, _)| name)
+            .to_owned()
     }
 }
 

@@ -116,7 +116,7 @@ impl Leads for PgStore {
     ) -> StoreResult<Vec<Lead>> {
         sqlx::query(
             "SELECT * FROM leads WHERE campaign_id = $1
-               AND contact::jsonb ->> 'external_id' = $2 ORDER BY id",
+               AND (contact::jsonb) ->> 'external_id' = $2 ORDER BY id",
         )
         .bind(campaign.0)
         .bind(external_id)

@@ -76,7 +76,7 @@ pub trait Leads: Send + Sync {
     async fn leads_by_phone(&self, phone: &E164) -> StoreResult<Vec<Lead>>;
 
     /// The leads of `campaign` whose contact's `external_id` (a CRM's or an earlier list's
-    /// id) is exactly `external_id`, by id. An unindexed scan of the campaign's leads.
+    /// id) is exactly `external_id`, by id (indexed: migration 0006).
     async fn leads_by_external_id(
         &self,
         campaign: CampaignId,

@@ -1,5 +1,6 @@
-//! `GET /api/v1/leads/{id}` (the lead, its attempts and its event timeline: [`LeadDetail`])
-//! and `GET /api/v1/leads/{id}/explain` (why it is or is not due). 404 for an unknown lead.
+//! `GET /api/v1/leads/{id}` (the lead, its attempts and its event timeline: [`LeadDetail`]),
+//! `GET /api/v1/leads/{id}/explain` (why it is or is not due; 404 for an unknown lead) and
+//! `GET /api/v1/leads?phone=…` or `?external_id=…&campaign=…` (search: [`LeadSearch`]).
 //!
 //! The answer types ([`LeadResponse`], [`AttemptResponse`], [`EventResponse`]) are the
 //! API's own, built from the store's records field by field: a column renamed in the store
@@ -7,7 +8,7 @@
 
 use crate::extract::{ApiKey, PathId};
 use crate::{ApiError, AppState};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -16,11 +17,12 @@ use outdial_core::{
     LeadStatus, ProviderCallId, E164,
 };
 use outdial_store::{Attempt, EventRecord, Lead};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The lead routes.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/leads", get(search))
         .route("/api/v1/leads/{id}", get(lead_detail))
         .route("/api/v1/leads/{id}/explain", get(lead_explain))
 }
@@ -229,4 +231,58 @@ async fn lead_explain(
     let lead = find_lead(&state, id).await?;
     let now = state.engine.clock().now();
     Ok(Json(state.engine.explain_lead(lead, now).await?))
+}
+
+/// Query of `GET /api/v1/leads`: exactly one of `phone` (any form `outdial import` reads,
+/// without a country code read in the configured default region) and `external_id`;
+/// `campaign` (an id or name) narrows a phone search and is required with `external_id`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadSearch {
+    /// The number.
+    pub phone: Option<String>,
+    /// The outside id (a CRM's).
+    pub external_id: Option<String>,
+    /// The campaign, by id or name.
+    pub campaign: Option<String>,
+}
+
+/// The leads found, by id; 400 for a query without exactly one of `phone` and
+/// `external_id`, an invalid number, or `external_id` without `campaign`; 404 for an
+/// unknown campaign.
+async fn search(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    Query(q): Query<LeadSearch>,
+) -> Result<Json<Vec<LeadResponse>>, ApiError> {
+    let campaign = match &q.campaign {
+        Some(c) => Some(crate::routes::campaigns::resolve_campaign(&state, c).await?),
+        None => None,
+    };
+    let store = state.engine.store();
+    let found = match (&q.phone, &q.external_id) {
+        (Some(phone), None) => {
+            let e164 = E164::parse(phone, state.default_region).map_err(|e| {
+                ApiError::bad_request(format!("query 'phone' ('{phone}') is not a number: {e}"))
+            })?;
+            store
+                .leads_by_phone(&e164)
+                .await?
+                .into_iter()
+                .filter(|l| campaign.as_ref().is_none_or(|c| c.id == l.campaign_id))
+                .collect()
+        }
+        (None, Some(external_id)) => {
+            let c = campaign.ok_or_else(|| {
+                ApiError::bad_request("query 'external_id' needs 'campaign' (an id or name)")
+            })?;
+            store.leads_by_external_id(c.id, external_id).await?
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give exactly one of the queries 'phone' and 'external_id'",
+            ))
+        }
+    };
+    Ok(Json(found.into_iter().map(Into::into).collect()))
 }

@@ -3,7 +3,10 @@
 //! - [`health`]: `GET /healthz`;
 //! - [`status`]: `GET /api/v1/status`;
 //! - [`dialer`]: `POST /api/v1/dialer/{start,stop}`, `GET /api/v1/dialer/blocked`;
-//! - [`leads`]: `GET /api/v1/leads/{id}` and `/explain`;
+//! - [`leads`]: `GET /api/v1/leads/{id}` and `/explain`, `GET /api/v1/leads?phone=|external_id=` (search);
+//! - [`campaigns`]: `GET`/`POST /api/v1/campaigns`, `GET /api/v1/campaigns/{campaign}`, `PUT …/settings`,
+//!   `POST …/pause`, `…/resume`, and lead intake `POST …/leads`;
+//! - [`dnc`]: `POST /api/v1/dnc`, `POST /api/v1/dnc/remove`, `GET /api/v1/dnc/check`;
 //! - [`attempts`]: `POST /api/v1/attempts/{id}/disposition`;
 //! - [`compliance`]: `GET /api/v1/compliance/check`;
 //! - [`killswitch`]: `GET /api/v1/killswitch`, `POST …/trip`, `…/resume`;
@@ -20,8 +23,10 @@ use serde::Deserialize;
 
 pub mod alerts;
 pub mod attempts;
+pub mod campaigns;
 pub mod compliance;
 pub mod dialer;
+pub mod dnc;
 pub mod health;
 pub mod jobs;
 pub mod killswitch;
@@ -41,6 +46,8 @@ pub(crate) fn all() -> Router<AppState> {
         .merge(status::routes())
         .merge(dialer::routes())
         .merge(leads::routes())
+        .merge(campaigns::routes())
+        .merge(dnc::routes())
         .merge(compliance::routes())
         .merge(attempts::routes())
         .merge(killswitch::routes())

@@ -4,6 +4,7 @@
 
 mod bland;
 mod bounds;
+mod intake;
 mod metrics;
 mod server;
 
@@ -108,6 +109,7 @@ async fn app_tuned(
         limits,
         rejections: Arc::default(),
         metrics_anonymous_from: Arc::default(),
+        default_region: outdial_core::Region::US,
     };
     tune(&mut state);
     (router(state), store, a.id)

@@ -98,8 +98,12 @@ async fn migrations_are_idempotent_and_safe_to_race() {
             .fetch_all(&mut c)
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5], "each migration applied once");
-    assert_eq!(PgStore::schema_version(), 5);
+    assert_eq!(
+        versions,
+        vec![1, 2, 3, 4, 5, 6],
+        "each migration applied once"
+    );
+    assert_eq!(PgStore::schema_version(), 6);
     let leases: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'leases'",
     )

@@ -37,7 +37,10 @@ pub async fn leads_by_external_id_in_one_campaign(store: Arc<dyn Store>) {
     store
         .insert_leads(
             a.id,
-            &[with_id("+12125550101", "crm-1"), with_id("+12125550102", "crm-2")],
+            &[
+                with_id("+12125550101", "crm-1"),
+                with_id("+12125550102", "crm-2"),
+            ],
             t0(),
         )
         .await
