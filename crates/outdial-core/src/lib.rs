@@ -15,6 +15,7 @@
 //! - [`provider`]: the names of the providers a campaign may use.
 //! - [`answer`]: what a call does once answered, and answering-machine handling.
 //! - [`campaign`], [`lead`]: the records the store keeps, in domain terms.
+//! - [`report`]: the figures of the reports, one definition each, from the attempt log.
 //! - [`schedule`]: calling windows, time-zone candidates, daily caps and the redial policy,
 //!   which together decide a lead's `next_attempt_at`.
 
@@ -29,6 +30,7 @@ pub mod lead;
 pub mod nanp;
 pub mod phone;
 pub mod provider;
+pub mod report;
 pub mod schedule;
 
 pub use answer::{AnswerBehaviour, MachineHandling};

@@ -123,4 +123,64 @@ impl Reports for PgStore {
             .map(attempt_from_row)
             .collect()
     }
+
+    async fn attempts_reserved_between(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, AttemptId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Attempt>> {
+        // The first page starts before every row of the range: (from, 0) is below any
+        // (reserved_at >= from, id >= 1).
+        let (after_at, after_id) = after.unwrap_or((from, AttemptId(0)));
+        sqlx::query(
+            "SELECT * FROM attempts
+                 WHERE ($1::bigint IS NULL OR campaign_id = $1) AND reserved_at >= $2 AND reserved_at < $3
+                   AND (reserved_at, id) > ($4, $5)
+                 ORDER BY reserved_at, id LIMIT $6",
+        )
+        .bind(campaign.map(|c| c.0))
+        .bind(ts(from))
+        .bind(ts(to))
+        .bind(ts(after_at))
+        .bind(after_id.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(attempt_from_row)
+        .collect()
+    }
+
+    async fn leads_in_report_scope(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: LeadId,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>> {
+        sqlx::query(
+            "SELECT * FROM leads l
+                 WHERE ($1::bigint IS NULL OR l.campaign_id = $1) AND l.id > $4
+                   AND ((l.created_at >= $2 AND l.created_at < $3)
+                        OR EXISTS (SELECT 1 FROM attempts a WHERE a.lead_id = l.id
+                                   AND a.reserved_at >= $2 AND a.reserved_at < $3))
+                 ORDER BY l.id LIMIT $5",
+        )
+        .bind(campaign.map(|c| c.0))
+        .bind(ts(from))
+        .bind(ts(to))
+        .bind(after.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(lead_from_row)
+        .collect()
+    }
 }

@@ -1,9 +1,12 @@
-//! Reads for status, exports and the safety monitor: [`StatusCounts`] and the [`Reports`] sub-trait.
+//! Reads for status, exports, reports and the safety monitor: [`StatusCounts`], the
+//! [`Reports`] sub-trait, and the report facts of an [`Attempt`] and a [`Lead`]
+//! ([`Attempt::report_fact`], [`Lead::report_fact`]) that `outdial_core::report` computes on.
 
 use crate::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use outdial_core::{AttemptId, CampaignId};
+use outdial_core::report::{AttemptFact, LeadFact};
+use outdial_core::{AttemptId, CampaignId, LeadId};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -50,4 +53,67 @@ pub trait Reports: Send + Sync {
 
     /// Attempts with id greater than `after`, at most `limit`, by id (for streaming exports).
     async fn attempts_after(&self, after: AttemptId, limit: u32) -> StoreResult<Vec<Attempt>>;
+
+    /// Attempts reserved in the half-open range `[from, to)` (UTC), of `campaign` when
+    /// given, ordered by `(reserved_at, id)`, strictly after the cursor `after` (the last
+    /// row's `(reserved_at, id)` of the previous page; `None` for the first), at most
+    /// `limit`. Served by the index `attempts_reserved_range`.
+    async fn attempts_reserved_between(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, AttemptId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Attempt>>;
+
+    /// The leads of a report's scope: of `campaign` when given, imported in `[from, to)` or
+    /// with an attempt reserved in `[from, to)`; by id, with id greater than `after`, at most
+    /// `limit`.
+    async fn leads_in_report_scope(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: LeadId,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>>;
+}
+
+impl Attempt {
+    /// The columns a report reads (`outdial_core::report`).
+    pub fn report_fact(&self) -> AttemptFact {
+        AttemptFact {
+            id: self.id,
+            lead_id: self.lead_id,
+            campaign_id: self.campaign_id,
+            number: self.number,
+            state: self.state,
+            call_status: self.call_status,
+            answered_by: self.answered_by,
+            disposition: self.disposition.clone(),
+            reserved_at: self.reserved_at,
+            placed_at: self.placed_at,
+            answered_at: self.answered_at,
+            duration_s: self.duration_s,
+        }
+    }
+}
+
+impl Lead {
+    /// The columns a report reads (`outdial_core::report`).
+    pub fn report_fact(&self) -> LeadFact {
+        LeadFact {
+            id: self.id,
+            campaign_id: self.campaign_id,
+            phone: self.phone.clone(),
+            time_zone: self.contact.time_zone,
+            state: self.contact.state.clone(),
+            status: self.status,
+            status_reason: self.status_reason.clone(),
+            disposition: self.disposition.clone(),
+            attempt_count: self.attempt_count,
+            created_at: self.created_at,
+        }
+    }
 }

@@ -126,3 +126,180 @@ pub async fn status_counts_and_attempts_after(store: Arc<dyn Store>) {
     );
     assert!(store.attempts_after(b.id, 10).await.unwrap().is_empty());
 }
+
+/// Conformance case `report_ranges_are_half_open_and_duplicates_change_nothing`.
+pub async fn report_ranges_are_half_open_and_duplicates_change_nothing(store: Arc<dyn Store>) {
+    use outdial_core::report::{kpis, ReportInput, ReportQuery, ReportZone};
+    let a = seed(
+        &*store,
+        "a",
+        &["+12125550101", "+12125550102", "+12125550103"],
+    )
+    .await;
+    let b = seed(&*store, "b", &["+12125550104"]).await;
+    let h = Duration::hours(1);
+    let a0 = placed(&*store, a[0].id, "CA10", t0()).await;
+    let a1 = placed(&*store, a[1].id, "CA11", t0() + h).await;
+    let b0 = placed(&*store, b[0].id, "CA12", t0() + h).await;
+    let a2 = store
+        .reserve_attempt(a[2].id, t0() + h * 2)
+        .await
+        .unwrap()
+        .unwrap();
+    let page = |c: Option<CampaignId>,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                after: Option<(DateTime<Utc>, AttemptId)>,
+                limit: u32| {
+        let store = store.clone();
+        async move {
+            store
+                .attempts_reserved_between(c, from, to, after, limit)
+                .await
+                .unwrap()
+        }
+    };
+    let ids = |v: &[Attempt]| v.iter().map(|x| x.id).collect::<Vec<_>>();
+    let ca = Some(a0.campaign_id);
+    // Half-open: the attempt reserved at `to` is out, the one at `from` is in.
+    assert_eq!(
+        ids(&page(ca, t0(), t0() + h * 2, None, 10).await),
+        vec![a0.id, a1.id]
+    );
+    assert_eq!(
+        ids(&page(ca, t0() + h, t0() + h * 3, None, 10).await),
+        vec![a1.id, a2.id]
+    );
+    // Every campaign, by (reserved_at, id); pages continue after the cursor.
+    let all = page(None, t0(), t0() + h * 3, None, 2).await;
+    assert_eq!(ids(&all), vec![a0.id, a1.id]);
+    let last = all.last().unwrap();
+    let rest = page(
+        None,
+        t0(),
+        t0() + h * 3,
+        Some((last.reserved_at, last.id)),
+        2,
+    )
+    .await;
+    assert_eq!(ids(&rest), vec![b0.id, a2.id]);
+    let last = rest.last().unwrap();
+    assert!(page(
+        None,
+        t0(),
+        t0() + h * 3,
+        Some((last.reserved_at, last.id)),
+        2
+    )
+    .await
+    .is_empty());
+
+    // Leads in scope: imported in range, or with an attempt in range (seeded at t0).
+    let scope = |c: Option<CampaignId>, from: DateTime<Utc>, to: DateTime<Utc>, after: LeadId| {
+        let store = store.clone();
+        async move {
+            store
+                .leads_in_report_scope(c, from, to, after, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| l.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        scope(ca, t0() + h, t0() + h * 2, LeadId(0)).await,
+        vec![a[1].id],
+        "no import in range; lead 1's attempt only"
+    );
+    assert_eq!(
+        scope(ca, t0(), t0() + h, LeadId(0)).await,
+        vec![a[0].id, a[1].id, a[2].id],
+        "imported at t0"
+    );
+    assert_eq!(
+        scope(None, t0() + h, t0() + h * 3, a[1].id).await,
+        vec![a[2].id, b[0].id]
+    );
+    assert!(scope(ca, t0() + h * 3, t0() + h * 4, LeadId(0))
+        .await
+        .is_empty());
+
+    // Figures from the store's rows; duplicate and replayed webhooks leave them unchanged.
+    let figures = || {
+        let store = store.clone();
+        async move {
+            let attempts: Vec<_> = store
+                .attempts_reserved_between(ca, t0(), t0() + h * 3, None, 100)
+                .await
+                .unwrap()
+                .iter()
+                .map(Attempt::report_fact)
+                .collect();
+            let leads: Vec<_> = store
+                .leads_in_report_scope(ca, t0(), t0() + h * 3, LeadId(0), 100)
+                .await
+                .unwrap()
+                .iter()
+                .map(crate::Lead::report_fact)
+                .collect();
+            let campaigns = [(a0.campaign_id, settings())].into_iter().collect();
+            let q = ReportQuery {
+                from: t0(),
+                to: t0() + h * 3,
+                campaign: ca,
+                zone: ReportZone::Utc,
+            };
+            let k = kpis(&ReportInput {
+                query: &q,
+                attempts: &attempts,
+                leads: &leads,
+                campaigns: &campaigns,
+                recent: &[],
+                now: t0() + h * 3,
+            });
+            (k.attempts, k.connect_rate)
+        }
+    };
+    let apply = |sid: &'static str, status: CallStatus, seq: u32| {
+        let store = store.clone();
+        async move {
+            store
+                .apply_call_event(
+                    None,
+                    &ev(sid, status, seq),
+                    &raw(&format!("{sid}:{seq}")),
+                    t0(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(
+        apply("CA10", CallStatus::InProgress, 2).await,
+        EventOutcome::Applied { .. }
+    ));
+    apply("CA10", CallStatus::Completed, 3).await;
+    apply("CA11", CallStatus::NoAnswer, 3).await;
+    let before = figures().await;
+    // a0 answered and completed, a1 no answer, a2 reserved only: 3 reserved, 2 dials,
+    // 1 answered → connect rate 1/2.
+    assert_eq!(before.0.reserved, 3);
+    assert_eq!(before.0.dials, 2);
+    assert_eq!(before.0.answered, 1);
+    assert_eq!(before.1.value, Some(0.5));
+    assert_eq!(
+        apply("CA10", CallStatus::Completed, 3).await,
+        EventOutcome::Duplicate
+    );
+    assert_eq!(
+        apply("CA11", CallStatus::NoAnswer, 3).await,
+        EventOutcome::Duplicate
+    );
+    apply("CA10", CallStatus::Ringing, 1).await;
+    assert_eq!(
+        figures().await,
+        before,
+        "duplicates and replays change no figure"
+    );
+}
