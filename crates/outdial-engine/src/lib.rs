@@ -23,7 +23,7 @@
 //! process's Prometheus counters, [`run`] the
 //! step and the loop, [`explain`] why a lead is (not) dialed, [`backfill`] adding an earlier
 //! system's calls as leads with history, [`intake`] leads handed over through the API
-//! (idempotent by external id and number).
+//! (idempotent by external id and number), [`reports`] the report runner and its renderings.
 
 pub mod account_limits;
 pub mod backfill;
@@ -43,6 +43,7 @@ pub mod metrics;
 pub mod placement;
 pub mod reconcile;
 pub mod reported;
+pub mod reports;
 pub mod run;
 pub mod safety;
 

@@ -870,6 +870,36 @@ impl Reports for CrashStore {
             self.inner.attempts_after(after, limit)
         )
     }
+    async fn attempts_reserved_between(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, AttemptId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Attempt>> {
+        guard!(
+            self,
+            "attempts_reserved_between",
+            self.inner
+                .attempts_reserved_between(campaign, from, to, after, limit)
+        )
+    }
+    async fn leads_in_report_scope(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: LeadId,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>> {
+        guard!(
+            self,
+            "leads_in_report_scope",
+            self.inner
+                .leads_in_report_scope(campaign, from, to, after, limit)
+        )
+    }
 }
 
 // After `guard!`, which it uses.

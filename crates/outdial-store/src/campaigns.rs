@@ -50,3 +50,22 @@ pub trait Campaigns: Send + Sync {
     /// Every campaign, by id.
     async fn campaigns(&self) -> StoreResult<Vec<Campaign>>;
 }
+
+/// A campaign named by an operator: by id when `text` is a number that is a campaign's id,
+/// else by name; `None` when neither matches.
+///
+/// # Errors
+/// The store's, other than [`StoreError::NotFound`].
+pub async fn campaign_by_id_or_name<S: Campaigns + ?Sized>(
+    store: &S,
+    text: &str,
+) -> StoreResult<Option<Campaign>> {
+    if let Ok(id) = text.trim().parse::<i64>() {
+        match store.campaign(CampaignId(id)).await {
+            Ok(c) => return Ok(Some(c)),
+            Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    store.campaign_by_name(text).await
+}

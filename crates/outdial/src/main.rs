@@ -31,6 +31,8 @@ enum Command {
     /// Export records.
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
+    /// Reports from the attempt log: outcomes, kpis, hourly, daily, best-time, funnel.
+    Report(commands::report::ReportArgs),
     /// Run the fake carrier, which speaks a provider's wire protocol (for tests and demos).
     Carrier(commands::carrier::CarrierArgs),
     /// Run the whole loop on a new SQLite file against the in-process fake carrier.
@@ -80,6 +82,7 @@ fn main() -> std::process::ExitCode {
             Command::Backfill(a) => commands::backfill::run(config, a).await,
             Command::Campaign(c) => commands::campaign::run(config, c).await,
             Command::Export(c) => commands::export::run(config, c).await,
+            Command::Report(a) => commands::report::run(config, a).await,
             Command::Carrier(a) => commands::carrier::run(a).await,
             Command::Demo(a) => commands::demo::run(a).await,
             Command::Simulate(a) => commands::simulate::run(a).await,

@@ -76,16 +76,7 @@ impl From<Campaign> for CampaignResponse {
 
 /// The campaign `{campaign}` names: an id (digits) or a name. Errors: 404.
 pub(crate) async fn resolve_campaign(state: &AppState, text: &str) -> Result<Campaign, ApiError> {
-    let store = state.engine.store();
-    if let Ok(id) = text.parse::<i64>() {
-        match store.campaign(CampaignId(id)).await {
-            Ok(c) => return Ok(c),
-            Err(StoreError::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    store
-        .campaign_by_name(text)
+    outdial_store::campaign_by_id_or_name(state.engine.store().as_ref(), text)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("not found: campaign '{text}'")))
 }

@@ -12,6 +12,7 @@
 //! - [`killswitch`]: `GET /api/v1/killswitch`, `POST …/trip`, `…/resume`;
 //! - [`jobs`]: `GET /api/v1/jobs`, `POST /api/v1/jobs/{id}/requeue`;
 //! - [`alerts`]: `GET /api/v1/alerts`;
+//! - [`reports`]: `GET /api/v1/reports/{name}` (JSON or `format=csv`);
 //! - [`metrics`]: `GET /metrics` (Prometheus).
 //!
 //! Every answer body is a type of these modules, built from the store's records field by
@@ -32,6 +33,7 @@ pub mod jobs;
 pub mod killswitch;
 pub mod leads;
 pub mod metrics;
+pub mod reports;
 pub mod status;
 pub mod webhooks;
 
@@ -53,6 +55,7 @@ pub(crate) fn all() -> Router<AppState> {
         .merge(killswitch::routes())
         .merge(jobs::routes())
         .merge(alerts::routes())
+        .merge(reports::routes())
         .merge(metrics::routes())
 }
 

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dnc;
 pub mod export;
 pub mod import;
+pub mod report;
 pub mod safety;
 pub mod serve;
 pub mod simulate;

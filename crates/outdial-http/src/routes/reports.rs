@@ -1,0 +1,117 @@
+//! `GET /api/v1/reports/{name}?from=…&to=…&campaign=…&tz=…&format=json|csv`: a report from
+//! the attempt log (`outdial_engine::reports`; `name` is `outcomes`, `kpis`, `hourly`,
+//! `daily`, `best-time` or `funnel`).
+//!
+//! `from` (required) and `to` (default: now) are RFC 3339 instants or dates (local midnight
+//! in the report's zone); the range is half-open. `campaign` is an id or name (default: every
+//! campaign); `tz` is `campaign` (default), `lead`, `UTC` or an IANA zone. `format=json`
+//! (default) answers the report's JSON with its filters and formulas; `format=csv` answers
+//! RFC 4180 CSV (`text/csv`, as an attachment `NAME.csv`) with the columns documented on
+//! `outdial_engine::reports::Report::table`.
+//!
+//! Errors: 400 naming the query field (unknown report, bad bound, empty range, unknown zone
+//! or format), 404 for an unknown campaign, 422 for a range with more attempts than
+//! `MAX_REPORT_ATTEMPTS`, 503 when the store fails.
+
+use crate::extract::ApiKey;
+use crate::{ApiError, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use outdial_core::report::{ReportQuery, ReportZone};
+use outdial_engine::reports::{range_bound, run_report, zone_of_dates, ReportError, ReportName};
+use serde::Deserialize;
+
+/// The report route.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/reports/{name}", get(report))
+}
+
+/// Query of `GET /api/v1/reports/{name}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// Start, inclusive: RFC 3339 or a date.
+    pub from: Option<String>,
+    /// End, exclusive: RFC 3339 or a date (default: now).
+    pub to: Option<String>,
+    /// A campaign's id or name.
+    pub campaign: Option<String>,
+    /// `campaign`, `lead`, `UTC` or an IANA zone.
+    pub tz: Option<String>,
+    /// `json` or `csv`.
+    pub format: Option<String>,
+}
+
+async fn report(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(p): Query<ReportParams>,
+) -> Result<Response, ApiError> {
+    let name = ReportName::parse(&name).map_err(ApiError::not_found)?;
+    let csv = match p.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "query 'format' ('{other}') must be json or csv"
+            )))
+        }
+    };
+    let zone = ReportZone::parse(p.tz.as_deref().unwrap_or("campaign"))
+        .map_err(|e| ApiError::bad_request(format!("query 'tz': {e}")))?;
+    let campaign = match &p.campaign {
+        Some(c) => Some(crate::routes::campaigns::resolve_campaign(&state, c).await?),
+        None => None,
+    };
+    let tz = zone_of_dates(zone, campaign.as_ref().map(|c| &c.settings));
+    let now = state.engine.clock().now();
+    let from = p
+        .from
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("query 'from' is required"))
+        .and_then(|f| {
+            range_bound(f, tz).map_err(|e| ApiError::bad_request(format!("query 'from': {e}")))
+        })?;
+    let to = match p.to.as_deref() {
+        Some(t) => {
+            range_bound(t, tz).map_err(|e| ApiError::bad_request(format!("query 'to': {e}")))?
+        }
+        None => now,
+    };
+    let query = ReportQuery {
+        from,
+        to,
+        campaign: campaign.map(|c| c.id),
+        zone,
+    };
+    let report = match run_report(state.engine.store().as_ref(), name, &query, now).await {
+        Ok(r) => r,
+        Err(ReportError::Store(e)) => return Err(e.into()),
+        Err(e @ ReportError::EmptyRange { .. }) => {
+            return Err(ApiError::bad_request(e.to_string()))
+        }
+        Err(e @ ReportError::TooLarge) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.to_string(),
+            ))
+        }
+    };
+    if csv {
+        let body = report.table().to_csv();
+        let disposition = format!("attachment; filename=\"{}.csv\"", report.name());
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            body,
+        )
+            .into_response());
+    }
+    Ok(Json(report.to_json()).into_response())
+}
