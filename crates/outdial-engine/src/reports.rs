@@ -7,12 +7,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use outdial_core::report::{
-    best_time, funnel, interval, kpis, outcome_breakdown, AttemptCounts, AttemptFact, Formula,
-    Granularity, LeadFact, Rate, ReportInput, ReportQuery, FUNNEL_FORMULAS, KPI_FORMULAS,
-    OUTCOME_FORMULAS,
+    best_time, compliance, funnel, interval, kpis, outcome_breakdown, AttemptCounts, AttemptFact,
+    ComplianceEvents, EventFact, Formula, Granularity, LeadFact, Rate, ReportInput, ReportQuery,
+    COMPLIANCE_FORMULAS, FUNNEL_FORMULAS, KPI_FORMULAS, OUTCOME_FORMULAS,
 };
 use outdial_core::{CampaignId, CampaignSettings, LeadId};
-use outdial_store::{Store, StoreError};
+use outdial_store::{EventKind, Store, StoreError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -38,17 +38,21 @@ pub enum ReportName {
     BestTime,
     /// `funnel`: the campaign funnel and per-pass rates.
     Funnel,
+    /// `compliance`: deferrals and holds by rule, kill-switch trips, the most calls to one
+    /// number, and calls outside any window (each checked against its limit).
+    Compliance,
 }
 
 impl ReportName {
     /// Every report, in the order the CLI lists them.
-    pub const ALL: [ReportName; 6] = [
+    pub const ALL: [ReportName; 7] = [
         ReportName::Outcomes,
         ReportName::Kpis,
         ReportName::Hourly,
         ReportName::Daily,
         ReportName::BestTime,
         ReportName::Funnel,
+        ReportName::Compliance,
     ];
 
     /// The name.
@@ -60,6 +64,7 @@ impl ReportName {
             ReportName::Daily => "daily",
             ReportName::BestTime => "best-time",
             ReportName::Funnel => "funnel",
+            ReportName::Compliance => "compliance",
         }
     }
 
@@ -113,6 +118,8 @@ pub enum Report {
     BestTime(outdial_core::report::BestTime),
     /// `funnel`.
     Funnel(outdial_core::report::Funnel),
+    /// `compliance`.
+    Compliance(outdial_core::report::Compliance),
 }
 
 /// Reads the facts of `query` from the store and computes report `name` at `now` (UTC).
@@ -173,7 +180,45 @@ pub async fn run_report(
         ReportName::Daily => Report::Interval(interval(&input, Granularity::Day)),
         ReportName::BestTime => Report::BestTime(best_time(&input)),
         ReportName::Funnel => Report::Funnel(funnel(&input)),
+        ReportName::Compliance => {
+            let events = ComplianceEvents {
+                deferred: read_events(store, EventKind::LeadRescheduled, query.campaign, query)
+                    .await?,
+                held: read_events(store, EventKind::LeadPaused, query.campaign, query).await?,
+                // Trips are not tied to a lead: every scope's, whatever the campaign.
+                kill_switch_trips: read_events(store, EventKind::KillSwitchTripped, None, query)
+                    .await?,
+            };
+            Report::Compliance(compliance(&input, &events))
+        }
     })
+}
+
+async fn read_events(
+    store: &dyn Store,
+    kind: EventKind,
+    campaign: Option<CampaignId>,
+    query: &ReportQuery,
+) -> Result<Vec<EventFact>, ReportError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .events_between(kind.as_str(), campaign, query.from, query.to, after, PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.at, last.id));
+        out.extend(page.into_iter().map(|e| EventFact {
+            at: e.at,
+            lead_id: e.lead_id,
+            source: e.source,
+            detail: e.detail,
+        }));
+        if out.len() > MAX_REPORT_ATTEMPTS {
+            return Err(ReportError::TooLarge);
+        }
+    }
+    Ok(out)
 }
 
 async fn read_attempts(
@@ -295,6 +340,7 @@ impl Report {
             },
             Report::BestTime(_) => ReportName::BestTime.as_str(),
             Report::Funnel(_) => ReportName::Funnel.as_str(),
+            Report::Compliance(_) => ReportName::Compliance.as_str(),
         }
     }
 
@@ -317,6 +363,7 @@ impl Report {
                           (informs; never widens a calling window)",
             }],
             Report::Funnel(_) => FUNNEL_FORMULAS.to_vec(),
+            Report::Compliance(_) => COMPLIANCE_FORMULAS.to_vec(),
         }
     }
 
@@ -340,6 +387,7 @@ impl Report {
             Report::Interval(r) => &r.filters,
             Report::BestTime(r) => &r.filters,
             Report::Funnel(r) => &r.filters,
+            Report::Compliance(r) => &r.filters,
         }
     }
 
@@ -351,7 +399,10 @@ impl Report {
     ///   human, machine, transferred, converted, redials, talk_s, connect_rate, contact_rate`;
     /// - `best-time`: `weekday, hour, dials, human, human_rate`;
     /// - `funnel`: `section, name, count, answered, human, rate` (sections `stage` with the
-    ///   rate of the previous stage, `leads`, `pass` with the pass's contact rate).
+    ///   rate of the previous stage, `leads`, `pass` with the pass's contact rate);
+    /// - `compliance`: `section, name, value, limit, ok` (sections `check` with its limit and
+    ///   `true`/`false`, `deferred`, `deferred_zone`, `held`, `kill_switch` with each trip's
+    ///   instant and detail).
     ///
     /// Rates are fractions with 4 decimals; times RFC 3339 with the zone's offset.
     pub fn table(&self) -> ReportTable {
@@ -542,6 +593,59 @@ impl Report {
                     vec!["section", "name", "count", "answered", "human", "rate"],
                     rows,
                 )
+            }
+            Report::Compliance(c) => {
+                let mut rows: Vec<Vec<String>> = c
+                    .checks
+                    .iter()
+                    .map(|k| {
+                        vec![
+                            "check".into(),
+                            k.name.into(),
+                            k.value.to_string(),
+                            opt(k.limit),
+                            k.ok.to_string(),
+                        ]
+                    })
+                    .collect();
+                let mut counted = |section: &str, map: &BTreeMap<String, u64>| {
+                    for (k, v) in map {
+                        rows.push(vec![
+                            section.into(),
+                            k.clone(),
+                            v.to_string(),
+                            String::new(),
+                            String::new(),
+                        ]);
+                    }
+                };
+                counted("deferred", &c.deferred_by_rule);
+                counted("deferred_zone", &c.deferred_by_zone);
+                counted("held", &c.held_by_rule);
+                rows.push(vec![
+                    "held".into(),
+                    "operator".into(),
+                    c.held_by_operator.to_string(),
+                    String::new(),
+                    String::new(),
+                ]);
+                rows.push(vec![
+                    "kill_switch".into(),
+                    "trips".into(),
+                    c.kill_switch_trips.to_string(),
+                    String::new(),
+                    String::new(),
+                ]);
+                for (at, detail) in &c.kill_switch_trip_details {
+                    rows.push(vec![
+                        "kill_switch".into(),
+                        at.to_rfc3339(),
+                        detail.clone(),
+                        String::new(),
+                        String::new(),
+                    ]);
+                }
+                (vec!["section", "name", "value", "limit", "ok"], rows)
             }
         };
         ReportTable {

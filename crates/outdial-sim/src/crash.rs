@@ -431,6 +431,19 @@ impl Leads for CrashStore {
     async fn park_lead(&self, id: LeadId, reason: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         guard!(self, "park_lead", self.inner.park_lead(id, reason, now))
     }
+    async fn change_lead_by_operator(
+        &self,
+        id: LeadId,
+        change: outdial_store::OperatorLeadChange,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        guard!(
+            self,
+            "change_lead_by_operator",
+            self.inner.change_lead_by_operator(id, change, reason, now)
+        )
+    }
     async fn lead_attempt_times(&self, id: LeadId) -> StoreResult<Vec<DateTime<Utc>>> {
         guard!(
             self,
@@ -840,67 +853,6 @@ impl Coordination for CrashStore {
     }
 }
 
-#[async_trait]
-impl Reports for CrashStore {
-    async fn recent_attempts(
-        &self,
-        campaign: Option<CampaignId>,
-        limit: u32,
-    ) -> StoreResult<Vec<Attempt>> {
-        guard!(
-            self,
-            "recent_attempts",
-            self.inner.recent_attempts(campaign, limit)
-        )
-    }
-    async fn latest_event_at(&self, source: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        guard!(self, "latest_event_at", self.inner.latest_event_at(source))
-    }
-    async fn status_counts(
-        &self,
-        now: DateTime<Utc>,
-        since: DateTime<Utc>,
-    ) -> StoreResult<StatusCounts> {
-        guard!(self, "status_counts", self.inner.status_counts(now, since))
-    }
-    async fn attempts_after(&self, after: AttemptId, limit: u32) -> StoreResult<Vec<Attempt>> {
-        guard!(
-            self,
-            "attempts_after",
-            self.inner.attempts_after(after, limit)
-        )
-    }
-    async fn attempts_reserved_between(
-        &self,
-        campaign: Option<CampaignId>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, AttemptId)>,
-        limit: u32,
-    ) -> StoreResult<Vec<Attempt>> {
-        guard!(
-            self,
-            "attempts_reserved_between",
-            self.inner
-                .attempts_reserved_between(campaign, from, to, after, limit)
-        )
-    }
-    async fn leads_in_report_scope(
-        &self,
-        campaign: Option<CampaignId>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        after: LeadId,
-        limit: u32,
-    ) -> StoreResult<Vec<Lead>> {
-        guard!(
-            self,
-            "leads_in_report_scope",
-            self.inner
-                .leads_in_report_scope(campaign, from, to, after, limit)
-        )
-    }
-}
-
-// After `guard!`, which it uses.
+// After `guard!`, which they use.
 mod account_limits;
+mod reports;

@@ -218,6 +218,55 @@ impl Leads for PgStore {
         Ok(true)
     }
 
+    async fn change_lead_by_operator(
+        &self,
+        id: LeadId,
+        change: OperatorLeadChange,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let from = change
+            .from_statuses()
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A resumed lead is due now; a paused or removed one has no next time.
+        let next = match change {
+            OperatorLeadChange::Resume => Some(ts(now)),
+            OperatorLeadChange::Pause | OperatorLeadChange::Remove => None,
+        };
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let res = sqlx::query(&format!(
+            "UPDATE leads SET status = '{}', next_attempt_at = $1, status_reason = $2, updated_at = $3
+             WHERE id = $4 AND status IN ({from})",
+            change.to_status()
+        ))
+        .bind(next)
+        .bind(reason)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            now,
+            Some(id),
+            None,
+            change.event().as_str(),
+            "operator",
+            None,
+            reason,
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
     async fn lead_attempt_times(&self, id: LeadId) -> StoreResult<Vec<DateTime<Utc>>> {
         sqlx::query_scalar(&format!(
             "SELECT reserved_at FROM attempts

@@ -183,4 +183,35 @@ impl Reports for PgStore {
         .map(lead_from_row)
         .collect()
     }
+
+    async fn events_between(
+        &self,
+        kind: &str,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<EventRecord>> {
+        let (after_at, after_id) = after.unwrap_or((from, 0));
+        sqlx::query(
+            "SELECT * FROM events
+             WHERE kind = $1 AND at >= $3 AND at < $4 AND (at, id) > ($5, $6)
+               AND ($2::bigint IS NULL OR lead_id IN (SELECT id FROM leads WHERE campaign_id = $2))
+             ORDER BY at, id LIMIT $7",
+        )
+        .bind(kind)
+        .bind(campaign.map(|c| c.0))
+        .bind(ts(from))
+        .bind(ts(to))
+        .bind(ts(after_at))
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
 }

@@ -201,6 +201,55 @@ impl Leads for SqliteStore {
         Ok(true)
     }
 
+    async fn change_lead_by_operator(
+        &self,
+        id: LeadId,
+        change: OperatorLeadChange,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let from = change
+            .from_statuses()
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A resumed lead is due now; a paused or removed one has no next time.
+        let next = match change {
+            OperatorLeadChange::Resume => Some(ts(now)),
+            OperatorLeadChange::Pause | OperatorLeadChange::Remove => None,
+        };
+        let mut tx = WriteTx::begin(&self.pool).await?;
+        let res = sqlx::query(&format!(
+            "UPDATE leads SET status = '{}', next_attempt_at = ?, status_reason = ?, updated_at = ?
+             WHERE id = ? AND status IN ({from})",
+            change.to_status()
+        ))
+        .bind(next)
+        .bind(reason)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            now,
+            Some(id),
+            None,
+            change.event().as_str(),
+            "operator",
+            None,
+            reason,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn lead_attempt_times(&self, id: LeadId) -> StoreResult<Vec<DateTime<Utc>>> {
         let rows: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT reserved_at FROM attempts WHERE lead_id = ? AND state NOT IN {NOT_COUNTED}

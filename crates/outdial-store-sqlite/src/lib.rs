@@ -31,8 +31,8 @@ use outdial_store::EventKind;
 use outdial_store::{
     foreign_database_message, to_micros, AlertId, AlertRecord, Attempt, Campaign, DncEntry,
     DncScope, EventOutcome, EventRecord, EventTimes, ForeignDatabase, InsertReport, Job, JobId,
-    JobState, KillScope, KillSwitch, Lead, LeadPlacement, NewAlert, NewJob, Placement, RawEvent,
-    StatusCounts, StoreError, StoreResult,
+    JobState, KillScope, KillSwitch, Lead, LeadPlacement, NewAlert, NewJob, OperatorLeadChange,
+    Placement, RawEvent, StatusCounts, StoreError, StoreResult,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,

@@ -24,6 +24,10 @@ pub enum EventKind {
     LeadRescheduled,
     /// A lead was paused: `lead.paused`.
     LeadPaused,
+    /// An operator resumed a paused lead: `lead.resumed`.
+    LeadResumed,
+    /// An operator removed a lead from dialing (its history kept): `lead.removed`.
+    LeadRemoved,
     /// The redial policy was applied after an attempt: `lead.concluded`.
     LeadConcluded,
     /// A concluded attempt was re-disposed: `lead.redisposed`.
@@ -58,6 +62,8 @@ impl EventKind {
                 EventKind::WebhookUnmatched,
                 EventKind::LeadRescheduled,
                 EventKind::LeadPaused,
+                EventKind::LeadResumed,
+                EventKind::LeadRemoved,
                 EventKind::LeadConcluded,
                 EventKind::LeadRedisposed,
                 EventKind::DncAdded,
@@ -89,6 +95,8 @@ impl EventKind {
             EventKind::WebhookUnmatched => "webhook.unmatched",
             EventKind::LeadRescheduled => "lead.rescheduled",
             EventKind::LeadPaused => "lead.paused",
+            EventKind::LeadResumed => "lead.resumed",
+            EventKind::LeadRemoved => "lead.removed",
             EventKind::LeadConcluded => "lead.concluded",
             EventKind::LeadRedisposed => "lead.redisposed",
             EventKind::DncAdded => "dnc.added",

@@ -42,6 +42,47 @@ pub enum LeadPlacement {
     Paused(String),
 }
 
+/// What an operator may do to a lead ([`Leads::change_lead_by_operator`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorLeadChange {
+    /// `active` → `paused`: not dialed until resumed.
+    Pause,
+    /// `paused` → `active`, due at `now` (the dialer's rules still decide when it is called).
+    Resume,
+    /// `active` or `paused` → `done`: never dialed again; its attempts and events are kept.
+    Remove,
+}
+
+impl OperatorLeadChange {
+    /// The statuses the change applies to, as stored.
+    pub fn from_statuses(self) -> &'static [&'static str] {
+        match self {
+            OperatorLeadChange::Pause => &["active"],
+            OperatorLeadChange::Resume => &["paused"],
+            OperatorLeadChange::Remove => &["active", "paused"],
+        }
+    }
+
+    /// The status it sets, as stored.
+    pub fn to_status(self) -> &'static str {
+        match self {
+            OperatorLeadChange::Pause => "paused",
+            OperatorLeadChange::Resume => "active",
+            OperatorLeadChange::Remove => "done",
+        }
+    }
+
+    /// The event it records.
+    pub fn event(self) -> EventKind {
+        match self {
+            OperatorLeadChange::Pause => EventKind::LeadPaused,
+            OperatorLeadChange::Resume => EventKind::LeadResumed,
+            OperatorLeadChange::Remove => EventKind::LeadRemoved,
+        }
+    }
+}
+
 /// Result of inserting a batch of leads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InsertReport {
@@ -100,6 +141,19 @@ pub trait Leads: Send + Sync {
 
     /// Pauses an active lead with a reason. Guarded like [`Store::reschedule_lead`].
     async fn park_lead(&self, id: LeadId, reason: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// An operator's change of a lead ([`OperatorLeadChange`]), with the operator's reason
+    /// stored as the lead's `status_reason` and in an event from source `operator`
+    /// (`lead.paused`, `lead.resumed`, `lead.removed`) in the same transaction. Guarded:
+    /// returns `false`, writing nothing, when the lead is missing or not in a status the
+    /// change applies to (a `dialing` lead has a call in flight and is never changed).
+    async fn change_lead_by_operator(
+        &self,
+        id: LeadId,
+        change: OperatorLeadChange,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// Reservation instants (UTC) of the lead's attempts that count against caps: all but
     /// `rejected` and `not-placed`.

@@ -78,6 +78,20 @@ pub trait Reports: Send + Sync {
         after: LeadId,
         limit: u32,
     ) -> StoreResult<Vec<Lead>>;
+
+    /// Events of `kind` (an [`EventKind`] name) recorded in `[from, to)` (UTC), of the leads
+    /// of `campaign` when given (events without a lead are then left out), ordered by
+    /// `(at, id)`, strictly after the cursor `after` (the last row's `(at, id)`; `None` for
+    /// the first page), at most `limit`. Served by the index `events_kind_range`.
+    async fn events_between(
+        &self,
+        kind: &str,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<EventRecord>>;
 }
 
 impl Attempt {
@@ -87,6 +101,7 @@ impl Attempt {
             id: self.id,
             lead_id: self.lead_id,
             campaign_id: self.campaign_id,
+            phone: self.phone.clone(),
             number: self.number,
             state: self.state,
             call_status: self.call_status,

@@ -31,7 +31,7 @@ enum Command {
     /// Export records.
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
-    /// Reports from the attempt log: outcomes, kpis, hourly, daily, best-time, funnel.
+    /// Reports from the attempt log: outcomes, kpis, hourly, daily, best-time, funnel, compliance.
     Report(commands::report::ReportArgs),
     /// Run the fake carrier, which speaks a provider's wire protocol (for tests and demos).
     Carrier(commands::carrier::CarrierArgs),

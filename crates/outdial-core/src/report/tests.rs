@@ -63,6 +63,7 @@ fn attempt(id: i64, lead: i64, number: u32, at: &str, how: &str) -> AttemptFact 
         id: AttemptId(id),
         lead_id: LeadId(lead),
         campaign_id: CampaignId(1),
+        phone: E164::parse(&format!("+1212555{lead:04}"), Region::US).unwrap(),
         number,
         state: if placed {
             AttemptState::Ended
@@ -436,4 +437,100 @@ fn zones_parse_and_name_round_trip() {
     }
     let e = ReportZone::parse("Mars/Olympus").unwrap_err();
     assert!(e.contains("Mars/Olympus"), "{e}");
+}
+
+fn event(at: &str, source: &str, detail: &str) -> EventFact {
+    EventFact {
+        at: utc(at),
+        lead_id: Some(LeadId(1)),
+        source: source.into(),
+        detail: detail.into(),
+    }
+}
+
+/// One New York lead (window 08:00–21:00 local, cap 2 a local day, 3 in 24 h):
+/// - 2026-01-05 15:00Z (10:00), 17:00Z (12:00), 2026-01-06 02:30Z (21:30 on the 5th: outside
+///   the window and the federal hours), 14:00Z (09:00 on the 6th), and one refusal (not a dial);
+/// - local day of the 5th: 3 dials (> 2); rolling 24 h from 15:00Z on the 5th: 4 (> 3).
+#[test]
+fn compliance_counts_deferrals_holds_and_finds_calls_over_the_limits() {
+    let mut c = campaigns();
+    c.get_mut(&CampaignId(1)).unwrap().caps.per_number_24h = Some(3);
+    let leads = vec![lead(1, Some(New_York), LeadStatus::Active, 5)];
+    let mut attempts = vec![
+        attempt(1, 1, 1, "2026-01-05T15:00:00Z", "na"),
+        attempt(2, 1, 2, "2026-01-05T17:00:00Z", "na"),
+        attempt(3, 1, 3, "2026-01-06T02:30:00Z", "na"),
+        attempt(4, 1, 4, "2026-01-06T14:00:00Z", "human"),
+        attempt(5, 1, 5, "2026-01-06T03:00:00Z", "refused"),
+    ];
+    let events = ComplianceEvents {
+        deferred: vec![
+            event(
+                "2026-01-05T12:00:00Z",
+                "scheduler",
+                "outside the calling window in America/Chicago; daily cap reached in America/Chicago: 2 of 2 attempts this local day",
+            ),
+            event(
+                "2026-01-05T12:30:00Z",
+                "scheduler",
+                "outside the calling window in America/Chicago",
+            ),
+            event("2026-01-05T13:00:00Z", "scheduler", "on do-not-call list(s): internal"),
+        ],
+        held: vec![
+            event(
+                "2026-01-05T13:00:00Z",
+                "scheduler",
+                "no time zone known for the lead (no explicit zone, no zone for the number or state, no campaign fallback)",
+            ),
+            event("2026-01-05T14:00:00Z", "operator", "operator: asked to wait"),
+        ],
+        kill_switch_trips: vec![EventFact {
+            lead_id: None,
+            ..event(
+                "2026-01-05T16:00:00Z",
+                "safety",
+                r#"{"scope":"global","reason":"3 failed creates"}"#,
+            )
+        }],
+    };
+    let q = query(
+        "2026-01-05T00:00:00Z",
+        "2026-01-07T00:00:00Z",
+        ReportZone::Utc,
+    );
+    let r = compliance(&input(&q, &attempts, &leads, &c), &events);
+    let rules: Vec<(&str, u64)> = r
+        .deferred_by_rule
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(rules, [("daily_cap", 1), ("dnc", 1), ("outside_window", 2)]);
+    assert_eq!(r.deferred_by_zone["outside_window America/Chicago"], 2);
+    assert_eq!(r.held_by_rule["no_time_zone"], 1);
+    assert_eq!(r.held_by_operator, 1);
+    assert_eq!(r.kill_switch_trips, 1);
+    assert_eq!(r.max_calls_one_number_local_day, 3);
+    assert_eq!(r.max_calls_one_number_24h, 4);
+    assert_eq!(r.calls_outside_window, 1);
+    assert_eq!(r.calls_outside_federal_hours, 1);
+    assert_eq!(r.calls_without_zone, 0);
+    let failed: Vec<&str> = r.checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+    assert_eq!(
+        failed,
+        [
+            "calls outside any window",
+            "calls outside federal hours",
+            "max calls to one number in a local day",
+            "max calls to one number in 24 h"
+        ]
+    );
+
+    // Without the 21:30 call: 2 on the 5th, 3 in 24 h, nothing outside a window.
+    attempts.remove(2);
+    let r = compliance(&input(&q, &attempts, &leads, &c), &events);
+    assert_eq!(r.max_calls_one_number_local_day, 2);
+    assert_eq!(r.max_calls_one_number_24h, 3);
+    assert!(r.checks.iter().all(|c| c.ok), "{:?}", r.checks);
 }

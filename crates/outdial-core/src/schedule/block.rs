@@ -95,6 +95,79 @@ pub enum Block {
 }
 
 impl Block {
+    /// The rule's code, as serialised in the `rule` tag: `no_time_zone`, `federal_hours`,
+    /// `outside_window`, `state`, `federal_holiday`, `blackout`, `daily_cap`, `total_cap`,
+    /// `rolling_cap`, `seven_in_seven`, `min_gap`, `dnc`, `never_open`.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Block::NoTimeZone => "no_time_zone",
+            Block::FederalHours { .. } => "federal_hours",
+            Block::OutsideWindow { .. } => "outside_window",
+            Block::State { .. } => "state",
+            Block::FederalHoliday { .. } => "federal_holiday",
+            Block::Blackout { .. } => "blackout",
+            Block::DailyCap { .. } => "daily_cap",
+            Block::TotalCap { .. } => "total_cap",
+            Block::RollingCap { .. } => "rolling_cap",
+            Block::SevenInSeven { .. } => "seven_in_seven",
+            Block::MinGap { .. } => "min_gap",
+            Block::Dnc { .. } => "dnc",
+            Block::NeverOpen => "never_open",
+        }
+    }
+
+    /// Reads back the rule code and zone of a block's text (its `Display`, as the event log
+    /// stores a deferral's reason): `("other", None)` for text no block writes.
+    pub fn rule_of_text(text: &str) -> (&'static str, Option<String>) {
+        let t = text.trim();
+        let zone_after = |prefix: &str| {
+            t.strip_prefix(prefix)
+                .map(|rest| rest.split([':', ' ']).next().unwrap_or("").to_owned())
+        };
+        let prefixed: [(&str, &'static str); 6] = [
+            (
+                "outside federal calling hours (08:00-21:00) in ",
+                "federal_hours",
+            ),
+            ("outside the calling window in ", "outside_window"),
+            ("federal holiday in ", "federal_holiday"),
+            ("daily cap reached in ", "daily_cap"),
+            ("campaign blackout date ", "blackout"),
+            ("total cap reached", "total_cap"),
+        ];
+        for (prefix, rule) in prefixed {
+            if t.starts_with(prefix) {
+                let zone = match rule {
+                    "blackout" => t.rsplit(" in ").next().map(str::to_owned),
+                    "total_cap" => None,
+                    _ => zone_after(prefix),
+                };
+                return (rule, zone);
+            }
+        }
+        if t.starts_with("no time zone known") {
+            ("no_time_zone", None)
+        } else if t.contains(" calls to this number in the last ") {
+            ("rolling_cap", None)
+        } else if t.contains(" of 7 calls in the last 7 days") {
+            ("seven_in_seven", None)
+        } else if t.starts_with("less than ") && t.contains(" since the last call") {
+            ("min_gap", None)
+        } else if t.starts_with("on do-not-call list") {
+            ("dnc", None)
+        } else if t.starts_with("no allowed instant within a year") {
+            ("never_open", None)
+        } else if let Some(zone) = t
+            .strip_suffix(')')
+            .and_then(|x| x.rsplit_once(" (in "))
+            .map(|(_, z)| z.to_owned())
+        {
+            ("state", Some(zone))
+        } else {
+            ("other", None)
+        }
+    }
+
     /// Where the rule comes from (statute, data file entry, campaign setting).
     pub fn source(&self) -> String {
         match self {
@@ -140,5 +213,95 @@ impl std::fmt::Display for Block {
             Block::Dnc { lists } => write!(f, "on do-not-call list(s): {}", lists.join(", ")),
             Block::NeverOpen => f.write_str("no allowed instant within a year"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::StateBlockReason;
+    use chrono::Weekday;
+    use chrono_tz::America::{Chicago, New_York};
+
+    #[test]
+    fn every_block_text_reads_back_as_its_rule_and_zone() {
+        let state = StateBlock {
+            state: "FL".into(),
+            reason: StateBlockReason::NoCallsOnDay {
+                weekday: Weekday::Sun,
+            },
+            source: "Fla. Stat. 501.616".into(),
+        };
+        let blocks = [
+            (Block::NoTimeZone, None),
+            (Block::FederalHours { zone: New_York }, Some(New_York)),
+            (Block::OutsideWindow { zone: Chicago }, Some(Chicago)),
+            (
+                Block::State {
+                    zone: New_York,
+                    block: state,
+                },
+                Some(New_York),
+            ),
+            (
+                Block::FederalHoliday {
+                    zone: Chicago,
+                    name: "Independence Day".into(),
+                },
+                Some(Chicago),
+            ),
+            (
+                Block::Blackout {
+                    zone: Chicago,
+                    date: NaiveDate::from_ymd_opt(2026, 7, 3).unwrap(),
+                },
+                Some(Chicago),
+            ),
+            (
+                Block::DailyCap {
+                    zone: New_York,
+                    count: 3,
+                    limit: 3,
+                },
+                Some(New_York),
+            ),
+            (Block::TotalCap { count: 8, limit: 8 }, None),
+            (
+                Block::RollingCap {
+                    count: 3,
+                    limit: 3,
+                    hours: 24,
+                    source: "FL".into(),
+                },
+                None,
+            ),
+            (Block::SevenInSeven { count: 7 }, None),
+            (
+                Block::MinGap {
+                    last: DateTime::parse_from_rfc3339("2026-01-05T15:00:00Z")
+                        .unwrap()
+                        .with_timezone(&Utc),
+                    gap_min: 30,
+                },
+                None,
+            ),
+            (
+                Block::Dnc {
+                    lists: vec!["internal".into()],
+                },
+                None,
+            ),
+            (Block::NeverOpen, None),
+        ];
+        for (b, zone) in blocks {
+            let tag = serde_json::to_value(&b).unwrap()["rule"].clone();
+            assert_eq!(tag, b.rule(), "rule() is the serde tag");
+            assert_eq!(
+                Block::rule_of_text(&b.to_string()),
+                (b.rule(), zone.map(|z| z.name().to_owned())),
+                "{b}"
+            );
+        }
+        assert_eq!(Block::rule_of_text("operator: hold"), ("other", None));
     }
 }

@@ -7,7 +7,7 @@
 //!   an unknown campaign is 404. Answers the switch's position and whether it changed.
 
 use crate::extract::{ApiKey, JsonBody, JsonShape};
-use crate::routes::bounded_reason;
+use crate::routes::required_reason;
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -96,16 +96,7 @@ async fn switch_request(
     state: &AppState,
     body: SwitchBody,
 ) -> Result<(String, KillScope), ApiError> {
-    let reason = body
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "field 'reason' is required: say why, it goes into the event log and the alert",
-            )
-        })?;
-    bounded_reason(&reason)?;
+    let reason = required_reason(body.reason, "the event log and the alert")?;
     let scope = campaign_scope(state, body.campaign).await?;
     Ok((reason, scope))
 }

@@ -6,17 +6,19 @@
 //! API's own, built from the store's records field by field: a column renamed in the store
 //! changes a `From` impl here, never the JSON.
 
-use crate::extract::{ApiKey, PathId};
+use crate::extract::{ApiKey, JsonBody, JsonShape, PathId};
+use crate::routes::required_reason;
 use crate::{ApiError, AppState};
 use axum::extract::{Query, State};
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use outdial_core::{
     AnsweredBy, AttemptId, AttemptState, CallStatus, CampaignId, Disposition, LeadContact, LeadId,
     LeadStatus, ProviderCallId, E164,
 };
-use outdial_store::{Attempt, EventRecord, Lead};
+use outdial_store::{Attempt, EventRecord, Lead, OperatorLeadChange};
 use serde::{Deserialize, Serialize};
 
 /// The lead routes.
@@ -25,6 +27,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/leads", get(search))
         .route("/api/v1/leads/{id}", get(lead_detail))
         .route("/api/v1/leads/{id}/explain", get(lead_explain))
+        .route("/api/v1/leads/{id}/pause", post(pause))
+        .route("/api/v1/leads/{id}/resume", post(resume))
+        .route("/api/v1/leads/{id}/remove", post(remove))
 }
 
 /// A lead as the API shows it.
@@ -285,4 +290,85 @@ async fn search(
         }
     };
     Ok(Json(found.into_iter().map(Into::into).collect()))
+}
+
+/// Body of `POST /api/v1/leads/{id}/pause`, `…/resume` and `…/remove`: `{"reason": "…"}`
+/// (required, at most 500 characters; kept as the lead's `status_reason` and in its
+/// timeline as an `operator` event).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadChangeBody {
+    /// Why.
+    pub reason: Option<String>,
+}
+
+impl JsonShape for LeadChangeBody {
+    const EXAMPLE: &'static str = r#"{"reason": "asked to be called next month"}"#;
+}
+
+/// An operator's change of a lead: pause (`active` → `paused`), resume (`paused` →
+/// `active`, due now; the dialer's rules still decide when it is called) or remove (`active`
+/// or `paused` → `done`, its history kept). Answers the lead ([`LeadResponse`]); 404 for an
+/// unknown lead; 409 when the lead's status does not allow the change (a `dialing` lead has
+/// a call in flight: retry once it ends).
+async fn change(
+    state: &AppState,
+    id: LeadId,
+    change: OperatorLeadChange,
+    body: LeadChangeBody,
+) -> Result<Json<LeadResponse>, ApiError> {
+    let reason = required_reason(body.reason, "the lead's timeline")?;
+    let lead = find_lead(state, id).await?;
+    let now = state.engine.clock().now();
+    let stored = format!("operator: {reason}");
+    let store = state.engine.store();
+    if !store
+        .change_lead_by_operator(id, change, &stored, now)
+        .await?
+    {
+        let current = store.lead(id).await?.unwrap_or(lead);
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "lead {} is {}: {} applies to a lead that is {}",
+                id.0,
+                current.status.as_str(),
+                match change {
+                    OperatorLeadChange::Pause => "pause",
+                    OperatorLeadChange::Resume => "resume",
+                    OperatorLeadChange::Remove => "remove",
+                },
+                change.from_statuses().join(" or ")
+            ),
+        ));
+    }
+    let lead = find_lead(state, id).await?;
+    Ok(Json(lead.into()))
+}
+
+async fn pause(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    PathId(id): PathId<LeadId>,
+    JsonBody(body): JsonBody<LeadChangeBody>,
+) -> Result<Json<LeadResponse>, ApiError> {
+    change(&state, id, OperatorLeadChange::Pause, body).await
+}
+
+async fn resume(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    PathId(id): PathId<LeadId>,
+    JsonBody(body): JsonBody<LeadChangeBody>,
+) -> Result<Json<LeadResponse>, ApiError> {
+    change(&state, id, OperatorLeadChange::Resume, body).await
+}
+
+async fn remove(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    PathId(id): PathId<LeadId>,
+    JsonBody(body): JsonBody<LeadChangeBody>,
+) -> Result<Json<LeadResponse>, ApiError> {
+    change(&state, id, OperatorLeadChange::Remove, body).await
 }

@@ -3,7 +3,8 @@
 //! - [`health`]: `GET /healthz`;
 //! - [`status`]: `GET /api/v1/status`;
 //! - [`dialer`]: `POST /api/v1/dialer/{start,stop}`, `GET /api/v1/dialer/blocked`;
-//! - [`leads`]: `GET /api/v1/leads/{id}` and `/explain`, `GET /api/v1/leads?phone=|external_id=` (search);
+//! - [`leads`]: `GET /api/v1/leads/{id}` and `/explain`, `GET /api/v1/leads?phone=|external_id=` (search),
+//!   `POST /api/v1/leads/{id}/pause`, `…/resume`, `…/remove`;
 //! - [`campaigns`]: `GET`/`POST /api/v1/campaigns`, `GET /api/v1/campaigns/{campaign}`, `PUT …/settings`,
 //!   `POST …/pause`, `…/resume`, and lead intake `POST …/leads`;
 //! - [`dnc`]: `POST /api/v1/dnc`, `POST /api/v1/dnc/remove`, `GET /api/v1/dnc/check`;
@@ -57,6 +58,21 @@ pub(crate) fn all() -> Router<AppState> {
         .merge(alerts::routes())
         .merge(reports::routes())
         .merge(metrics::routes())
+}
+
+/// The trimmed, non-empty reason of an operator's request, at most [`MAX_REASON_CHARS`]
+/// (400 otherwise; `goes_into` says where the reason is kept, for the message).
+pub(crate) fn required_reason(reason: Option<String>, goes_into: &str) -> Result<String, ApiError> {
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "field 'reason' is required: say why, it goes into {goes_into}"
+            ))
+        })?;
+    bounded_reason(&reason)?;
+    Ok(reason)
 }
 
 /// Refuses a reason over [`MAX_REASON_CHARS`] (400).

@@ -1,6 +1,6 @@
 //! `GET /api/v1/reports/{name}?from=…&to=…&campaign=…&tz=…&format=json|csv`: a report from
 //! the attempt log (`outdial_engine::reports`; `name` is `outcomes`, `kpis`, `hourly`,
-//! `daily`, `best-time` or `funnel`).
+//! `daily`, `best-time`, `funnel` or `compliance`).
 //!
 //! `from` (required) and `to` (default: now) are RFC 3339 instants or dates (local midnight
 //! in the report's zone); the range is half-open. `campaign` is an id or name (default: every

@@ -388,3 +388,61 @@ async fn dnc_numbers_are_added_checked_and_removed_per_list() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn leads_are_paused_resumed_and_removed_with_a_reason_and_a_dialing_lead_is_not() {
+    let (app, store, _) = app().await;
+    // The router's lead 1 has a call in flight (CA1): it is dialing.
+    let body = json!({"reason": "asked to be called next month"}).to_string();
+    let (status, r) = send_json(&app, "POST", "/api/v1/leads/1/pause", Some(KEY), &body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{r}");
+    assert!(r["error"].as_str().unwrap().contains("dialing"), "{r}");
+    let (_, r) = send_json(
+        &app,
+        "POST",
+        "/api/v1/campaigns/c/leads",
+        Some(KEY),
+        &json!({"leads": [{"phone": "+14155550123"}]}).to_string(),
+    )
+    .await;
+    let id = r["leads"][0]["lead_id"].as_i64().unwrap();
+    let path = |what: &str| format!("/api/v1/leads/{id}/{what}");
+    for bad in ["{}", r#"{"reason": "  "}"#, r#"{"why": "x"}"#] {
+        let (status, r) = send_json(&app, "POST", &path("pause"), Some(KEY), bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {r}");
+    }
+    let (status, r) = send_json(&app, "POST", &path("resume"), Some(KEY), &body).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "an active lead is not resumed: {r}"
+    );
+    let (status, r) = send_json(&app, "POST", &path("pause"), Some(KEY), &body).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["status"], "paused");
+    assert_eq!(
+        r["status_reason"],
+        "operator: asked to be called next month"
+    );
+    let (status, r) = send_json(&app, "POST", &path("resume"), Some(KEY), &body).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["status"], "active");
+    let (status, r) = send_json(&app, "POST", &path("remove"), Some(KEY), &body).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["status"], "done");
+    let (status, _) = send_json(&app, "POST", &path("resume"), Some(KEY), &body).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = send_json(&app, "POST", "/api/v1/leads/999/pause", Some(KEY), &body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = send_json(&app, "POST", &path("pause"), None, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let operator: Vec<String> = store
+        .lead_events(LeadId(id))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.source == "operator")
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(operator, ["lead.paused", "lead.resumed", "lead.removed"]);
+}

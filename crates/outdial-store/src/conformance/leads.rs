@@ -229,3 +229,76 @@ pub async fn park_lead_is_guarded(store: Arc<dyn Store>) {
         .await
         .unwrap());
 }
+
+/// Conformance case `operator_pause_resume_remove_are_guarded`.
+pub async fn operator_pause_resume_remove_are_guarded(store: Arc<dyn Store>) {
+    use crate::OperatorLeadChange::{Pause, Remove, Resume};
+    let leads = seed(&*store, "a", &["+12125550101", "+12125550102"]).await;
+    let (l0, l1) = (leads[0].id, leads[1].id);
+    let later = t0() + Duration::minutes(5);
+    let change = |id: LeadId, c: crate::OperatorLeadChange, at: DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            store
+                .change_lead_by_operator(id, c, &format!("{c:?} by ops"), at)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        !change(l0, Resume, t0()).await,
+        "an active lead is not resumed"
+    );
+    assert!(change(l0, Pause, t0()).await);
+    let got = store.lead(l0).await.unwrap().unwrap();
+    assert_eq!(got.status, LeadStatus::Paused);
+    assert_eq!(got.next_attempt_at, None);
+    assert_eq!(got.status_reason.as_deref(), Some("Pause by ops"));
+    assert!(!change(l0, Pause, t0()).await, "paused once");
+    assert!(
+        store.reserve_attempt(l0, t0()).await.unwrap().is_none(),
+        "a paused lead is not reserved"
+    );
+    assert!(change(l0, Resume, later).await);
+    let got = store.lead(l0).await.unwrap().unwrap();
+    assert_eq!(got.status, LeadStatus::Active);
+    assert_eq!(got.next_attempt_at, Some(later), "due when resumed");
+    // A lead with a call in flight is never changed.
+    let a = store.reserve_attempt(l1, t0()).await.unwrap().unwrap();
+    assert_eq!(
+        store.lead(l1).await.unwrap().unwrap().status,
+        LeadStatus::Dialing
+    );
+    for c in [Pause, Resume, Remove] {
+        assert!(!change(l1, c, t0()).await, "{c:?} of a dialing lead");
+    }
+    assert!(change(l0, Remove, later).await);
+    let got = store.lead(l0).await.unwrap().unwrap();
+    assert_eq!(got.status, LeadStatus::Done);
+    assert_eq!(got.next_attempt_at, None);
+    assert!(
+        !change(l0, Resume, later).await,
+        "a removed lead stays done"
+    );
+    assert!(
+        !change(LeadId(l1.0 + 1000), Pause, t0()).await,
+        "unknown lead"
+    );
+    let kinds: Vec<(String, String)> = store
+        .lead_events(l0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.source == "operator")
+        .map(|e| (e.kind, e.detail))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("lead.paused".to_string(), "Pause by ops".to_string()),
+            ("lead.resumed".to_string(), "Resume by ops".to_string()),
+            ("lead.removed".to_string(), "Remove by ops".to_string()),
+        ]
+    );
+    let _ = a;
+}

@@ -66,6 +66,7 @@ macro_rules! __conformance_cases {
             leads::leads_after_pages_by_id: [leads_after],
             leads::leads_by_external_id_in_one_campaign: [insert_leads, leads_by_external_id],
             leads::park_lead_is_guarded: [lead, park_lead, reserve_attempt],
+            leads::operator_pause_resume_remove_are_guarded: [lead, change_lead_by_operator, reserve_attempt, lead_events],
             attempts::one_in_flight_per_number_across_campaigns: [lead, reserve_attempt, apply_call_event],
             attempts::reserve_is_guarded: [lead, due_leads, reserve_attempt],
             attempts::guarded_transitions: [lead_attempt_times, reserve_attempt, attempt, mark_placed, mark_rejected, mark_unknown, mark_not_placed, attempts_to_conclude],
@@ -93,7 +94,7 @@ macro_rules! __conformance_cases {
             reports::latest_event_at_by_source: [record_event, latest_event_at],
             errors::errors_have_one_shape: [create_campaign, campaign, update_campaign, try_acquire_lease, claim_jobs],
             reports::status_counts_and_attempts_after: [reserve_attempt, mark_rejected, status_counts, attempts_after],
-            reports::report_ranges_are_half_open_and_duplicates_change_nothing: [reserve_attempt, mark_placed, apply_call_event, attempts_reserved_between, leads_in_report_scope],
+            reports::report_ranges_are_half_open_and_duplicates_change_nothing: [reserve_attempt, mark_placed, apply_call_event, attempts_reserved_between, leads_in_report_scope, record_event, events_between],
             account_limits::account_caps_hold_at_reservation: [account_usage, reserve_attempt_within, due_leads_outside, mark_not_placed, due_leads],
             backfill::backfill_lead_once_keyed_by_call_id: [backfill_lead, lead, lead_attempts, lead_attempt_times, phone_attempt_times, attempts_to_conclude, lead_events, reserve_attempt],
         }

@@ -302,4 +302,55 @@ pub async fn report_ranges_are_half_open_and_duplicates_change_nothing(store: Ar
         before,
         "duplicates and replays change no figure"
     );
+
+    // Events of one kind in a half-open range, by campaign, paged by (at, id).
+    for (lead, at) in [
+        (a[0].id, t0()),
+        (a[1].id, t0() + h),
+        (b[0].id, t0() + h),
+        (a[2].id, t0() + h * 2),
+    ] {
+        store
+            .record_event(
+                Some(lead),
+                None,
+                "test.deferred",
+                "scheduler",
+                "outside the calling window in America/New_York",
+                at,
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .record_event(None, None, "test.deferred", "operator", "no lead", t0() + h)
+        .await
+        .unwrap();
+    let events = |c: Option<CampaignId>, after: Option<(DateTime<Utc>, i64)>, limit: u32| {
+        let store = store.clone();
+        async move {
+            store
+                .events_between("test.deferred", c, t0(), t0() + h * 2, after, limit)
+                .await
+                .unwrap()
+        }
+    };
+    let leads_of = |v: &[crate::EventRecord]| v.iter().map(|e| e.lead_id).collect::<Vec<_>>();
+    assert_eq!(
+        leads_of(&events(ca, None, 10).await),
+        vec![Some(a[0].id), Some(a[1].id)],
+        "campaign a, [t0, t0+2h)"
+    );
+    let all = events(None, None, 10).await;
+    assert_eq!(all.len(), 4, "every campaign and the event without a lead");
+    let first = events(None, None, 2).await;
+    let last = first.last().unwrap();
+    let rest = events(None, Some((last.at, last.id)), 10).await;
+    assert_eq!(first.len() + rest.len(), 4);
+    assert_eq!(rest.last().unwrap().id, all.last().unwrap().id);
+    assert!(store
+        .events_between("test.other", None, t0(), t0() + h * 3, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -13,7 +13,7 @@ use crate::config::Config;
 /// Arguments of `outdial report`.
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// The report: outcomes, kpis, hourly, daily, best-time or funnel.
+    /// The report: outcomes, kpis, hourly, daily, best-time, funnel or compliance.
     #[arg(value_parser = |s: &str| ReportName::parse(s))]
     pub name: ReportName,
     /// Start of the range, inclusive: an RFC 3339 instant, or a date read as local midnight
