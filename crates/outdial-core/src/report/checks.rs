@@ -92,15 +92,44 @@ pub const COMPLIANCE_FORMULAS: &[Formula] = &[
     },
 ];
 
+/// The reason of an event's detail: the `reason` of a JSON detail (`lead.rescheduled` stores
+/// `{"next_attempt_at": …, "reason": …}`), else the detail itself.
+fn reason_text(detail: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(detail)
+        .ok()
+        .and_then(|v| v.get("reason")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| detail.to_owned())
+}
+
+/// The blocks of a joined reason: split at `; ` outside brackets (a state rule's `[source]`
+/// may itself hold `; `).
+fn split_reasons(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    let bytes = text.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'[' | b'(' => depth += 1,
+            b']' | b')' => depth -= 1,
+            b';' if depth == 0 && bytes.get(i + 1) == Some(&b' ') => {
+                out.push(&text[start..i]);
+                start = i + 2;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
 /// The compliance report. `events` are the range's events of the campaign (or all).
 pub fn compliance(input: &ReportInput<'_>, events: &ComplianceEvents) -> Compliance {
     let ctx = Ctx::new(input);
     let mut deferred_by_rule: BTreeMap<String, u64> = BTreeMap::new();
     let mut deferred_by_zone: BTreeMap<String, u64> = BTreeMap::new();
     for e in &events.deferred {
-        let mut rules: Vec<(&str, Option<String>)> = e
-            .detail
-            .split("; ")
+        let mut rules: Vec<(&str, Option<String>)> = split_reasons(&reason_text(&e.detail))
+            .into_iter()
             .map(crate::schedule::Block::rule_of_text)
             .collect();
         rules.sort();
@@ -121,7 +150,7 @@ pub fn compliance(input: &ReportInput<'_>, events: &ComplianceEvents) -> Complia
         if e.source.starts_with("operator") {
             held_by_operator += 1;
         } else {
-            let (rule, _) = crate::schedule::Block::rule_of_text(&e.detail);
+            let (rule, _) = crate::schedule::Block::rule_of_text(&reason_text(&e.detail));
             *held_by_rule.entry(rule.to_owned()).or_default() += 1;
         }
     }

@@ -466,10 +466,17 @@ fn compliance_counts_deferrals_holds_and_finds_calls_over_the_limits() {
     ];
     let events = ComplianceEvents {
         deferred: vec![
+            // As the store writes a deferral: JSON with the next time and the reasons.
             event(
                 "2026-01-05T12:00:00Z",
                 "scheduler",
-                "outside the calling window in America/Chicago; daily cap reached in America/Chicago: 2 of 2 attempts this local day",
+                r#"{"next_attempt_at":"2026-01-05T14:00:00.000000Z","reason":"outside the calling window in America/Chicago; daily cap reached in America/Chicago: 2 of 2 attempts this local day"}"#,
+            ),
+            // A state rule whose source holds "; " is one block, not three.
+            event(
+                "2026-01-05T12:10:00Z",
+                "scheduler",
+                r#"{"next_attempt_at":"2026-01-05T16:00:00.000000Z","reason":"NV: outside state calling hours (Mon 09:00–20:00 local) [dropcowboy.com/state-compliance (Nov 2025); usestello.com/compliance] (in America/Los_Angeles)"}"#,
             ),
             event(
                 "2026-01-05T12:30:00Z",
@@ -506,8 +513,17 @@ fn compliance_counts_deferrals_holds_and_finds_calls_over_the_limits() {
         .iter()
         .map(|(k, v)| (k.as_str(), *v))
         .collect();
-    assert_eq!(rules, [("daily_cap", 1), ("dnc", 1), ("outside_window", 2)]);
+    assert_eq!(
+        rules,
+        [
+            ("daily_cap", 1),
+            ("dnc", 1),
+            ("outside_window", 2),
+            ("state", 1)
+        ]
+    );
     assert_eq!(r.deferred_by_zone["outside_window America/Chicago"], 2);
+    assert_eq!(r.deferred_by_zone["state America/Los_Angeles"], 1);
     assert_eq!(r.held_by_rule["no_time_zone"], 1);
     assert_eq!(r.held_by_operator, 1);
     assert_eq!(r.kill_switch_trips, 1);
