@@ -62,6 +62,14 @@ pub enum LeadStatus {
 }
 
 impl LeadStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [LeadStatus; 4] = [
+        LeadStatus::Active,
+        LeadStatus::Dialing,
+        LeadStatus::Done,
+        LeadStatus::Paused,
+    ];
+
     /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -25,6 +25,7 @@
 use axum::http::StatusCode;
 use axum::Router;
 
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -50,5 +51,8 @@ pub fn router(state: AppState) -> Router {
         StatusCode::SERVICE_UNAVAILABLE,
         state.limits.request_timeout,
     );
-    routes::all().layer(request_timeout).with_state(state)
+    routes::all()
+        .merge(dashboard::routes())
+        .layer(request_timeout)
+        .with_state(state)
 }

@@ -33,6 +33,8 @@ pub struct AppState {
     /// Region for numbers sent to lead intake without a country code (the config's
     /// `default_region`, as for `outdial import`).
     pub default_region: outdial_core::Region,
+    /// The dashboard's open sessions (in memory; see [`crate::dashboard::session`]).
+    pub sessions: Arc<crate::dashboard::Sessions>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -48,12 +48,18 @@ impl Reports for SqliteStore {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         let mut c = StatusCounts::default();
         let grouped = |sql: &'static str| sqlx::query_as::<_, (Option<String>, i64)>(sql);
-        for (k, v) in grouped("SELECT status, COUNT(*) FROM leads GROUP BY status")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(backend)?
+        for (campaign, status, n) in sqlx::query_as::<_, (i64, String, i64)>(
+            "SELECT campaign_id, status, COUNT(*) FROM leads GROUP BY campaign_id, status",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?
         {
-            c.leads_by_status.insert(k.unwrap_or_default(), v as u64);
+            *c.leads_by_status.entry(status.clone()).or_default() += n as u64;
+            c.leads_by_campaign
+                .entry(campaign)
+                .or_default()
+                .insert(status, n as u64);
         }
         for (k, v) in grouped("SELECT state, COUNT(*) FROM attempts GROUP BY state")
             .fetch_all(&mut *conn)

@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 pub struct StatusCounts {
     /// Leads by status name.
     pub leads_by_status: BTreeMap<String, u64>,
+    /// Leads by campaign id, then by status name (the same counts as
+    /// [`StatusCounts::leads_by_status`], split by campaign).
+    pub leads_by_campaign: BTreeMap<i64, BTreeMap<String, u64>>,
     /// Active leads whose next attempt time has come.
     pub leads_due: u64,
     /// Attempts not yet final.

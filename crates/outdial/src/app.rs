@@ -467,6 +467,7 @@ pub async fn start(
         rejections: Arc::default(),
         metrics_anonymous_from: Arc::new(cfg.metrics_anonymous_from.clone()),
         default_region: cfg.region()?,
+        sessions: Arc::default(),
     };
     let router = outdial_http::router(state);
     let (stop_server, mut server_rx) = tokio::sync::watch::channel(false);

@@ -182,7 +182,7 @@ async fn resume(
 }
 
 /// Stores a campaign's new settings or state and drops the engine's cached copy.
-async fn set_campaign(
+pub(crate) async fn set_campaign(
     state: &AppState,
     c: Campaign,
     settings: Option<CampaignSettings>,

@@ -96,6 +96,13 @@ async fn job_requeue(
     State(state): State<AppState>,
     PathId(id): PathId<JobId>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    requeue_dead(&state, id).await?;
+    Ok(Json(serde_json::json!({ "job": id.0, "state": "pending" })))
+}
+
+/// Puts dead job `id` back to `pending`, to run now: 404 for an unknown job, 409 for a job
+/// that is not dead (the API's and the dashboard's requeue).
+pub(crate) async fn requeue_dead(state: &AppState, id: JobId) -> Result<(), ApiError> {
     let store = state.engine.store();
     if store.job(id).await?.is_none() {
         return Err(ApiError::not_found(format!("not found: job {id}")));
@@ -107,5 +114,5 @@ async fn job_requeue(
             format!("job {id} is not dead; only dead jobs are requeued"),
         ));
     }
-    Ok(Json(serde_json::json!({ "job": id.0, "state": "pending" })))
+    Ok(())
 }

@@ -21,7 +21,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use outdial_core::report::{ReportQuery, ReportZone};
-use outdial_engine::reports::{range_bound, run_report, zone_of_dates, ReportError, ReportName};
+use outdial_engine::reports::{
+    range_bound, run_report, zone_of_dates, Report, ReportError, ReportName,
+};
 use serde::Deserialize;
 
 /// The report route.
@@ -30,7 +32,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// Query of `GET /api/v1/reports/{name}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
     /// Start, inclusive: RFC 3339 or a date.
@@ -51,7 +53,6 @@ async fn report(
     Path(name): Path<String>,
     Query(p): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
-    let name = ReportName::parse(&name).map_err(ApiError::not_found)?;
     let csv = match p.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -61,10 +62,25 @@ async fn report(
             )))
         }
     };
+    let report = build_report(&state, &name, &p).await?;
+    if csv {
+        return Ok(csv_answer(&report));
+    }
+    Ok(Json(report.to_json()).into_response())
+}
+
+/// Runs report `name` with the query `p` (its `format` is not read): the API's and the
+/// dashboard's report. Errors as in the module docs.
+pub(crate) async fn build_report(
+    state: &AppState,
+    name: &str,
+    p: &ReportParams,
+) -> Result<Report, ApiError> {
+    let name = ReportName::parse(name).map_err(ApiError::not_found)?;
     let zone = ReportZone::parse(p.tz.as_deref().unwrap_or("campaign"))
         .map_err(|e| ApiError::bad_request(format!("query 'tz': {e}")))?;
     let campaign = match &p.campaign {
-        Some(c) => Some(crate::routes::campaigns::resolve_campaign(&state, c).await?),
+        Some(c) => Some(crate::routes::campaigns::resolve_campaign(state, c).await?),
         None => None,
     };
     let tz = zone_of_dates(zone, campaign.as_ref().map(|c| &c.settings));
@@ -88,30 +104,27 @@ async fn report(
         campaign: campaign.map(|c| c.id),
         zone,
     };
-    let report = match run_report(state.engine.store().as_ref(), name, &query, now).await {
-        Ok(r) => r,
-        Err(ReportError::Store(e)) => return Err(e.into()),
-        Err(e @ ReportError::EmptyRange { .. }) => {
-            return Err(ApiError::bad_request(e.to_string()))
-        }
-        Err(e @ ReportError::TooLarge) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                e.to_string(),
-            ))
-        }
-    };
-    if csv {
-        let body = report.table().to_csv();
-        let disposition = format!("attachment; filename=\"{}.csv\"", report.name());
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            body,
-        )
-            .into_response());
+    match run_report(state.engine.store().as_ref(), name, &query, now).await {
+        Ok(r) => Ok(r),
+        Err(ReportError::Store(e)) => Err(e.into()),
+        Err(e @ ReportError::EmptyRange { .. }) => Err(ApiError::bad_request(e.to_string())),
+        Err(e @ ReportError::TooLarge) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.to_string(),
+        )),
     }
-    Ok(Json(report.to_json()).into_response())
+}
+
+/// The report as RFC 4180 CSV, an attachment `NAME.csv`.
+pub(crate) fn csv_answer(report: &Report) -> Response {
+    let body = report.table().to_csv();
+    let disposition = format!("attachment; filename=\"{}.csv\"", report.name());
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
 }

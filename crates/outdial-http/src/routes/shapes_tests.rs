@@ -121,6 +121,7 @@ pub(crate) fn alert() -> AlertRecord {
 pub(crate) fn counts() -> StatusCounts {
     StatusCounts {
         leads_by_status: [("active".to_string(), 2)].into(),
+        leads_by_campaign: [(2, [("active".to_string(), 2)].into())].into(),
         leads_due: 1,
         attempts_in_flight: 0,
         attempts_since: 3,

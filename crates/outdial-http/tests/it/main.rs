@@ -4,6 +4,7 @@
 
 mod bland;
 mod bounds;
+mod dashboard;
 mod intake;
 mod metrics;
 mod reports;
@@ -111,6 +112,7 @@ async fn app_tuned(
         rejections: Arc::default(),
         metrics_anonymous_from: Arc::default(),
         default_region: outdial_core::Region::US,
+        sessions: Arc::default(),
     };
     tune(&mut state);
     (router(state), store, a.id)

@@ -106,6 +106,13 @@ pub async fn status_counts_and_attempts_after(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(c.leads_by_status.get("dialing"), Some(&2));
     assert_eq!(c.leads_by_status.get("active"), Some(&1));
+    let campaign = leads[0].campaign_id.0;
+    assert_eq!(
+        c.leads_by_campaign.get(&campaign),
+        Some(&[("active".to_string(), 1), ("dialing".to_string(), 2)].into()),
+        "the same counts by campaign"
+    );
+    assert_eq!(c.leads_by_campaign.len(), 1, "{:?}", c.leads_by_campaign);
     assert_eq!(c.leads_due, 1, "the active lead is due");
     assert_eq!(c.attempts_in_flight, 1);
     assert_eq!(c.attempts_since, 1, "only attempts reserved since `since`");

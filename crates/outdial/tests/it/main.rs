@@ -3,6 +3,7 @@
 mod alerts;
 mod backfill;
 mod backfill_fake;
+mod browser;
 mod checks;
 mod cli;
 mod crash;
