@@ -277,9 +277,73 @@ pub struct CallEvent {
     pub sip_response_code: Option<u16>,
 }
 
+/// What a provider charged for one call: `micros` millionths of `unit` (an ISO 4217 code,
+/// such as `USD`), never negative.
+///
+/// Each provider adapter reads its provider's price field into it (where the figure comes
+/// from, and in what sign and unit, is documented there; the reference notes on each
+/// provider give the wire fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallPrice {
+    /// Millionths of `unit`.
+    pub micros: i64,
+    /// ISO 4217 currency code, upper case.
+    pub unit: String,
+}
+
+impl CallPrice {
+    /// The price of `amount` (its absolute value: some providers report a charge as negative) in
+    /// `unit`, rounded to a millionth; `None` for an amount that is not finite or beyond
+    /// 10^12, or a unit that is not three ASCII letters.
+    pub fn from_amount(amount: f64, unit: &str) -> Option<CallPrice> {
+        let unit = unit.trim().to_ascii_uppercase();
+        if !amount.is_finite()
+            || amount.abs() > 1e12
+            || unit.len() != 3
+            || !unit.bytes().all(|b| b.is_ascii_uppercase())
+        {
+            return None;
+        }
+        Some(CallPrice {
+            micros: (amount.abs() * 1e6).round() as i64,
+            unit,
+        })
+    }
+
+    /// A price read back from storage: both parts, or none.
+    pub fn from_columns(micros: Option<i64>, unit: Option<String>) -> Option<CallPrice> {
+        Some(CallPrice {
+            micros: micros?,
+            unit: unit?,
+        })
+    }
+
+    /// The amount in `unit`.
+    pub fn amount(&self) -> f64 {
+        self.micros as f64 / 1e6
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_are_positive_millionths_of_a_currency() {
+        let p = CallPrice::from_amount(-0.03, "usd").unwrap();
+        assert_eq!(
+            p,
+            CallPrice {
+                micros: 30_000,
+                unit: "USD".into()
+            }
+        );
+        assert_eq!(p.amount(), 0.03);
+        assert_eq!(CallPrice::from_amount(0.036, "USD").unwrap().micros, 36_000);
+        assert_eq!(CallPrice::from_amount(f64::NAN, "USD"), None);
+        assert_eq!(CallPrice::from_amount(1.0, "US"), None);
+        assert_eq!(CallPrice::from_amount(1.0, "U$D"), None);
+    }
 
     #[test]
     fn status_round_trips_and_finals() {

@@ -34,7 +34,7 @@ pub mod report;
 pub mod schedule;
 
 pub use answer::{AnswerBehaviour, MachineHandling};
-pub use call::{AnsweredBy, AttemptState, CallEvent, CallStatus};
+pub use call::{AnsweredBy, AttemptState, CallEvent, CallPrice, CallStatus};
 pub use campaign::{CampaignSettings, ProviderKind};
 pub use disposition::{Disposition, DispositionCatalog, DispositionFlags};
 pub use failure::FailureKind;

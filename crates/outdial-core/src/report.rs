@@ -70,6 +70,8 @@ pub struct AttemptFact {
     pub answered_at: Option<DateTime<Utc>>,
     /// Talk time the provider reported, in seconds.
     pub duration_s: Option<u32>,
+    /// What the provider charged, once it reported a price.
+    pub price: Option<crate::CallPrice>,
 }
 
 /// One lead as reports see it.

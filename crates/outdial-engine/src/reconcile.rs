@@ -173,6 +173,7 @@ impl Engine {
             .store
             .apply_call_event(Some(attempt.id), &event, &raw, now)
             .await?;
+        self.record_price(&outcome, snap.price.as_ref()).await?;
         Ok(match outcome {
             EventOutcome::Applied { .. } => Resolution::Advanced,
             _ => Resolution::Unchanged,
@@ -276,6 +277,7 @@ impl Engine {
                     now,
                 )
                 .await?;
+            self.record_price(&owned, snap.price.as_ref()).await?;
             match owned {
                 EventOutcome::Applied { attempt: a, .. } if a.id == attempt.id => {
                     return Ok(Resolution::Advanced)

@@ -18,7 +18,7 @@
 //!
 //! [`DispositionCatalog`]: outdial_core::DispositionCatalog
 
-use outdial_core::{AttemptId, CallEvent, Disposition};
+use outdial_core::{AttemptId, CallEvent, CallPrice, Disposition};
 use outdial_store::{EventOutcome, RawEvent, StoreError};
 use serde::Serialize;
 
@@ -75,6 +75,26 @@ enum After {
 }
 
 impl Engine {
+    /// Records what the provider charged for the call of the attempt `outcome` applied to
+    /// (the first price reported is kept: [`outdial_store::Attempts::record_attempt_price`]).
+    /// Answers whether a price was recorded; nothing is done without a price or for a
+    /// duplicate or unknown call.
+    ///
+    /// Errors: the store's.
+    pub async fn record_price(
+        &self,
+        outcome: &EventOutcome,
+        price: Option<&CallPrice>,
+    ) -> Result<bool, EngineError> {
+        let (Some(id), Some(price)) = (outcome.attempt_id(), price) else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .record_attempt_price(id, price, self.clock.now())
+            .await?)
+    }
+
     /// Applies a verified, parsed **final** provider event (as [`Engine::ingest_call_event`])
     /// that reports the call's outcome as `label` (see the module docs for the rules). The
     /// requested disposition is recorded with `raw.source` as its source. `attempt_hint` is

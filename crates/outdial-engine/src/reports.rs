@@ -497,19 +497,20 @@ impl Report {
                         k.attempts.talk_n.to_string(),
                         formula("average talk time"),
                     ],
+                    r("priced dials", &k.priced_dials),
                     vec![
                         "cost per attempt".into(),
                         opt(k.cost_per_attempt),
-                        String::new(),
-                        String::new(),
-                        formula("cost"),
+                        opt(k.cost_total),
+                        k.priced_dials.numerator.to_string(),
+                        cost_formula(k),
                     ],
                     vec![
                         "cost per contact".into(),
                         opt(k.cost_per_contact),
-                        String::new(),
-                        String::new(),
-                        formula("cost"),
+                        opt(k.cost_total),
+                        k.priced_contacts.to_string(),
+                        cost_formula(k),
                     ],
                 ];
                 (
@@ -656,6 +657,16 @@ impl Report {
             rows,
         }
     }
+}
+
+/// The cost formula with the currency the figures are in (or why there is none).
+fn cost_formula(k: &outdial_core::report::Kpis) -> String {
+    let currency = match (&k.cost_currency, k.priced_dials.numerator) {
+        (Some(c), _) => c.clone(),
+        (None, 0) => "no dial has a price yet".into(),
+        (None, _) => "prices in more than one currency: not added".into(),
+    };
+    format!("{} ({currency})", formula("cost"))
 }
 
 fn formula(name: &str) -> String {

@@ -225,6 +225,9 @@ pub struct CallSnapshot {
     /// the provider keeps no such tag (Twilio: the attempt rides only in the callback URL).
     /// The reconciler never matches a call tagged with another attempt to an ambiguous one.
     pub attempt: Option<AttemptId>,
+    /// What the provider charged for the call, once it says (Twilio fills `price` some time
+    /// after the call ends; Bland's call object carries `price` in USD).
+    pub price: Option<outdial_core::CallPrice>,
 }
 
 impl CallSnapshot {

@@ -651,6 +651,18 @@ impl Attempts for CrashStore {
     async fn mark_reconciled(&self, id: AttemptId, now: DateTime<Utc>) -> StoreResult<()> {
         guard!(self, "mark_reconciled", self.inner.mark_reconciled(id, now))
     }
+    async fn record_attempt_price(
+        &self,
+        id: AttemptId,
+        price: &outdial_core::CallPrice,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        guard!(
+            self,
+            "record_attempt_price",
+            self.inner.record_attempt_price(id, price, now)
+        )
+    }
 }
 
 #[async_trait]

@@ -189,6 +189,7 @@ impl Call {
             end_time: ended,
             duration_s: ended.map(|e| self.duration_at(e)),
             answered_by: self.answered_at.filter(|a| *a <= now).and(self.answered_by),
+            price: None,
         }
     }
 

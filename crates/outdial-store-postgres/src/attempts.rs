@@ -537,4 +537,26 @@ impl Attempts for PgStore {
             .map_err(backend)?;
         Ok(())
     }
+
+    async fn record_attempt_price(
+        &self,
+        id: AttemptId,
+        price: &outdial_core::CallPrice,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE attempts SET price_micros = $1, price_unit = $2, updated_at = $3
+             WHERE id = $4 AND price_micros IS NULL",
+        )
+        .bind(price.micros)
+        .bind(&price.unit)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?
+        .rows_affected()
+            == 1;
+        Ok(done)
+    }
 }

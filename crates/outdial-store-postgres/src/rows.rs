@@ -103,6 +103,10 @@ pub(crate) fn attempt_from_row(r: &PgRow) -> StoreResult<Attempt> {
         reconciled_at: get(r, "reconciled_at")?,
         requested_disposition: disposition_named(r, "requested_disposition")?,
         callback_at: get(r, "callback_at")?,
+        price: outdial_core::CallPrice::from_columns(
+            get(r, "price_micros")?,
+            get(r, "price_unit")?,
+        ),
     })
 }
 

@@ -516,4 +516,28 @@ impl Attempts for SqliteStore {
             .map_err(backend)?;
         Ok(())
     }
+
+    async fn record_attempt_price(
+        &self,
+        id: AttemptId,
+        price: &outdial_core::CallPrice,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = WriteTx::begin(&self.pool).await?;
+        let done = sqlx::query(
+            "UPDATE attempts SET price_micros = ?, price_unit = ?, updated_at = ?
+             WHERE id = ? AND price_micros IS NULL",
+        )
+        .bind(price.micros)
+        .bind(&price.unit)
+        .bind(ts(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
 }

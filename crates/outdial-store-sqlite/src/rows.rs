@@ -103,6 +103,10 @@ pub(crate) fn attempt_from_row(r: &SqliteRow) -> StoreResult<Attempt> {
             .map_err(backend)?
             .and_then(|d| Disposition::normalise(&d)),
         callback_at: opt_ts(r.try_get("callback_at").map_err(backend)?)?,
+        price: outdial_core::CallPrice::from_columns(
+            r.try_get("price_micros").map_err(backend)?,
+            r.try_get("price_unit").map_err(backend)?,
+        ),
     })
 }
 

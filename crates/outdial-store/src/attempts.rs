@@ -63,6 +63,9 @@ pub struct Attempt {
     pub requested_disposition: Option<Disposition>,
     /// The callback time requested with it, UTC.
     pub callback_at: Option<DateTime<Utc>>,
+    /// What the provider charged for the call, once it reported a price
+    /// ([`Attempts::record_attempt_price`]).
+    pub price: Option<outdial_core::CallPrice>,
 }
 
 /// A raw provider event as received, kept in the event log.
@@ -98,13 +101,27 @@ pub enum EventOutcome {
     /// The attempt had already ended (a final state: `ended`, `rejected`, `not-placed`,
     /// concluded or not): the raw event was recorded (and deduplicated), and nothing of the
     /// attempt changed. Once final, an attempt's facts change only through an explicit
-    /// re-disposition ([`Store::redispose_attempt`]).
+    /// re-disposition ([`Store::redispose_attempt`]), and its price is added once the
+    /// provider reports one ([`Attempts::record_attempt_price`]).
     Late {
         /// The attempt it belongs to.
         attempt_id: AttemptId,
     },
     /// No attempt matches the call id (nor the attempt hint). Recorded, nothing changed.
     UnknownCall,
+}
+
+impl EventOutcome {
+    /// The attempt the event belongs to (`None` for a duplicate or an unknown call).
+    pub fn attempt_id(&self) -> Option<AttemptId> {
+        match self {
+            EventOutcome::Applied { attempt, .. } => Some(attempt.id),
+            EventOutcome::Stale { attempt_id } | EventOutcome::Late { attempt_id } => {
+                Some(*attempt_id)
+            }
+            EventOutcome::Duplicate | EventOutcome::UnknownCall => None,
+        }
+    }
 }
 
 /// Fields written when the provider accepted a call.
@@ -287,4 +304,14 @@ pub trait Attempts: Send + Sync {
 
     /// Notes that the reconciler asked the provider about an attempt at `now`.
     async fn mark_reconciled(&self, id: AttemptId, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Records what the provider charged for attempt `id`'s call, unless a price is already
+    /// recorded (the first price reported wins; a repeated report changes nothing). Answers
+    /// whether this call recorded it; `false` also for an unknown attempt.
+    async fn record_attempt_price(
+        &self,
+        id: AttemptId,
+        price: &outdial_core::CallPrice,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }

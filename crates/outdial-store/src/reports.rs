@@ -114,6 +114,7 @@ impl Attempt {
             placed_at: self.placed_at,
             answered_at: self.answered_at,
             duration_s: self.duration_s,
+            price: self.price.clone(),
         }
     }
 }

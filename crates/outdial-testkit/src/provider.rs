@@ -119,6 +119,7 @@ fn snapshot(
         end_time: p.2.is_final().then_some(p.3 + Duration::seconds(30)),
         duration_s: p.2.is_final().then_some(30),
         answered_by: None,
+        price: None,
     }
 }
 

@@ -141,10 +141,20 @@ pub struct Kpis {
     pub list_penetration: Rate,
     /// Σ talk seconds ÷ answered dials that report a talk time, in seconds.
     pub average_talk_time_s: Option<f64>,
-    /// Cost per dial and per contact: `None` — outdial does not store providers' prices yet.
+    /// Dials whose provider reported a price ÷ dials (a price comes with a provider's
+    /// final webhook or with the call the reconciler fetches, as each provider sends it).
+    pub priced_dials: Rate,
+    /// The currency of the prices (ISO 4217); `None` without a priced dial or when the
+    /// prices are in more than one currency (then no cost figure is given).
+    pub cost_currency: Option<String>,
+    /// Σ price of the priced dials, in `cost_currency`.
+    pub cost_total: Option<f64>,
+    /// Σ price ÷ priced dials, in `cost_currency`.
     pub cost_per_attempt: Option<f64>,
-    /// See `cost_per_attempt`.
+    /// Σ price ÷ human contacts among the priced dials, in `cost_currency`.
     pub cost_per_contact: Option<f64>,
+    /// Human contacts among the priced dials (the denominator of `cost_per_contact`).
+    pub priced_contacts: u64,
     /// The attempt counts the rates are made of.
     pub attempts: AttemptCounts,
 }
@@ -189,7 +199,11 @@ pub const KPI_FORMULAS: &[Formula] = &[
     },
     Formula {
         name: "cost",
-        formula: "not reported: providers' prices are not stored yet",
+        formula: "sum of the prices providers reported / priced dials (per attempt) or / human-answered priced dials (per contact), in the prices' one currency",
+    },
+    Formula {
+        name: "priced dials",
+        formula: "dials whose provider reported a price / dials",
     },
 ];
 
@@ -199,9 +213,13 @@ pub fn kpis(input: &ReportInput<'_>) -> Kpis {
     let mut counts = AttemptCounts::default();
     let mut per_lead: HashMap<LeadId, u64> = HashMap::new();
     let mut contacted: HashSet<LeadId> = HashSet::new();
+    let mut cost = CostSum::default();
     for a in input.attempts {
         let c = ctx.class(a);
         counts.add(a, c);
+        if c.dial {
+            cost.add(a.price.as_ref(), c.human);
+        }
         if c.dial {
             *per_lead.entry(a.lead_id).or_default() += 1;
         }
@@ -225,9 +243,50 @@ pub fn kpis(input: &ReportInput<'_>) -> Kpis {
         list_penetration: Rate::of(attempted, leads),
         average_talk_time_s: (counts.talk_n > 0)
             .then(|| (counts.talk_s as f64 / counts.talk_n as f64 * 10.0).round() / 10.0),
-        cost_per_attempt: None,
-        cost_per_contact: None,
+        priced_dials: Rate::of(cost.priced, counts.dials),
+        cost_currency: cost.currency(),
+        cost_total: cost.total(),
+        cost_per_attempt: cost.per(cost.priced),
+        cost_per_contact: cost.per(cost.priced_human),
+        priced_contacts: cost.priced_human,
         attempts: counts,
+    }
+}
+
+/// The prices of the dials, summed in millionths.
+#[derive(Debug, Default)]
+struct CostSum {
+    priced: u64,
+    priced_human: u64,
+    micros: i64,
+    units: std::collections::BTreeSet<String>,
+}
+
+impl CostSum {
+    fn add(&mut self, price: Option<&crate::CallPrice>, human: bool) {
+        let Some(p) = price else { return };
+        self.priced += 1;
+        self.priced_human += u64::from(human);
+        self.micros = self.micros.saturating_add(p.micros);
+        self.units.insert(p.unit.clone());
+    }
+
+    /// The one currency of the prices.
+    fn currency(&self) -> Option<String> {
+        (self.units.len() == 1)
+            .then(|| self.units.iter().next().cloned())
+            .flatten()
+    }
+
+    fn total(&self) -> Option<f64> {
+        self.currency()?;
+        Some(self.micros as f64 / 1e6)
+    }
+
+    /// The total ÷ `n`, to a millionth; `None` for `n = 0` or mixed currencies.
+    fn per(&self, n: u64) -> Option<f64> {
+        let total = self.total()?;
+        (n > 0).then(|| (total / n as f64 * 1e6).round() / 1e6)
     }
 }
 

@@ -77,6 +77,7 @@ fn attempt(id: i64, lead: i64, number: u32, at: &str, how: &str) -> AttemptFact 
         placed_at: placed.then_some(at),
         answered_at: answered.then_some(at + Duration::seconds(10)),
         duration_s: answered.then_some(60),
+        price: None,
     }
 }
 
@@ -170,7 +171,58 @@ fn kpis_match_the_hand_worked_log() {
     assert_eq!(k.attempts_per_lead_max, 3);
     assert_eq!(k.list_penetration.value, Some(1.0));
     assert_eq!(k.average_talk_time_s, Some(60.0));
+    // No provider reported a price: no cost, and the count says so.
     assert_eq!(k.cost_per_attempt, None);
+    assert_eq!(k.priced_dials, Rate::of(0, 8));
+    assert_eq!(k.cost_currency, None);
+
+    // Prices on three dials: the not-placed attempt's price does not count (not a dial).
+    // 0.09 + 0.036 + 0.015 = 0.141 USD over 3 priced dials = 0.047 per attempt; two of
+    // them are human contacts (the sale and a human answer): 0.0705 per contact.
+    let mut priced = attempts.clone();
+    let usd = |amount| crate::CallPrice::from_amount(amount, "USD");
+    let mut set = |how: &str, amount: f64| {
+        let a = priced
+            .iter_mut()
+            .find(|a| a.price.is_none() && classify(a) == how)
+            .unwrap_or_else(|| panic!("a {how} attempt"));
+        a.price = usd(amount);
+    };
+    set("human", 0.09);
+    set("na", 0.036);
+    set("sale", 0.015);
+    set("refused", 5.0);
+    let k = kpis(&input(&q, &priced, &leads, &c));
+    assert_eq!(k.priced_dials, Rate::of(3, 8));
+    assert_eq!(k.cost_currency.as_deref(), Some("USD"));
+    assert_eq!(k.cost_total, Some(0.141));
+    assert_eq!(k.cost_per_attempt, Some(0.047));
+    assert_eq!(k.priced_contacts, 2);
+    assert_eq!(k.cost_per_contact, Some(0.0705));
+    // A second currency: nothing is added up.
+    let eur = priced
+        .iter_mut()
+        .find(|a| a.price.is_none() && classify(a) == "na");
+    eur.expect("another no-answer").price = crate::CallPrice::from_amount(0.02, "EUR");
+    let k = kpis(&input(&q, &priced, &leads, &c));
+    assert_eq!(k.priced_dials, Rate::of(4, 8));
+    assert_eq!(
+        (k.cost_currency, k.cost_total, k.cost_per_attempt),
+        (None, None, None)
+    );
+}
+
+/// The `how` an attempt of [`attempt`] was made with.
+fn classify(a: &AttemptFact) -> &'static str {
+    match (a.placed_at, a.disposition.as_ref().map(|d| d.as_str())) {
+        (None, _) => "refused",
+        (_, Some("NO_ANSWER")) => "na",
+        (_, Some("ANSWERED")) => "human",
+        (_, Some("VOICEMAIL")) => "machine",
+        (_, Some("SALE")) => "sale",
+        (_, Some("TRANSFERRED")) => "xfer",
+        _ => "other",
+    }
 }
 
 #[test]

@@ -66,6 +66,7 @@ pub(crate) fn attempt() -> Attempt {
         reconciled_at: None,
         requested_disposition: None,
         callback_at: None,
+        price: None,
     }
 }
 

@@ -160,6 +160,8 @@ pub struct CallObject {
     /// attempt outdial sent the call for, echoed by Bland; `None` for a call outdial did not
     /// create (another system's, or one placed before outdial sent metadata).
     pub attempt_id: Option<i64>,
+    /// `price`, USD (`reference/bland.md`).
+    pub price: Option<f64>,
 }
 
 /// An attempt id as sent in metadata: a number or a numeric string.
@@ -205,6 +207,10 @@ impl CallObject {
             end_at: parse_time(s("end_at").as_deref()),
             attempt_id: attempt_of(map.get("metadata"))
                 .or_else(|| attempt_of(map.get("variables").and_then(|v| v.get("metadata")))),
+            price: map.get("price").and_then(|v| match v {
+                Value::String(t) => t.trim().parse().ok(),
+                v => v.as_f64(),
+            }),
         }
     }
 
@@ -244,6 +250,9 @@ impl CallObject {
             duration_s: self.duration_s(),
             answered_by: map_answered_by(self.answered_by.as_deref()),
             attempt: self.attempt_id.map(AttemptId),
+            price: self
+                .price
+                .and_then(|p| outdial_core::CallPrice::from_amount(p, "USD")),
         })
     }
 }

@@ -298,7 +298,7 @@ pub fn parse_call_webhook(body: &[u8]) -> Result<BlandCallback, WebhookError> {
         transferred_to: s("transferred_to"),
         summary: s("summary"),
         recording_url: s("recording_url"),
-        price: map.get("price").and_then(Value::as_f64),
+        price: obj.price,
         call_ended_by: s("call_ended_by"),
         error_message: s("error_message"),
         attempt_id,

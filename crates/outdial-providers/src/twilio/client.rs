@@ -728,6 +728,11 @@ struct CallResource {
     answered_by: Option<String>,
     /// String of milliseconds.
     queue_time: Option<Value>,
+    /// Decimal string, negative for a charge (`"-0.03000"`); null until Twilio has priced
+    /// the call, some time after it ended.
+    price: Option<Value>,
+    /// ISO 4217 currency of `price` (`USD`).
+    price_unit: Option<String>,
 }
 
 /// One page of `GET Calls.json`.
@@ -785,8 +790,19 @@ impl CallResource {
             end_time: parse_twilio_date(self.end_time.as_deref(), sid, "end_time")?,
             duration_s,
             answered_by: self.answered_by.as_deref().and_then(AnsweredBy::parse),
+            price: price_of(self.price.as_ref(), self.price_unit.as_deref()),
         })
     }
+}
+
+/// A call's `price` and `price_unit` (`"-0.03000"`, `"USD"`): `None` while either is null
+/// or unreadable.
+fn price_of(price: Option<&Value>, unit: Option<&str>) -> Option<outdial_core::CallPrice> {
+    let amount = match price? {
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        v => v.as_f64()?,
+    };
+    outdial_core::CallPrice::from_amount(amount, unit?)
 }
 
 /// A nullable Twilio date: RFC 2822 (`Tue, 31 Aug 2010 20:36:28 +0000`), also RFC 3339.

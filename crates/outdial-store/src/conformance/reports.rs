@@ -361,3 +361,42 @@ pub async fn report_ranges_are_half_open_and_duplicates_change_nothing(store: Ar
         .unwrap()
         .is_empty());
 }
+
+/// A provider's price is stored once: the first report wins, a repeat or another figure
+/// changes nothing, an unknown attempt records nothing.
+pub async fn the_first_price_reported_is_kept(store: Arc<dyn Store>) {
+    let leads = seed(&*store, "price", &["+12125550151"]).await;
+    let a = store
+        .reserve_attempt(leads[0].id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.attempt(a.id).await.unwrap().unwrap().price, None);
+    let price = outdial_core::CallPrice::from_amount(-0.0325, "USD").unwrap();
+    let later = t0() + Duration::minutes(10);
+    assert!(store
+        .record_attempt_price(a.id, &price, later)
+        .await
+        .unwrap());
+    let other = outdial_core::CallPrice::from_amount(9.0, "EUR").unwrap();
+    assert!(!store
+        .record_attempt_price(a.id, &other, later)
+        .await
+        .unwrap());
+    assert!(!store
+        .record_attempt_price(a.id, &price, later)
+        .await
+        .unwrap());
+    let got = store.attempt(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        got.price,
+        Some(outdial_core::CallPrice {
+            micros: 32_500,
+            unit: "USD".into()
+        })
+    );
+    assert!(!store
+        .record_attempt_price(AttemptId(a.id.0 + 1000), &price, later)
+        .await
+        .unwrap());
+}

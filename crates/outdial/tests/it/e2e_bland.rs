@@ -167,6 +167,62 @@ fn tagged_attempts<'a>(
     tagged
 }
 
+/// Every price stored on an attempt is the fake Bland's price of its call, nearly every
+/// priced call's attempt has it (through the webhook or the reconciler's fetch), and the KPI
+/// report adds them up. Answers how many attempts are priced.
+async fn check_prices(
+    store: &SqliteStore,
+    attempts: &[Attempt],
+    calls: &HashMap<String, &serde_json::Value>,
+) -> usize {
+    let mut priced = 0;
+    let mut expected_micros = 0;
+    let mut carrier_priced = 0;
+    for a in attempts.iter().filter(|a| a.state.is_final()) {
+        let Some(call) = a.call_id.as_ref().and_then(|c| calls.get(c.as_str())) else {
+            continue;
+        };
+        let Some(usd) = call["price"].as_f64() else {
+            continue;
+        };
+        carrier_priced += 1;
+        if let Some(p) = &a.price {
+            assert_eq!(
+                p,
+                &outdial_core::CallPrice::from_amount(usd, "USD").unwrap(),
+                "attempt {}",
+                a.id
+            );
+            priced += 1;
+            expected_micros += p.micros;
+        }
+    }
+    assert!(
+        priced * 10 >= carrier_priced * 9,
+        "{priced} of {carrier_priced} priced calls have their price"
+    );
+    let query = outdial_core::report::ReportQuery {
+        from: monday_morning() - Duration::days(1),
+        to: monday_morning() + Duration::days(10),
+        campaign: None,
+        zone: outdial_core::report::ReportZone::Utc,
+    };
+    let report = outdial_engine::reports::run_report(
+        store,
+        outdial_engine::reports::ReportName::Kpis,
+        &query,
+        monday_morning() + Duration::days(10),
+    )
+    .await
+    .unwrap();
+    let k = report.to_json();
+    assert_eq!(k["cost_currency"], "USD", "{k}");
+    assert_eq!(k["priced_dials"]["numerator"], priced, "{k}");
+    let total = k["cost_total"].as_f64().unwrap();
+    assert!((total - expected_micros as f64 / 1e6).abs() < 1e-6, "{k}");
+    priced
+}
+
 /// Whether `a`'s events show its tag's path: the raw Bland webhook carrying
 /// `disposition_tag` = its requested disposition, and the request recorded from that webhook.
 async fn tag_came_by_webhook(store: &SqliteStore, a: &Attempt) -> bool {
@@ -341,6 +397,9 @@ async fn five_hundred_bland_leads_two_days_with_faults() {
         by_webhook > 0,
         "no tag traced from a raw webhook to its request"
     );
+    let priced = check_prices(&store, &attempts, &by_call).await;
+    eprintln!("{priced} attempts priced");
+    assert!(priced > 100, "only {priced} attempts have a price");
 
     // The always-busy number is redialed by the policy, never in a loop.
     let busy_calls: Vec<_> = ledger.iter().filter(|e| e.to == busy).collect();

@@ -156,6 +156,18 @@ pub(crate) async fn call_webhook(
         .await
     {
         Ok(outcome) => {
+            let price = result
+                .price
+                .and_then(|p| outdial_core::CallPrice::from_amount(p, "USD"));
+            if let Err(e) = state
+                .engine
+                .record_price(&outcome.event, price.as_ref())
+                .await
+            {
+                // The call is applied: a retry of this webhook would be a duplicate and
+                // change nothing, so a 503 would not bring the price back. Logged.
+                tracing::error!(error = %e, "Bland webhook applied, its price could not be stored");
+            }
             tracing::debug!(
                 event = ?outcome.event,
                 disposition = ?outcome.disposition,

@@ -609,6 +609,7 @@ fn call_json(sid: &str, status: &str, created: Option<&str>) -> Value {
         "end_time": "Tue, 31 Aug 2010 20:36:44 +0000",
         "from": "+14155550199",
         "price": "-0.03000",
+        "price_unit": "USD",
         "sid": sid,
         "start_time": "Tue, 31 Aug 2010 20:36:29 +0000",
         "status": status,
@@ -648,6 +649,14 @@ async fn fetch_call_parses_the_call_resource() {
     );
     assert_eq!(snap.duration_s, Some(15));
     assert_eq!(snap.answered_by, Some(AnsweredBy::MachineStart));
+    // Twilio's charge, negative on the wire, as a price in millionths.
+    assert_eq!(
+        snap.price,
+        Some(outdial_core::CallPrice {
+            micros: 30_000,
+            unit: "USD".into()
+        })
+    );
 
     let seen = log.lock().unwrap()[0].clone();
     assert_eq!(seen.method, "GET");
@@ -676,6 +685,7 @@ async fn fetch_call_of_a_queued_call_has_nulls() {
     assert_eq!(snap.end_time, None);
     assert_eq!(snap.duration_s, None);
     assert_eq!(snap.answered_by, None);
+    assert_eq!(snap.price, None, "not priced yet");
     // Empty strings count as null too.
     let body = serde_json::json!({
         "sid": CALL_SID, "status": "ringing", "to": null,
