@@ -6,6 +6,7 @@ mod bland;
 mod bounds;
 mod intake;
 mod metrics;
+mod openapi;
 mod reports;
 mod server;
 
