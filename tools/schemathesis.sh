@@ -7,14 +7,14 @@
 # The server runs the debug binary (target/debug/outdial, built by the tests; built here if
 # missing) on a new SQLite file with the fake carrier, a campaign and a few leads, and an
 # API key of its temporary config. Reproducible: a fixed seed and a bounded number of
-# examples per operation (about 2 minutes on 2 cores). Exit status: schemathesis's (non-zero
+# examples per operation, no time budget (about N minutes on 2 cores). Exit status: schemathesis's (non-zero
 # on any failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION="4.32.5"
 SEED="${OUTDIAL_SCHEMATHESIS_SEED:-20261204}"
-EXAMPLES="${OUTDIAL_SCHEMATHESIS_EXAMPLES:-25}"
+EXAMPLES="${OUTDIAL_SCHEMATHESIS_EXAMPLES:-60}"
 
 if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
   echo "installing schemathesis $SCHEMATHESIS_VERSION from PyPI"
@@ -67,7 +67,7 @@ export OUTDIAL_CONFIG="$work/outdial.toml" RUST_LOG="${RUST_LOG:-warn}"
 
 # Data for the operations to find: a campaign and a few leads (ids 1 to 3).
 "$bin" campaign create schemathesis --caller-id +15005550006 \
-  --answer-document '<Response/>' --db "$work/outdial.db" --create >/dev/null
+  --answer-document '<Response/>' --db "$work/outdial.db" >/dev/null
 printf 'phone_number,first_name\n+12125550101,Ada\n+12125550102,Grace\n+13105550103,Edsger\n' \
   > "$work/leads.csv"
 "$bin" import "$work/leads.csv" --campaign schemathesis --db "$work/outdial.db" >/dev/null
@@ -97,7 +97,6 @@ schemathesis run "$base/api/v1/openapi.json" \
   --seed "$SEED" \
   --workers 2 \
   --request-timeout 10 \
-  --max-time 170 \
   --no-color || status=$?
 
 if [ "$status" -ne 0 ]; then

@@ -15,13 +15,18 @@
 //! writes it anew. `openapi::every_described_operation_is_routed` checks the other
 //! direction: each operation of the description is served, behind the API key.
 //!
-//! The answer types of other crates appear here as the schemas of this module
-//! ([`LeadStatusSchema`], …): the JSON values they serialize to, kept equal to their serde
-//! names by the test `openapi::mirrored_enums_match_serde`.
+//! The enums of other crates appear as the schemas of this module ([`LeadStatusSchema`], …):
+//! each lists the JSON names its type's every variant serializes to.
 
+use outdial_core::{AnsweredBy, AttemptState, CallStatus, LeadStatus};
+use outdial_engine::intake::MatchedBy;
+use outdial_engine::reports::ReportName;
+use outdial_engine::DispositionOutcome;
+use std::borrow::Cow;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 /// Where the description is served.
@@ -38,7 +43,7 @@ pub const BEARER: &str = "bearer";
         title = "outdial admin API",
         description = "The admin API of outdial, an outbound-call orchestrator. Every \
                        operation needs `Authorization: Bearer <api key>` (a key of the \
-                       config's `[http] api_keys`). Errors answer `{\"error\": \"…\"}`.",
+                       config's `api_keys`). Errors answer `{\"error\": \"…\"}`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     modifiers(&BearerScheme),
@@ -72,7 +77,7 @@ impl Modify for BearerScheme {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key of the config's `[http] api_keys`."))
+                    .description(Some("An API key of the config's `api_keys`."))
                     .build(),
             ),
         );
@@ -169,111 +174,87 @@ pub fn spec_json() -> String {
     text
 }
 
-/// Schema of [`outdial_core::LeadStatus`].
-#[derive(Debug, serde::Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = LeadStatus)]
-pub enum LeadStatusSchema {
-    /// Waiting for its `next_attempt_at`.
-    Active,
-    /// One attempt in flight.
-    Dialing,
-    /// Finished.
-    Done,
-    /// Held until resumed.
-    Paused,
+/// The JSON string each of `all` serializes to.
+fn serde_names<T: serde::Serialize>(all: &[T]) -> Vec<String> {
+    all.iter()
+        .map(|v| match serde_json::to_value(v) {
+            Ok(serde_json::Value::String(name)) => name,
+            other => panic!("an enum of names serializes to a string, not {other:?}"),
+        })
+        .collect()
 }
 
-/// Schema of [`outdial_core::AttemptState`].
-#[derive(Debug, serde::Serialize, ToSchema)]
-#[serde(rename_all = "kebab-case")]
-#[schema(as = AttemptState)]
-pub enum AttemptStateSchema {
-    /// Committed; the provider not asked yet.
-    Reserved,
-    /// The provider accepted the call.
-    Placed,
-    /// The called phone rings.
-    Ringing,
-    /// Answered.
-    InProgress,
-    /// Final: ended with a final call status.
-    Ended,
-    /// Final: refused by the provider.
-    Rejected,
-    /// Ambiguous: a call may exist.
-    Unknown,
-    /// Final: no call exists.
-    NotPlaced,
+/// Every variant of a field-less enum, `all_of!(Type: A, B)`; a variant added to the type
+/// fails to compile here, so that the schema cannot miss it.
+macro_rules! all_of {
+    ($t:ident: $($v:ident),+ $(,)?) => {{
+        let _exhaustive = |x: $t| match x {
+            $($t::$v => ()),+
+        };
+        [$($t::$v),+]
+    }};
 }
 
-/// Schema of [`outdial_core::CallStatus`].
-#[derive(Debug, serde::Serialize, ToSchema)]
-#[serde(rename_all = "kebab-case")]
-#[schema(as = CallStatus)]
-pub enum CallStatusSchema {
-    /// Queued at the provider.
-    Queued,
-    /// Dialing started.
-    Initiated,
-    /// Ringing.
-    Ringing,
-    /// Answered, in progress.
-    InProgress,
-    /// Final: ended normally.
-    Completed,
-    /// Final: busy.
-    Busy,
-    /// Final: not answered.
-    NoAnswer,
-    /// Final: could not be completed.
-    Failed,
-    /// Final: canceled.
-    Canceled,
+/// A schema of another crate's enum of names: `$name` is the schema's name and `$values`
+/// every value (serialized by serde, so the names are the JSON's own).
+macro_rules! names_schema {
+    ($(#[$doc:meta])* $ty:ident = $name:literal, $values:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $ty;
+
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(serde_names(&$values)))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $ty {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+        }
+    };
 }
 
-/// Schema of [`outdial_core::AnsweredBy`].
-#[derive(Debug, serde::Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = AnsweredBy)]
-pub enum AnsweredBySchema {
-    /// A person.
-    Human,
-    /// A machine, at the start of its greeting.
-    MachineStart,
-    /// A machine, greeting ended with a beep.
-    MachineEndBeep,
-    /// A machine, greeting ended in silence.
-    MachineEndSilence,
-    /// A machine, greeting ended otherwise.
-    MachineEndOther,
-    /// A fax machine.
-    Fax,
-    /// Not determined.
-    Unknown,
-}
-
-/// Schema of [`outdial_engine::intake::MatchedBy`].
-#[derive(Debug, serde::Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = MatchedBy)]
-pub enum MatchedBySchema {
-    /// Same external id.
-    ExternalId,
-    /// Same number.
-    Phone,
-}
-
-/// Schema of [`outdial_engine::DispositionOutcome`].
-#[derive(Debug, serde::Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = DispositionOutcome)]
-pub enum DispositionOutcomeSchema {
-    /// Kept; applied when the attempt ends.
-    Pending,
-    /// Applied to the lead now.
-    Applied,
-}
+names_schema!(
+    /// Schema of [`outdial_core::LeadStatus`].
+    LeadStatusSchema = "LeadStatus",
+    all_of!(LeadStatus: Active, Dialing, Done, Paused)
+);
+names_schema!(
+    /// Schema of [`outdial_core::AttemptState`].
+    AttemptStateSchema = "AttemptState",
+    AttemptState::ALL
+);
+names_schema!(
+    /// Schema of [`outdial_core::CallStatus`].
+    CallStatusSchema = "CallStatus",
+    CallStatus::ALL
+);
+names_schema!(
+    /// Schema of [`outdial_core::AnsweredBy`].
+    AnsweredBySchema = "AnsweredBy",
+    all_of!(AnsweredBy: Human, MachineStart, MachineEndBeep, MachineEndSilence, MachineEndOther, Fax, Unknown)
+);
+names_schema!(
+    /// Schema of [`outdial_engine::intake::MatchedBy`].
+    MatchedBySchema = "MatchedBy",
+    all_of!(MatchedBy: ExternalId, Phone)
+);
+names_schema!(
+    /// Schema of [`outdial_engine::DispositionOutcome`].
+    DispositionOutcomeSchema = "DispositionOutcome",
+    all_of!(DispositionOutcome: Pending, Applied)
+);
+names_schema!(
+    /// Schema of [`outdial_engine::reports::ReportName`] (the path of `GET /api/v1/reports/{name}`).
+    ReportNameSchema = "ReportName",
+    ReportName::ALL.map(ReportName::as_str)
+);
 
 /// Schema of [`outdial_core::LeadContact`]: every field optional, absent ones left out.
 #[derive(Debug, ToSchema)]

@@ -40,6 +40,7 @@ pub struct DispositionAnswer {
 #[allow(dead_code)] // read by `PathId`; here for the description
 struct AttemptPath {
     /// The attempt's id.
+    #[param(example = 1)]
     id: i64,
 }
 
@@ -47,8 +48,10 @@ struct AttemptPath {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DispositionBody {
     /// Disposition code or alias (`SALE`, `transfer`, `CALLBACK`, a provider's disposition tag).
+    #[schema(example = "CALLBACK")]
     pub disposition: String,
     /// Requested callback time, RFC 3339 (with `CALLBACK`).
+    #[schema(format = DateTime)]
     pub callback_at: Option<String>,
 }
 

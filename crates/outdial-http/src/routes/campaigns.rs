@@ -52,6 +52,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[allow(dead_code)] // read by `Path<String>`; here for the description
 pub(crate) struct CampaignPath {
     /// The campaign's id (digits) or name.
+    #[param(example = "schemathesis")]
     campaign: String,
 }
 

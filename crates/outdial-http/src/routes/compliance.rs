@@ -22,12 +22,14 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct CheckQuery {
     /// The number (any format the default region reads; E.164 preferred; `+` as `%2B`).
+    #[param(example = "+12125550101")]
     pub phone: String,
     /// Two-letter state, if known.
     pub state: Option<String>,
     /// Explicit IANA zone.
     pub tz: Option<String>,
     /// Instant, RFC 3339; default now (clock time).
+    #[param(format = DateTime)]
     pub at: Option<String>,
     /// Campaign name whose settings and lists apply.
     pub campaign: Option<String>,

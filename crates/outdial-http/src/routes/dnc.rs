@@ -89,6 +89,7 @@ pub struct DncAnswer {
 #[serde(deny_unknown_fields)]
 pub struct DncChangeBody {
     /// The number (without a country code: in the configured default region).
+    #[schema(example = "+12125550101")]
     pub phone: String,
     /// A campaign (id or name): its own list.
     pub campaign: Option<String>,
@@ -218,6 +219,7 @@ async fn remove(
 #[into_params(parameter_in = Query)]
 pub struct DncCheckQuery {
     /// The number.
+    #[param(example = "+12125550101")]
     pub phone: String,
     /// A campaign (id or name) whose own list also counts.
     pub campaign: Option<String>,

@@ -49,6 +49,7 @@ pub struct JobRequeued {
 #[allow(dead_code)] // read by `PathId`; here for the description
 struct JobPath {
     /// The job's id.
+    #[param(example = 1)]
     id: i64,
 }
 

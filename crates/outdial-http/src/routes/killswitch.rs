@@ -68,7 +68,8 @@ pub struct SwitchBody {
 }
 
 /// A campaign named by its id or its name.
-#[derive(Debug, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)] // a schema only: the body reads a JSON value
 pub enum CampaignRef {
     /// Its id.

@@ -287,6 +287,7 @@ async fn lead_explain(
 #[into_params(parameter_in = Query)]
 pub struct LeadSearch {
     /// The number (write `+` as `%2B`).
+    #[param(example = "+12125550101")]
     pub phone: Option<String>,
     /// The outside id (a CRM's).
     pub external_id: Option<String>,
@@ -358,6 +359,7 @@ pub struct LeadChangeBody {
 #[allow(dead_code)] // read by `PathId`; here for the description
 pub(crate) struct LeadPath {
     /// The lead's id.
+    #[param(example = 1)]
     id: i64,
 }
 

@@ -14,7 +14,7 @@
 //! `MAX_REPORT_ATTEMPTS`, 503 when the store fails.
 
 use crate::extract::{ApiKey, ApiQuery};
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, ReportNameSchema};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -37,7 +37,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ReportParams {
     /// Start, inclusive: RFC 3339 or a date (required: 400 without it).
-    #[param(required = true)]
+    #[param(required = true, example = "2026-01-01")]
     pub from: Option<String>,
     /// End, exclusive: RFC 3339 or a date (default: now).
     pub to: Option<String>,
@@ -52,8 +52,7 @@ pub struct ReportParams {
 /// A report from the attempt log: JSON with its filters and formulas, or RFC 4180 CSV.
 #[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports",
     params(
-        ("name" = String, Path, description = "`outcomes`, `kpis`, `hourly`, `daily`, \
-            `best-time`, `funnel` or `compliance`"),
+        ("name" = inline(ReportNameSchema), Path, description = "The report"),
         ReportParams,
     ),
     responses(
