@@ -5,16 +5,16 @@
 # after the tests; run it by hand the same way:  bash tools/schemathesis.sh
 #
 # The server runs the debug binary (target/debug/outdial, built by the tests; built here if
-# missing) on a new SQLite file with the fake carrier, a campaign and a few leads, and an
-# API key of its temporary config. Reproducible: a fixed seed and a bounded number of
-# examples per operation, no time budget (about N minutes on 2 cores). Exit status: schemathesis's (non-zero
-# on any failure).
+# stale) on a new SQLite file with the fake carrier, a campaign and a few leads, and an
+# API key of its temporary config. Reproducible: a fixed seed (ST_SEED) and a bounded number
+# of examples per operation (ST_EXAMPLES), no time budget: under a minute on 2 cores. Exit
+# status: schemathesis's (non-zero on any failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION="4.32.5"
-SEED="${OUTDIAL_SCHEMATHESIS_SEED:-20261204}"
-EXAMPLES="${OUTDIAL_SCHEMATHESIS_EXAMPLES:-60}"
+SEED="${ST_SEED:-20261204}"
+EXAMPLES="${ST_EXAMPLES:-60}"
 
 if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
   echo "installing schemathesis $SCHEMATHESIS_VERSION from PyPI"
@@ -23,11 +23,9 @@ if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != 
       "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-target="${CARGO_TARGET_DIR:-target}"
-bin="$target/debug/outdial"
-if [ ! -x "$bin" ]; then
-  cargo build --locked -p outdial
-fi
+# The debug binary; after the tests this build has nothing to do.
+cargo build --locked --quiet -p outdial
+bin="${CARGO_TARGET_DIR:-target}/debug/outdial"
 
 work=$(mktemp -d)
 pids=()
@@ -89,7 +87,8 @@ if ! curl -fsS "$base/healthz" >/dev/null; then
 fi
 
 status=0
-schemathesis run "$base/api/v1/openapi.json" \
+# From the temporary folder: schemathesis keeps a cache (.schemathesis/) in its working folder.
+(cd "$work" && schemathesis run "$base/api/v1/openapi.json" \
   --header "Authorization: Bearer $api_key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing \
@@ -97,7 +96,7 @@ schemathesis run "$base/api/v1/openapi.json" \
   --seed "$SEED" \
   --workers 2 \
   --request-timeout 10 \
-  --no-color || status=$?
+  --no-color) || status=$?
 
 if [ "$status" -ne 0 ]; then
   echo "schemathesis found failures (exit $status); the server's log:" >&2

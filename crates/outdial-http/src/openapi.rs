@@ -12,8 +12,11 @@
 //! A snapshot is committed as `crates/outdial-http/openapi.json`; the test
 //! `openapi::the_snapshot_is_current` (in `tests/it/openapi.rs`) fails when the API changes
 //! without it, and `OUTDIAL_UPDATE_OPENAPI=1 cargo nextest run -p outdial-http openapi`
-//! writes it anew. `openapi::every_described_operation_is_routed` checks the other
-//! direction: each operation of the description is served, behind the API key.
+//! writes it anew. A handler without `#[utoipa::path]` cannot be given to `routes!` (it does
+//! not compile), `openapi::admin_routes_are_registered_only_with_their_description` refuses
+//! a plain `.route(` in an admin module, and
+//! `openapi::every_described_operation_is_routed_behind_the_key` checks the other direction:
+//! each operation of the description is served, behind the API key.
 //!
 //! The enums of other crates appear as the schemas of this module ([`LeadStatusSchema`], …):
 //! each lists the JSON names its type's every variant serializes to.
@@ -48,7 +51,12 @@ pub const BEARER: &str = "bearer";
     ),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
-    components(schemas(ErrorBody)),
+    // The answers named only by `IntoResponses` types (the others come with their paths).
+    components(schemas(
+        ErrorBody,
+        crate::routes::dialer::DialerAnswer,
+        crate::routes::killswitch::SwitchChange,
+    )),
     tags(
         (name = "status", description = "The dialer's position and counts"),
         (name = "dialer", description = "Start, stop, and why it is not dialing"),

@@ -127,7 +127,8 @@ pub struct CreateBody {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// The settings JSON of `outdial campaign create --settings`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Object,
+        example = json!({"caller_id": "+15005550006", "answer": {"kind": "flow_url", "url": "https://example.com/flow"}}))]
     pub settings: CampaignSettings,
 }
 
@@ -193,7 +194,8 @@ async fn create(
 #[utoipa::path(put, operation_id = "campaign_settings", path = "/api/v1/campaigns/{campaign}/settings", tag = "campaigns",
     params(CampaignPath),
     request_body(content = Object, description = "The settings JSON",
-        content_type = "application/json"),
+        content_type = "application/json",
+        example = json!({"caller_id": "+15005550006", "answer": {"kind": "flow_url", "url": "https://example.com/flow"}})),
     responses(
         (status = 200, description = "The campaign", body = CampaignResponse),
         (status = 404, description = "No such campaign", body = ErrorBody),

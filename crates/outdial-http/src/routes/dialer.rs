@@ -65,6 +65,18 @@ pub struct ReasonBody {
     pub reason: Option<String>,
 }
 
+/// The answers of `POST /api/v1/dialer/start` and `/stop`.
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code, clippy::large_enum_variant)] // a description only, never built: the handlers answer `Json` or `ApiError`
+pub enum DialerAnswers {
+    /// The dialer's position
+    #[response(status = 200)]
+    Set(DialerAnswer),
+    /// Not JSON of the body's shape, or a reason over 500 characters
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+}
+
 /// Answer of `POST /api/v1/dialer/start` and `/stop`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DialerAnswer {
@@ -81,11 +93,7 @@ impl JsonShape for ReasonBody {
 /// Starts the dialer.
 #[utoipa::path(post, path = "/api/v1/dialer/start", tag = "dialer",
     request_body(content = Option<ReasonBody>, description = "Why (optional)"),
-    responses(
-        (status = 200, description = "The dialer runs", body = DialerAnswer),
-        (status = 400, description = "Not JSON of the body's shape, or a reason over 500 \
-            characters", body = ErrorBody),
-    ))]
+    responses(DialerAnswers))]
 async fn dialer_start(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -97,11 +105,7 @@ async fn dialer_start(
 /// Stops the dialer (calls in flight go on).
 #[utoipa::path(post, path = "/api/v1/dialer/stop", tag = "dialer",
     request_body(content = Option<ReasonBody>, description = "Why (optional)"),
-    responses(
-        (status = 200, description = "The dialer is stopped", body = DialerAnswer),
-        (status = 400, description = "Not JSON of the body's shape, or a reason over 500 \
-            characters", body = ErrorBody),
-    ))]
+    responses(DialerAnswers))]
 async fn dialer_stop(
     _key: ApiKey,
     State(state): State<AppState>,

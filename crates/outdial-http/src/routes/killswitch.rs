@@ -87,6 +87,21 @@ pub struct SwitchList {
     pub switches: Vec<SwitchResponse>,
 }
 
+/// The answers of `POST /api/v1/killswitch/trip` and `/resume`.
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code, clippy::large_enum_variant)] // a description only, never built: the handlers answer `Json` or `ApiError`
+pub enum SwitchAnswers {
+    /// The switch's position
+    #[response(status = 200)]
+    Changed(SwitchChange),
+    /// Not JSON of the body's shape, no reason or one over 500 characters, or a bad campaign
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No such campaign
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+}
+
 /// Answer of `POST /api/v1/killswitch/trip` and `/resume`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SwitchChange {
@@ -160,13 +175,7 @@ async fn killswitch_status(
 
 /// Trips a switch: no call is placed in its scope until resumed.
 #[utoipa::path(post, path = "/api/v1/killswitch/trip", tag = "killswitch",
-    request_body = SwitchBody,
-    responses(
-        (status = 200, description = "The switch's position", body = SwitchChange),
-        (status = 400, description = "Not JSON of the body's shape, no reason or one over 500 \
-            characters, or a bad campaign", body = ErrorBody),
-        (status = 404, description = "No such campaign", body = ErrorBody),
-    ))]
+    request_body = SwitchBody, responses(SwitchAnswers))]
 async fn killswitch_trip(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -182,13 +191,7 @@ async fn killswitch_trip(
 
 /// Resumes a tripped switch.
 #[utoipa::path(post, path = "/api/v1/killswitch/resume", tag = "killswitch",
-    request_body = SwitchBody,
-    responses(
-        (status = 200, description = "The switch's position", body = SwitchChange),
-        (status = 400, description = "Not JSON of the body's shape, no reason or one over 500 \
-            characters, or a bad campaign", body = ErrorBody),
-        (status = 404, description = "No such campaign", body = ErrorBody),
-    ))]
+    request_body = SwitchBody, responses(SwitchAnswers))]
 async fn killswitch_resume(
     _key: ApiKey,
     State(state): State<AppState>,

@@ -353,6 +353,24 @@ pub struct LeadChangeBody {
     pub reason: Option<String>,
 }
 
+/// The answers of `POST /api/v1/leads/{id}/pause`, `…/resume` and `…/remove`.
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code, clippy::large_enum_variant)] // a description only, never built: the handlers answer `Json` or `ApiError`
+pub enum LeadChangeAnswers {
+    /// The lead
+    #[response(status = 200)]
+    Changed(LeadResponse),
+    /// The id is not a number, or no reason or one over 500 characters
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No such lead
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// The lead's status does not allow it
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+}
+
 /// The path of the lead routes.
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -409,14 +427,7 @@ async fn change(
 
 /// Pauses an `active` lead.
 #[utoipa::path(post, operation_id = "lead_pause", path = "/api/v1/leads/{id}/pause", tag = "leads", params(LeadPath),
-    request_body = LeadChangeBody,
-    responses(
-        (status = 200, description = "The lead", body = LeadResponse),
-        (status = 400, description = "The id is not a number, or no reason or one over 500 \
-            characters", body = ErrorBody),
-        (status = 404, description = "No such lead", body = ErrorBody),
-        (status = 409, description = "The lead's status does not allow it", body = ErrorBody),
-    ))]
+    request_body = LeadChangeBody, responses(LeadChangeAnswers))]
 async fn pause(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -428,14 +439,7 @@ async fn pause(
 
 /// Resumes a `paused` lead (due now).
 #[utoipa::path(post, operation_id = "lead_resume", path = "/api/v1/leads/{id}/resume", tag = "leads", params(LeadPath),
-    request_body = LeadChangeBody,
-    responses(
-        (status = 200, description = "The lead", body = LeadResponse),
-        (status = 400, description = "The id is not a number, or no reason or one over 500 \
-            characters", body = ErrorBody),
-        (status = 404, description = "No such lead", body = ErrorBody),
-        (status = 409, description = "The lead's status does not allow it", body = ErrorBody),
-    ))]
+    request_body = LeadChangeBody, responses(LeadChangeAnswers))]
 async fn resume(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -447,14 +451,7 @@ async fn resume(
 
 /// Removes an `active` or `paused` lead (`done`, its history kept).
 #[utoipa::path(post, operation_id = "lead_remove", path = "/api/v1/leads/{id}/remove", tag = "leads", params(LeadPath),
-    request_body = LeadChangeBody,
-    responses(
-        (status = 200, description = "The lead", body = LeadResponse),
-        (status = 400, description = "The id is not a number, or no reason or one over 500 \
-            characters", body = ErrorBody),
-        (status = 404, description = "No such lead", body = ErrorBody),
-        (status = 409, description = "The lead's status does not allow it", body = ErrorBody),
-    ))]
+    request_body = LeadChangeBody, responses(LeadChangeAnswers))]
 async fn remove(
     _key: ApiKey,
     State(state): State<AppState>,
