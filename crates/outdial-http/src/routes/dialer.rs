@@ -67,7 +67,8 @@ pub struct ReasonBody {
 
 /// The answers of `POST /api/v1/dialer/start` and `/stop`.
 #[derive(Debug, utoipa::IntoResponses)]
-#[allow(dead_code, clippy::large_enum_variant)] // a description only, never built: the handlers answer `Json` or `ApiError`
+// A description only, never built: the handlers answer `Json` or `ApiError`.
+#[allow(dead_code, clippy::large_enum_variant)]
 pub enum DialerAnswers {
     /// The dialer's position
     #[response(status = 200)]

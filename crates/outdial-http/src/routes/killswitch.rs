@@ -89,7 +89,8 @@ pub struct SwitchList {
 
 /// The answers of `POST /api/v1/killswitch/trip` and `/resume`.
 #[derive(Debug, utoipa::IntoResponses)]
-#[allow(dead_code, clippy::large_enum_variant)] // a description only, never built: the handlers answer `Json` or `ApiError`
+// A description only, never built: the handlers answer `Json` or `ApiError`.
+#[allow(dead_code, clippy::large_enum_variant)]
 pub enum SwitchAnswers {
     /// The switch's position
     #[response(status = 200)]

@@ -355,7 +355,8 @@ pub struct LeadChangeBody {
 
 /// The answers of `POST /api/v1/leads/{id}/pause`, `…/resume` and `…/remove`.
 #[derive(Debug, utoipa::IntoResponses)]
-#[allow(dead_code, clippy::large_enum_variant)] // a description only, never built: the handlers answer `Json` or `ApiError`
+// A description only, never built: the handlers answer `Json` or `ApiError`.
+#[allow(dead_code, clippy::large_enum_variant)]
 pub enum LeadChangeAnswers {
     /// The lead
     #[response(status = 200)]
