@@ -264,7 +264,9 @@ names_schema!(
     ReportName::ALL.map(ReportName::as_str)
 );
 
-/// Schema of [`outdial_core::LeadContact`]: every field optional, absent ones left out.
+/// Schema of [`outdial_core::LeadContact`]: every field optional, absent ones left out
+/// (written by hand; `openapi::the_lead_contact_schema_names_every_field` checks it names
+/// every field the type serializes).
 #[derive(Debug, ToSchema)]
 #[schema(as = LeadContact)]
 pub struct LeadContactSchema {

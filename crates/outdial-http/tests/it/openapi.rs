@@ -167,3 +167,26 @@ async fn the_description_is_served_without_a_key() {
     assert_eq!(served, serde_json::to_value(spec()).unwrap());
     assert_eq!(served["openapi"], "3.1.0");
 }
+
+/// `LeadContact`'s schema is written by hand (`LeadContactSchema`): it names every field
+/// the type serializes. Every field is set here without `..`, so a new one fails to compile.
+#[test]
+fn the_lead_contact_schema_names_every_field() {
+    let text = |s: &str| Some(s.to_owned());
+    let full = outdial_core::LeadContact {
+        external_id: text("crm-1"),
+        first_name: text("Ada"),
+        last_name: text("Lovelace"),
+        city: text("London"),
+        state: text("NY"),
+        postal_code: text("10001"),
+        email: text("ada@example.com"),
+        time_zone: Some(chrono_tz::America::New_York),
+        comments: text("first"),
+    };
+    let serialized = serde_json::to_value(&full).unwrap();
+    let doc = serde_json::to_value(spec()).unwrap();
+    let schema = &doc["components"]["schemas"]["LeadContact"]["properties"];
+    let names = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(schema), names(&serialized));
+}
