@@ -92,7 +92,7 @@ impl Modify for BearerScheme {
     }
 }
 
-/// The body of every error answer ([`crate::ApiError`]).
+/// The body of every error answer (`ApiError`).
 #[derive(Debug, ToSchema)]
 pub struct ErrorBody {
     /// What is wrong, safe to show.
@@ -264,9 +264,10 @@ names_schema!(
     ReportName::ALL.map(ReportName::as_str)
 );
 
-/// Schema of [`outdial_core::LeadContact`]: every field optional, absent ones left out
-/// (written by hand; `openapi::the_lead_contact_schema_names_every_field` checks it names
-/// every field the type serializes).
+// The schema of `outdial_core::LeadContact`, written by hand:
+// `openapi::the_lead_contact_schema_names_every_field` checks it names every field the type
+// serializes.
+/// Contact data kept with a lead: every field optional, absent ones left out.
 #[derive(Debug, ToSchema)]
 #[schema(as = LeadContact)]
 pub struct LeadContactSchema {

@@ -262,7 +262,7 @@ async fn set_campaign(
     Ok(Json(updated.into()))
 }
 
-/// Body of `POST /api/v1/campaigns/{campaign}/leads`: see [`IntakeResponse`].
+/// Body of `POST /api/v1/campaigns/{campaign}/leads`: see the answer, `IntakeResponse`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntakeBody {
@@ -279,8 +279,8 @@ impl JsonShape for IntakeBody {
 
 /// The answer of `POST /api/v1/campaigns/{campaign}/leads`.
 ///
-/// The body is `{"leads": [{…}, …]}`, 1 to [`MAX_INTAKE_LEADS`] objects (400 otherwise; at
-/// most [`MAX_INTAKE_BODY_BYTES`], 413 beyond). Each object's keys are lead fields, named
+/// The body is `{"leads": [{…}, …]}`, 1 to 10,000 objects (`MAX_INTAKE_LEADS`; 400
+/// otherwise), at most 8 MiB (`MAX_INTAKE_BODY_BYTES`; 413 beyond). Each object's keys are lead fields, named
 /// as in a CSV list's header (`phone` (required), `phone_code`, `external_id`,
 /// `first_name`, `last_name`, `city`, `state`, `postal_code`, `email`, `time_zone`,
 /// `comments`, or their aliases such as `zip` and `timezone`), with string or number
@@ -406,7 +406,7 @@ fn read_lead(
     lead_from_fields(row, &borrowed, region)
 }
 
-/// Lead intake: see [`IntakeResponse`].
+/// Lead intake: see the answer, `IntakeResponse`.
 #[utoipa::path(post, operation_id = "campaign_intake", path = "/api/v1/campaigns/{campaign}/leads", tag = "campaigns",
     params(CampaignPath),
     request_body = IntakeBody,

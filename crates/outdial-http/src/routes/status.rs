@@ -46,7 +46,7 @@ pub struct StatusResponse {
     pub rejected_requests: RejectionCounts,
 }
 
-/// The `counts` of [`StatusResponse`], the API's own names for the store's counts.
+/// The `counts` of `StatusResponse`, the API's own names for the store's counts.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CountsResponse {
     /// Leads by status name.
