@@ -94,7 +94,7 @@ status=0
   --phases examples,coverage,fuzzing \
   --max-examples "$EXAMPLES" \
   --seed "$SEED" \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 10 \
   --no-color) || status=$?
 
