@@ -111,7 +111,7 @@ pub enum Report {
     /// `outcomes`.
     Outcomes(outdial_core::report::OutcomeBreakdown),
     /// `kpis`.
-    Kpis(outdial_core::report::Kpis),
+    Kpis(Box<outdial_core::report::Kpis>),
     /// `hourly` and `daily`.
     Interval(outdial_core::report::Interval),
     /// `best-time`.
@@ -175,7 +175,7 @@ pub async fn run_report(
     };
     Ok(match name {
         ReportName::Outcomes => Report::Outcomes(outcome_breakdown(&input)),
-        ReportName::Kpis => Report::Kpis(kpis(&input)),
+        ReportName::Kpis => Report::Kpis(Box::new(kpis(&input))),
         ReportName::Hourly => Report::Interval(interval(&input, Granularity::Hour)),
         ReportName::Daily => Report::Interval(interval(&input, Granularity::Day)),
         ReportName::BestTime => Report::BestTime(best_time(&input)),

@@ -58,7 +58,7 @@ impl RejectionKind {
 
 /// Counts of refused requests since start, by kind (the `rejected_requests` object of
 /// `GET /api/v1/status`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RejectionCounts {
     /// Webhooks refused for a missing, malformed or wrong signature (403).
     pub bad_signature: u64,

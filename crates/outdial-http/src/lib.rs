@@ -10,11 +10,13 @@
 //! - `/api/v1/…`: the admin API, behind `Authorization: Bearer <api key>` (401 otherwise);
 //!   one module an area in [`routes`].
 //! - `GET /healthz`: liveness, no authentication.
+//! - `GET /api/v1/openapi.json`: the admin API's OpenAPI 3.1 description, no authentication
+//!   ([`openapi`]).
 //!
 //! Layout: [`state`] ([`AppState`]), [`error`] ([`ApiError`], the one error answer),
 //! [`extract`] (API key, verified provider callback, typed path ids, JSON bodies),
 //! [`routes`] (handlers and their answer types), [`guard`] (bounded bodies, refusal
-//! counts), [`server`] (the accept loop).
+//! counts), [`server`] (the accept loop), [`openapi`] (the description, from the handlers).
 //!
 //! Every request body is at most [`guard::MAX_BODY_BYTES`] (64 KiB) and read within the body
 //! read timeout; refused requests are counted ([`guard::Rejections`], shown in
@@ -29,6 +31,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod state;

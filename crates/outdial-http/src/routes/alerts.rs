@@ -1,23 +1,33 @@
 //! `GET /api/v1/alerts?limit=N` (default 50, most 500): alerts ([`AlertResponse`]), newest
 //! first.
 
-use crate::extract::ApiKey;
+use crate::extract::{ApiKey, ApiQuery};
+use crate::openapi::ErrorBody;
 use crate::routes::ListQuery;
 use crate::{ApiError, AppState};
-use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::extract::State;
+use axum::Json;
 use chrono::{DateTime, Utc};
 use outdial_store::AlertRecord;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The alert route.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/alerts", get(alerts_list))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(alerts_list))
+}
+
+/// Answer of `GET /api/v1/alerts`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertList {
+    /// The alerts, newest first.
+    pub alerts: Vec<AlertResponse>,
 }
 
 /// An alert as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Alert)]
 pub struct AlertResponse {
     /// Row id.
     pub id: i64,
@@ -46,11 +56,17 @@ impl From<AlertRecord> for AlertResponse {
     }
 }
 
+/// Alerts, newest first (`state` is not read).
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(ListQuery),
+    responses(
+        (status = 200, description = "The alerts", body = AlertList),
+        (status = 400, description = "A malformed query", body = ErrorBody),
+    ))]
 async fn alerts_list(
     _key: ApiKey,
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<AlertList>, ApiError> {
     let alerts: Vec<AlertResponse> = state
         .engine
         .store()
@@ -59,5 +75,5 @@ async fn alerts_list(
         .into_iter()
         .map(Into::into)
         .collect();
-    Ok(Json(serde_json::json!({ "alerts": alerts })))
+    Ok(Json(AlertList { alerts }))
 }

@@ -14,17 +14,19 @@
 
 use crate::extract::{parse_json, ApiKey, JsonBody, JsonShape};
 use crate::guard::read_body_up_to;
+use crate::openapi::{ErrorBody, LeadStatusSchema, MatchedBySchema};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use outdial_core::{CampaignId, CampaignSettings, LeadId, LeadStatus, NewLead};
 use outdial_engine::intake::{intake, IntakeResult, MatchedBy};
 use outdial_import::{lead_from_fields, Field, RowError};
 use outdial_store::{Campaign, StoreError};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Most leads in one intake request.
 pub const MAX_INTAKE_LEADS: usize = 10_000;
@@ -34,23 +36,32 @@ pub const MAX_INTAKE_LEADS: usize = 10_000;
 pub const MAX_INTAKE_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// The campaign routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/campaigns", get(list).post(create))
-        .route("/api/v1/campaigns/{campaign}", get(one))
-        .route(
-            "/api/v1/campaigns/{campaign}/settings",
-            put(update_settings),
-        )
-        .route("/api/v1/campaigns/{campaign}/pause", post(pause))
-        .route("/api/v1/campaigns/{campaign}/resume", post(resume))
-        .route("/api/v1/campaigns/{campaign}/leads", post(take_leads))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one))
+        .routes(routes!(update_settings))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(take_leads))
+}
+
+/// The path of the routes of one campaign.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by `Path<String>`; here for the description
+pub(crate) struct CampaignPath {
+    /// The campaign's id (digits) or name.
+    #[param(example = "schemathesis")]
+    campaign: String,
 }
 
 /// A campaign as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Campaign)]
 pub struct CampaignResponse {
     /// Id.
+    #[schema(value_type = i64)]
     pub id: CampaignId,
     /// Unique name.
     pub name: String,
@@ -59,6 +70,7 @@ pub struct CampaignResponse {
     /// Creation time, UTC.
     pub created_at: DateTime<Utc>,
     /// Its settings (the JSON of `outdial campaign create --settings`).
+    #[schema(value_type = Object)]
     pub settings: CampaignSettings,
 }
 
@@ -81,6 +93,9 @@ pub(crate) async fn resolve_campaign(state: &AppState, text: &str) -> Result<Cam
         .ok_or_else(|| ApiError::not_found(format!("not found: campaign '{text}'")))
 }
 
+/// Every campaign, by id.
+#[utoipa::path(get, operation_id = "campaign_list", path = "/api/v1/campaigns", tag = "campaigns",
+    responses((status = 200, description = "Every campaign", body = Vec<CampaignResponse>)))]
 async fn list(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -89,6 +104,13 @@ async fn list(
     Ok(Json(all.into_iter().map(Into::into).collect()))
 }
 
+/// One campaign.
+#[utoipa::path(get, operation_id = "campaign_get", path = "/api/v1/campaigns/{campaign}", tag = "campaigns",
+    params(CampaignPath),
+    responses(
+        (status = 200, description = "The campaign", body = CampaignResponse),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
 async fn one(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -97,11 +119,17 @@ async fn one(
     Ok(Json(resolve_campaign(&state, &campaign).await?.into()))
 }
 
-#[derive(Debug, Deserialize)]
+/// Body of `POST /api/v1/campaigns`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
-    name: String,
-    settings: CampaignSettings,
+pub struct CreateBody {
+    /// Unique name: 1 to 200 characters, not a number.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// The settings JSON of `outdial campaign create --settings`.
+    #[schema(value_type = Object,
+        example = json!({"caller_id": "+15005550006", "answer": {"kind": "flow_url", "url": "https://example.com/flow"}}))]
+    pub settings: CampaignSettings,
 }
 
 impl JsonShape for CreateBody {
@@ -123,6 +151,16 @@ fn checked(settings: &CampaignSettings) -> Result<(), ApiError> {
     })
 }
 
+/// Creates a campaign, with the CLI's validation.
+#[utoipa::path(post, operation_id = "campaign_create", path = "/api/v1/campaigns", tag = "campaigns",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Created", body = CampaignResponse),
+        (status = 400, description = "Not JSON of the body's shape, or a bad name",
+            body = ErrorBody),
+        (status = 409, description = "A campaign of that name exists", body = ErrorBody),
+        (status = 422, description = "Invalid settings, naming the field", body = ErrorBody),
+    ))]
 async fn create(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -152,6 +190,17 @@ async fn create(
     }
 }
 
+/// Replaces a campaign's settings, with the same validation as its creation.
+#[utoipa::path(put, operation_id = "campaign_settings", path = "/api/v1/campaigns/{campaign}/settings", tag = "campaigns",
+    params(CampaignPath),
+    request_body(content = Object, description = "The settings JSON",
+        content_type = "application/json",
+        example = json!({"caller_id": "+15005550006", "answer": {"kind": "flow_url", "url": "https://example.com/flow"}})),
+    responses(
+        (status = 200, description = "The campaign", body = CampaignResponse),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 422, description = "Invalid settings, naming the field", body = ErrorBody),
+    ))]
 async fn update_settings(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -163,6 +212,13 @@ async fn update_settings(
     set_campaign(&state, c, Some(settings), None).await
 }
 
+/// Stops dialing the campaign's leads (they keep their schedule).
+#[utoipa::path(post, operation_id = "campaign_pause", path = "/api/v1/campaigns/{campaign}/pause", tag = "campaigns",
+    params(CampaignPath),
+    responses(
+        (status = 200, description = "The campaign", body = CampaignResponse),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
 async fn pause(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -172,6 +228,13 @@ async fn pause(
     set_campaign(&state, c, None, Some(false)).await
 }
 
+/// Dials the campaign's leads again.
+#[utoipa::path(post, operation_id = "campaign_resume", path = "/api/v1/campaigns/{campaign}/resume", tag = "campaigns",
+    params(CampaignPath),
+    responses(
+        (status = 200, description = "The campaign", body = CampaignResponse),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
 async fn resume(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -199,10 +262,14 @@ pub(crate) async fn set_campaign(
     Ok(Json(updated.into()))
 }
 
-#[derive(Debug, Deserialize)]
+/// Body of `POST /api/v1/campaigns/{campaign}/leads`: see the answer, `IntakeResponse`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct IntakeBody {
-    leads: Vec<serde_json::Map<String, serde_json::Value>>,
+pub struct IntakeBody {
+    /// 1 to 10,000 lead objects: lead fields (`phone` required) with string or number
+    /// values.
+    #[schema(value_type = Vec<Object>, min_items = 1, max_items = 10000)]
+    pub leads: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl JsonShape for IntakeBody {
@@ -212,8 +279,8 @@ impl JsonShape for IntakeBody {
 
 /// The answer of `POST /api/v1/campaigns/{campaign}/leads`.
 ///
-/// The body is `{"leads": [{…}, …]}`, 1 to [`MAX_INTAKE_LEADS`] objects (400 otherwise; at
-/// most [`MAX_INTAKE_BODY_BYTES`], 413 beyond). Each object's keys are lead fields, named
+/// The body is `{"leads": [{…}, …]}`, 1 to 10,000 objects (`MAX_INTAKE_LEADS`; 400
+/// otherwise), at most 8 MiB (`MAX_INTAKE_BODY_BYTES`; 413 beyond). Each object's keys are lead fields, named
 /// as in a CSV list's header (`phone` (required), `phone_code`, `external_id`,
 /// `first_name`, `last_name`, `city`, `state`, `postal_code`, `email`, `time_zone`,
 /// `comments`, or their aliases such as `zip` and `timezone`), with string or number
@@ -227,9 +294,10 @@ impl JsonShape for IntakeBody {
 /// 200 with this answer once every taken lead is committed. 503 when the store fails: the
 /// leads of the batches committed before stay, and the same request again adds only the
 /// rest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IntakeResponse {
     /// The campaign's id.
+    #[schema(value_type = i64)]
     pub campaign_id: CampaignId,
     /// Leads in the request.
     pub received: usize,
@@ -248,7 +316,7 @@ pub struct IntakeResponse {
 }
 
 /// What became of one lead of an intake request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IntakeRow {
     /// The lead's position in the request's `leads` array, from 0.
     pub index: usize,
@@ -256,12 +324,15 @@ pub struct IntakeRow {
     pub result: &'static str,
     /// The lead's id (the new lead, or the one it duplicates); absent when rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
     pub lead_id: Option<LeadId>,
     /// For a duplicate: `external_id` or `phone`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<MatchedBySchema>)]
     pub matched_by: Option<MatchedBy>,
     /// For a new lead: `active` or `paused`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<LeadStatusSchema>)]
     pub status: Option<LeadStatus>,
     /// For a new active lead: when it is first due, UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -272,7 +343,7 @@ pub struct IntakeRow {
 }
 
 /// A refused lead of an intake request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IntakeError {
     /// The lead's position in the request's `leads` array, from 0.
     pub index: usize,
@@ -335,6 +406,19 @@ fn read_lead(
     lead_from_fields(row, &borrowed, region)
 }
 
+/// Lead intake: see the answer, `IntakeResponse`.
+#[utoipa::path(post, operation_id = "campaign_intake", path = "/api/v1/campaigns/{campaign}/leads", tag = "campaigns",
+    params(CampaignPath),
+    request_body = IntakeBody,
+    responses(
+        (status = 200, description = "Every taken lead is committed", body = IntakeResponse),
+        (status = 400, description = "Not JSON of the body's shape, or not 1 to 10,000 leads",
+            body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 413, description = "The body is over 8 MiB", body = ErrorBody),
+        (status = 503, description = "Storage unavailable: the leads of the batches \
+            committed before stay; send the same request again", body = ErrorBody),
+    ))]
 async fn take_leads(
     _key: ApiKey,
     State(state): State<AppState>,

@@ -2,38 +2,52 @@
 //! called at an instant, and why ([`outdial_engine::explain::Verdict`]). 400 for a bad
 //! phone, zone or instant; 404 for an unknown campaign.
 
-use crate::extract::ApiKey;
+use crate::extract::{ApiKey, ApiQuery};
+use crate::openapi::ErrorBody;
 use crate::{ApiError, AppState};
-use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::extract::State;
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The compliance route.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/compliance/check", get(compliance_check))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(compliance_check))
 }
 
 /// Query of `GET /api/v1/compliance/check`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CheckQuery {
-    /// The number (any format the default region reads; E.164 preferred).
+    /// The number (any format the default region reads; E.164 preferred; `+` as `%2B`).
+    #[param(example = "+12125550101")]
     pub phone: String,
     /// Two-letter state, if known.
     pub state: Option<String>,
     /// Explicit IANA zone.
     pub tz: Option<String>,
     /// Instant, RFC 3339; default now (clock time).
+    #[param(format = DateTime)]
     pub at: Option<String>,
     /// Campaign name whose settings and lists apply.
     pub campaign: Option<String>,
 }
 
+/// Whether a number may be called at an instant, and why.
+#[utoipa::path(get, path = "/api/v1/compliance/check", tag = "compliance", params(CheckQuery),
+    responses(
+        (status = 200, description = "The verdict", body = Object,
+            content_type = "application/json"),
+        (status = 400, description = "A malformed query, or a bad phone, zone or instant",
+            body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
 async fn compliance_check(
     _key: ApiKey,
     State(state): State<AppState>,
-    Query(q): Query<CheckQuery>,
+    ApiQuery(q): ApiQuery<CheckQuery>,
 ) -> Result<Json<outdial_engine::explain::Verdict>, ApiError> {
     let bad = ApiError::bad_request;
     let phone = outdial_core::E164::parse(&q.phone, outdial_core::Region::US)

@@ -14,30 +14,34 @@
 //!
 //! Each change is in the event log (`dnc.added`, `dnc.removed`), like the CLI's.
 
-use crate::extract::{ApiKey, JsonBody, JsonShape};
+use crate::extract::{ApiKey, ApiQuery, JsonBody, JsonShape};
+use crate::openapi::ErrorBody;
 use crate::routes::bounded_reason;
 use crate::routes::campaigns::resolve_campaign;
 use crate::{ApiError, AppState};
-use axum::extract::{Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::extract::State;
+use axum::Json;
 use chrono::{DateTime, Utc};
 use outdial_core::{CampaignId, E164};
 use outdial_store::{DncEntry, DncScope};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The DNC routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/dnc", post(add))
-        .route("/api/v1/dnc/remove", post(remove))
-        .route("/api/v1/dnc/check", get(check))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(add))
+        .routes(routes!(remove))
+        .routes(routes!(check))
 }
 
 /// A list entry as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = DncEntry)]
 pub struct DncEntryResponse {
     /// The number, E.164.
+    #[schema(value_type = String)]
     pub phone: E164,
     /// The list: `internal`, `national` or `campaign:{id}`.
     pub list: String,
@@ -62,9 +66,10 @@ impl From<DncEntry> for DncEntryResponse {
 }
 
 /// Answer of `POST /api/v1/dnc` and `POST /api/v1/dnc/remove`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DncAnswer {
     /// The number, E.164.
+    #[schema(value_type = String)]
     pub phone: E164,
     /// The list: `internal`, `national` or `campaign:{id}`.
     pub list: String,
@@ -79,16 +84,23 @@ pub struct DncAnswer {
     pub entry: Option<DncEntryResponse>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Body of `POST /api/v1/dnc` and `POST /api/v1/dnc/remove` (`reason`: add only).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ChangeBody {
-    phone: String,
-    campaign: Option<String>,
-    list: Option<String>,
-    reason: Option<String>,
+pub struct DncChangeBody {
+    /// The number (without a country code: in the configured default region).
+    #[schema(example = "+12125550101")]
+    pub phone: String,
+    /// A campaign (id or name): its own list.
+    pub campaign: Option<String>,
+    /// `internal` (default), `national` or `campaign` (with `campaign`).
+    pub list: Option<String>,
+    /// Add: why (at most 500 characters).
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
 }
 
-impl JsonShape for ChangeBody {
+impl JsonShape for DncChangeBody {
     const EXAMPLE: &'static str =
         r#"{"phone": "+14155550123", "list": "internal", "reason": "asked not to be called"}"#;
 }
@@ -128,10 +140,18 @@ fn campaign_of(scope: DncScope) -> Option<CampaignId> {
     }
 }
 
+/// Puts a number on a list (source `api`); a listed number keeps its entry.
+#[utoipa::path(post, operation_id = "dnc_add", path = "/api/v1/dnc", tag = "dnc", request_body = DncChangeBody,
+    responses(
+        (status = 200, description = "`added` and the list's entry", body = DncAnswer),
+        (status = 400, description = "Not JSON of the body's shape, not a number, an unknown \
+            list, or a reason over 500 characters", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
 async fn add(
     _key: ApiKey,
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<ChangeBody>,
+    JsonBody(body): JsonBody<DncChangeBody>,
 ) -> Result<Json<DncAnswer>, ApiError> {
     let phone = parse_phone(&state, &body.phone)?;
     let reason = body
@@ -167,10 +187,18 @@ async fn add(
     }))
 }
 
+/// Takes a number off a list (the other lists keep theirs).
+#[utoipa::path(post, operation_id = "dnc_remove", path = "/api/v1/dnc/remove", tag = "dnc", request_body = DncChangeBody,
+    responses(
+        (status = 200, description = "`removed`: whether it was on the list", body = DncAnswer),
+        (status = 400, description = "Not JSON of the body's shape, not a number, or an \
+            unknown list", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
 async fn remove(
     _key: ApiKey,
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<ChangeBody>,
+    JsonBody(body): JsonBody<DncChangeBody>,
 ) -> Result<Json<DncAnswer>, ApiError> {
     let phone = parse_phone(&state, &body.phone)?;
     let scope = scope_of(&state, body.list.as_deref(), body.campaign.as_deref()).await?;
@@ -186,19 +214,22 @@ async fn remove(
 }
 
 /// Query of `GET /api/v1/dnc/check`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DncCheckQuery {
     /// The number.
+    #[param(example = "+12125550101")]
     pub phone: String,
     /// A campaign (id or name) whose own list also counts.
     pub campaign: Option<String>,
 }
 
 /// Answer of `GET /api/v1/dnc/check`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DncCheckAnswer {
     /// The number, E.164.
+    #[schema(value_type = String)]
     pub phone: E164,
     /// `false` when an entry blocks it.
     pub callable: bool,
@@ -206,10 +237,17 @@ pub struct DncCheckAnswer {
     pub entries: Vec<DncEntryResponse>,
 }
 
+/// Every entry that blocks calling a number: empty when it may be called.
+#[utoipa::path(get, operation_id = "dnc_check", path = "/api/v1/dnc/check", tag = "dnc", params(DncCheckQuery),
+    responses(
+        (status = 200, description = "The entries that block it", body = DncCheckAnswer),
+        (status = 400, description = "A malformed query or not a number", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
 async fn check(
     _key: ApiKey,
     State(state): State<AppState>,
-    Query(q): Query<DncCheckQuery>,
+    ApiQuery(q): ApiQuery<DncCheckQuery>,
 ) -> Result<Json<DncCheckAnswer>, ApiError> {
     let phone = parse_phone(&state, &q.phone)?;
     let campaign = match &q.campaign {

@@ -4,26 +4,58 @@
 //! - `POST /api/v1/jobs/{id}/requeue`: a dead job runs again (404 unknown, 409 if it is
 //!   not dead).
 
-use crate::extract::{ApiKey, PathId};
+use crate::extract::{ApiKey, ApiQuery, PathId};
+use crate::openapi::ErrorBody;
 use crate::routes::ListQuery;
 use crate::{ApiError, AppState};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use outdial_store::{Job, JobId, JobState};
 use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The job routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/jobs", get(jobs_list))
-        .route("/api/v1/jobs/{id}/requeue", post(job_requeue))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(jobs_list))
+        .routes(routes!(job_requeue))
+}
+
+/// Answer of `GET /api/v1/jobs`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobList {
+    /// Jobs by state (`pending`, `running`, `done`, `dead`).
+    pub counts: BTreeMap<String, u64>,
+    /// The jobs, newest first.
+    pub jobs: Vec<JobResponse>,
+}
+
+/// Answer of `POST /api/v1/jobs/{id}/requeue`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobRequeued {
+    /// The job's id.
+    pub job: i64,
+    /// `pending`.
+    pub state: &'static str,
+}
+
+/// The path of the job routes.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by `PathId`; here for the description
+struct JobPath {
+    /// The job's id.
+    #[param(example = 1)]
+    id: i64,
 }
 
 /// A durable job as the API shows it. Times are UTC.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Job)]
 pub struct JobResponse {
     /// Row id.
     pub id: i64,
@@ -67,11 +99,17 @@ impl From<Job> for JobResponse {
     }
 }
 
+/// Jobs, newest first, and counts by state.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(ListQuery),
+    responses(
+        (status = 200, description = "The jobs", body = JobList),
+        (status = 400, description = "A malformed query or an unknown state", body = ErrorBody),
+    ))]
 async fn jobs_list(
     _key: ApiKey,
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<JobList>, ApiError> {
     let job_state = match q.state.as_deref() {
         None => None,
         Some(s) => Some(JobState::parse(s).ok_or_else(|| {
@@ -88,16 +126,27 @@ async fn jobs_list(
         .map(Into::into)
         .collect();
     let counts = store.job_counts().await?;
-    Ok(Json(serde_json::json!({ "counts": counts, "jobs": jobs })))
+    Ok(Json(JobList { counts, jobs }))
 }
 
+/// A dead job runs again.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/requeue", tag = "jobs", params(JobPath),
+    responses(
+        (status = 200, description = "Requeued", body = JobRequeued),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "The job is not dead", body = ErrorBody),
+    ))]
 async fn job_requeue(
     _key: ApiKey,
     State(state): State<AppState>,
     PathId(id): PathId<JobId>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<JobRequeued>, ApiError> {
     requeue_dead(&state, id).await?;
-    Ok(Json(serde_json::json!({ "job": id.0, "state": "pending" })))
+    Ok(Json(JobRequeued {
+        job: id.0,
+        state: "pending",
+    }))
 }
 
 /// Puts dead job `id` back to `pending`, to run now: 404 for an unknown job, 409 for a job

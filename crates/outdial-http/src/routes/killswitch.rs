@@ -7,26 +7,29 @@
 //!   an unknown campaign is 404. Answers the switch's position and whether it changed.
 
 use crate::extract::{ApiKey, JsonBody, JsonShape};
+use crate::openapi::ErrorBody;
 use crate::routes::required_reason;
 use crate::{ApiError, AppState};
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use outdial_core::CampaignId;
 use outdial_store::{KillScope, KillSwitch};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The kill-switch routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/killswitch", get(killswitch_status))
-        .route("/api/v1/killswitch/trip", post(killswitch_trip))
-        .route("/api/v1/killswitch/resume", post(killswitch_resume))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(killswitch_status))
+        .routes(routes!(killswitch_trip))
+        .routes(routes!(killswitch_resume))
 }
 
 /// A kill switch as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = KillSwitch)]
 pub struct SwitchResponse {
     /// Scope key: `global` or `campaign:{id}`.
     pub scope: String,
@@ -52,11 +55,65 @@ impl From<KillSwitch> for SwitchResponse {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Body of `POST /api/v1/killswitch/trip` and `/resume`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SwitchBody {
-    reason: Option<String>,
-    campaign: Option<serde_json::Value>,
+pub struct SwitchBody {
+    /// Why (required: 400 without it).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500)]
+    pub reason: Option<String>,
+    /// The campaign's id or name; absent: the global switch.
+    #[schema(value_type = Option<CampaignRef>)]
+    pub campaign: Option<serde_json::Value>,
+}
+
+/// A campaign named by its id or its name.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // a schema only: the body reads a JSON value
+pub enum CampaignRef {
+    /// Its id.
+    Id(i64),
+    /// Its name (or its id as digits).
+    Name(String),
+}
+
+/// Answer of `GET /api/v1/killswitch`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SwitchList {
+    /// Whether dialing is stopped globally.
+    pub global_tripped: bool,
+    /// Every switch.
+    pub switches: Vec<SwitchResponse>,
+}
+
+/// The answers of `POST /api/v1/killswitch/trip` and `/resume`.
+#[derive(Debug, utoipa::IntoResponses)]
+// A description only, never built: the handlers answer `Json` or `ApiError`.
+#[allow(dead_code, clippy::large_enum_variant)]
+pub enum SwitchAnswers {
+    /// The switch's position
+    #[response(status = 200)]
+    Changed(SwitchChange),
+    /// Not JSON of the body's shape, no reason or one over 500 characters, or a bad campaign
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No such campaign
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+}
+
+/// Answer of `POST /api/v1/killswitch/trip` and `/resume`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SwitchChange {
+    /// Scope key: `global` or `campaign:{id}`.
+    pub scope: String,
+    /// The switch's position now.
+    pub tripped: bool,
+    /// Whether this request changed it.
+    pub changed: bool,
+    /// The reason given.
+    pub reason: String,
 }
 
 impl JsonShape for SwitchBody {
@@ -101,24 +158,30 @@ async fn switch_request(
     Ok((reason, scope))
 }
 
+/// Every switch, and whether dialing is stopped globally.
+#[utoipa::path(get, path = "/api/v1/killswitch", tag = "killswitch",
+    responses((status = 200, description = "Every switch", body = SwitchList)))]
 async fn killswitch_status(
     _key: ApiKey,
     State(state): State<AppState>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SwitchList>, ApiError> {
     let switches = state.engine.kill_switches().await?;
     let global_tripped = switches.global_tripped();
     let switches: Vec<SwitchResponse> = switches.switches.into_iter().map(Into::into).collect();
-    Ok(Json(serde_json::json!({
-        "global_tripped": global_tripped,
-        "switches": switches,
-    })))
+    Ok(Json(SwitchList {
+        global_tripped,
+        switches,
+    }))
 }
 
+/// Trips a switch: no call is placed in its scope until resumed.
+#[utoipa::path(post, path = "/api/v1/killswitch/trip", tag = "killswitch",
+    request_body = SwitchBody, responses(SwitchAnswers))]
 async fn killswitch_trip(
     _key: ApiKey,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SwitchBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SwitchChange>, ApiError> {
     let (reason, scope) = switch_request(&state, body).await?;
     let changed = state
         .engine
@@ -127,11 +190,14 @@ async fn killswitch_trip(
     Ok(switch_answer(scope, true, changed, reason))
 }
 
+/// Resumes a tripped switch.
+#[utoipa::path(post, path = "/api/v1/killswitch/resume", tag = "killswitch",
+    request_body = SwitchBody, responses(SwitchAnswers))]
 async fn killswitch_resume(
     _key: ApiKey,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SwitchBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SwitchChange>, ApiError> {
     let (reason, scope) = switch_request(&state, body).await?;
     let changed = state
         .engine
@@ -146,8 +212,11 @@ fn switch_answer(
     tripped: bool,
     changed: bool,
     reason: String,
-) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "scope": scope.as_key(), "tripped": tripped, "changed": changed, "reason": reason,
-    }))
+) -> Json<SwitchChange> {
+    Json(SwitchChange {
+        scope: scope.as_key(),
+        tripped,
+        changed,
+        reason,
+    })
 }

@@ -6,13 +6,16 @@
 //! API's own, built from the store's records field by field: a column renamed in the store
 //! changes a `From` impl here, never the JSON.
 
-use crate::extract::{ApiKey, JsonBody, JsonShape, PathId};
+use crate::extract::{ApiKey, ApiQuery, JsonBody, JsonShape, PathId};
+use crate::openapi::{
+    AnsweredBySchema, AttemptStateSchema, CallStatusSchema, ErrorBody, LeadContactSchema,
+    LeadStatusSchema,
+};
 use crate::routes::required_reason;
 use crate::{ApiError, AppState};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use outdial_core::{
     AnsweredBy, AttemptId, AttemptState, CallStatus, CampaignId, Disposition, LeadContact, LeadId,
@@ -20,36 +23,45 @@ use outdial_core::{
 };
 use outdial_store::{Attempt, EventRecord, Lead, OperatorLeadChange};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The lead routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/leads", get(search))
-        .route("/api/v1/leads/{id}", get(lead_detail))
-        .route("/api/v1/leads/{id}/explain", get(lead_explain))
-        .route("/api/v1/leads/{id}/pause", post(pause))
-        .route("/api/v1/leads/{id}/resume", post(resume))
-        .route("/api/v1/leads/{id}/remove", post(remove))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(lead_detail))
+        .routes(routes!(lead_explain))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(remove))
 }
 
 /// A lead as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Lead)]
 pub struct LeadResponse {
     /// Id.
+    #[schema(value_type = i64)]
     pub id: LeadId,
     /// Campaign.
+    #[schema(value_type = i64)]
     pub campaign_id: CampaignId,
     /// Number to call, E.164.
+    #[schema(value_type = String, example = "+14155550123")]
     pub phone: E164,
     /// Contact data (absent fields left out).
+    #[schema(value_type = LeadContactSchema)]
     pub contact: LeadContact,
     /// Lifecycle state: `active`, `dialing`, `done`, `paused`.
+    #[schema(value_type = LeadStatusSchema)]
     pub status: LeadStatus,
     /// When an `active` lead is next due, UTC.
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Why the lead is `done` or `paused`, or why it was last rescheduled.
     pub status_reason: Option<String>,
     /// Disposition of the last concluded attempt.
+    #[schema(value_type = Option<String>)]
     pub disposition: Option<Disposition>,
     /// Attempts reserved so far.
     pub attempt_count: u32,
@@ -78,23 +90,31 @@ impl From<Lead> for LeadResponse {
 }
 
 /// An attempt (one dial of one lead) as the API shows it. Times are UTC.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Attempt)]
 pub struct AttemptResponse {
     /// Id.
+    #[schema(value_type = i64)]
     pub id: AttemptId,
     /// Lead.
+    #[schema(value_type = i64)]
     pub lead_id: LeadId,
     /// Campaign.
+    #[schema(value_type = i64)]
     pub campaign_id: CampaignId,
     /// Number dialed, E.164.
+    #[schema(value_type = String)]
     pub phone: E164,
     /// 1-based attempt number of the lead.
     pub number: u32,
     /// Lifecycle state (`reserved`, `placed`, …, `not-placed`).
+    #[schema(value_type = AttemptStateSchema)]
     pub state: AttemptState,
     /// Provider call id, once known.
+    #[schema(value_type = Option<String>)]
     pub call_id: Option<ProviderCallId>,
     /// Last applied provider call status.
+    #[schema(value_type = Option<CallStatusSchema>)]
     pub call_status: Option<CallStatus>,
     /// Highest provider sequence number seen while in flight (informational).
     pub last_sequence: Option<u32>,
@@ -109,10 +129,12 @@ pub struct AttemptResponse {
     /// Call length, seconds.
     pub duration_s: Option<u32>,
     /// Answering-machine detection result.
+    #[schema(value_type = Option<AnsweredBySchema>)]
     pub answered_by: Option<AnsweredBy>,
     /// SIP response code of the final event.
     pub sip_response_code: Option<u16>,
     /// Business outcome, once concluded.
+    #[schema(value_type = Option<String>)]
     pub disposition: Option<Disposition>,
     /// Provider error code or transport error class.
     pub error_code: Option<String>,
@@ -123,6 +145,7 @@ pub struct AttemptResponse {
     /// When the reconciler last asked the provider about it.
     pub reconciled_at: Option<DateTime<Utc>>,
     /// A disposition reported before conclusion (used instead of the automatic one).
+    #[schema(value_type = Option<String>)]
     pub requested_disposition: Option<Disposition>,
     /// The callback time requested with it.
     pub callback_at: Option<DateTime<Utc>>,
@@ -159,15 +182,18 @@ impl From<Attempt> for AttemptResponse {
 }
 
 /// An entry of a lead's event timeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Event)]
 pub struct EventResponse {
     /// Id (increasing).
     pub id: i64,
     /// When it was recorded, UTC.
     pub at: DateTime<Utc>,
     /// Lead concerned.
+    #[schema(value_type = Option<i64>)]
     pub lead_id: Option<LeadId>,
     /// Attempt concerned.
+    #[schema(value_type = Option<i64>)]
     pub attempt_id: Option<AttemptId>,
     /// What happened: `attempt.reserved`, `webhook`, `lead.rescheduled`, ….
     pub kind: String,
@@ -192,7 +218,7 @@ impl From<EventRecord> for EventResponse {
 }
 
 /// Body of `GET /api/v1/leads/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LeadDetail {
     /// The lead.
     pub lead: LeadResponse,
@@ -212,6 +238,13 @@ async fn find_lead(state: &AppState, id: LeadId) -> Result<Lead, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no lead {}", id.0)))
 }
 
+/// The lead, its attempts and its event timeline.
+#[utoipa::path(get, operation_id = "lead_get", path = "/api/v1/leads/{id}", tag = "leads", params(LeadPath),
+    responses(
+        (status = 200, description = "The lead", body = LeadDetail),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No such lead", body = ErrorBody),
+    ))]
 async fn lead_detail(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -228,6 +261,14 @@ async fn lead_detail(
     }))
 }
 
+/// Why the lead is or is not due.
+#[utoipa::path(get, operation_id = "lead_explain", path = "/api/v1/leads/{id}/explain", tag = "leads", params(LeadPath),
+    responses(
+        (status = 200, description = "The explanation", body = Object,
+            content_type = "application/json"),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No such lead", body = ErrorBody),
+    ))]
 async fn lead_explain(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -241,10 +282,12 @@ async fn lead_explain(
 /// Query of `GET /api/v1/leads`: exactly one of `phone` (any form `outdial import` reads,
 /// without a country code read in the configured default region) and `external_id`;
 /// `campaign` (an id or name) narrows a phone search and is required with `external_id`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LeadSearch {
-    /// The number.
+    /// The number (write `+` as `%2B`).
+    #[param(example = "+12125550101")]
     pub phone: Option<String>,
     /// The outside id (a CRM's).
     pub external_id: Option<String>,
@@ -255,10 +298,17 @@ pub struct LeadSearch {
 /// The leads found, by id; 400 for a query without exactly one of `phone` and
 /// `external_id`, an invalid number, or `external_id` without `campaign`; 404 for an
 /// unknown campaign.
+#[utoipa::path(get, operation_id = "lead_search", path = "/api/v1/leads", tag = "leads", params(LeadSearch),
+    responses(
+        (status = 200, description = "The leads found, by id", body = Vec<LeadResponse>),
+        (status = 400, description = "Not exactly one of `phone` and `external_id`, an \
+            invalid number, or `external_id` without `campaign`", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
 async fn search(
     _key: ApiKey,
     State(state): State<AppState>,
-    Query(q): Query<LeadSearch>,
+    ApiQuery(q): ApiQuery<LeadSearch>,
 ) -> Result<Json<Vec<LeadResponse>>, ApiError> {
     let campaign = match &q.campaign {
         Some(c) => Some(crate::routes::campaigns::resolve_campaign(&state, c).await?),
@@ -295,11 +345,41 @@ async fn search(
 /// Body of `POST /api/v1/leads/{id}/pause`, `…/resume` and `…/remove`: `{"reason": "…"}`
 /// (required, at most 500 characters; kept as the lead's `status_reason` and in its
 /// timeline as an `operator` event).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadChangeBody {
-    /// Why.
+    /// Why (required: 400 without it).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500)]
     pub reason: Option<String>,
+}
+
+/// The answers of `POST /api/v1/leads/{id}/pause`, `…/resume` and `…/remove`.
+#[derive(Debug, utoipa::IntoResponses)]
+// A description only, never built: the handlers answer `Json` or `ApiError`.
+#[allow(dead_code, clippy::large_enum_variant)]
+pub enum LeadChangeAnswers {
+    /// The lead
+    #[response(status = 200)]
+    Changed(LeadResponse),
+    /// The id is not a number, or no reason or one over 500 characters
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No such lead
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// The lead's status does not allow it
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+}
+
+/// The path of the lead routes.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by `PathId`; here for the description
+pub(crate) struct LeadPath {
+    /// The lead's id.
+    #[param(example = 1)]
+    id: i64,
 }
 
 impl JsonShape for LeadChangeBody {
@@ -346,6 +426,9 @@ async fn change(
     Ok(Json(lead.into()))
 }
 
+/// Pauses an `active` lead.
+#[utoipa::path(post, operation_id = "lead_pause", path = "/api/v1/leads/{id}/pause", tag = "leads", params(LeadPath),
+    request_body = LeadChangeBody, responses(LeadChangeAnswers))]
 async fn pause(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -355,6 +438,9 @@ async fn pause(
     change(&state, id, OperatorLeadChange::Pause, body).await
 }
 
+/// Resumes a `paused` lead (due now).
+#[utoipa::path(post, operation_id = "lead_resume", path = "/api/v1/leads/{id}/resume", tag = "leads", params(LeadPath),
+    request_body = LeadChangeBody, responses(LeadChangeAnswers))]
 async fn resume(
     _key: ApiKey,
     State(state): State<AppState>,
@@ -364,6 +450,9 @@ async fn resume(
     change(&state, id, OperatorLeadChange::Resume, body).await
 }
 
+/// Removes an `active` or `paused` lead (`done`, its history kept).
+#[utoipa::path(post, operation_id = "lead_remove", path = "/api/v1/leads/{id}/remove", tag = "leads", params(LeadPath),
+    request_body = LeadChangeBody, responses(LeadChangeAnswers))]
 async fn remove(
     _key: ApiKey,
     State(state): State<AppState>,

@@ -18,10 +18,16 @@
 //!
 //! Every answer body is a type of these modules, built from the store's records field by
 //! field (`routes/shapes_tests.rs` pins their JSON).
+//!
+//! The admin modules register their handlers through utoipa-axum's `routes!` only, each
+//! handler with its `#[utoipa::path]`: [`admin`] builds the router and its OpenAPI
+//! description ([`crate::openapi`]) from the same list.
 
 use crate::{ApiError, AppState, MAX_REASON_CHARS};
 use axum::Router;
 use serde::Deserialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub mod alerts;
 pub mod attempts;
@@ -43,9 +49,19 @@ mod shapes_tests;
 
 /// Every route.
 pub(crate) fn all() -> Router<AppState> {
+    let (admin, spec) = admin();
     Router::new()
         .merge(health::routes())
         .merge(webhooks::routes())
+        .merge(admin)
+        .merge(crate::openapi::route(spec))
+        .merge(metrics::routes())
+}
+
+/// The admin API's routes and their OpenAPI description, built from the same `routes!`
+/// lists (the shared responses added: [`crate::openapi::add_shared_responses`]).
+pub(crate) fn admin() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut spec) = OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .merge(status::routes())
         .merge(dialer::routes())
         .merge(leads::routes())
@@ -57,7 +73,9 @@ pub(crate) fn all() -> Router<AppState> {
         .merge(jobs::routes())
         .merge(alerts::routes())
         .merge(reports::routes())
-        .merge(metrics::routes())
+        .split_for_parts();
+    crate::openapi::add_shared_responses(&mut spec);
+    (router, spec)
 }
 
 /// The trimmed, non-empty reason of an operator's request, at most [`MAX_REASON_CHARS`]
@@ -87,9 +105,12 @@ pub(crate) fn bounded_reason(reason: &str) -> Result<(), ApiError> {
 }
 
 /// Query of the job and alert lists: `?state=…&limit=N`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// Jobs only: `pending`, `running`, `done` or `dead`.
     pub(crate) state: Option<String>,
+    /// At most this many, newest first (default 50, clamped to 1 to 500).
     limit: Option<u32>,
 }
 

@@ -13,29 +13,33 @@
 //! or format), 404 for an unknown campaign, 422 for a range with more attempts than
 //! `MAX_REPORT_ATTEMPTS`, 503 when the store fails.
 
-use crate::extract::ApiKey;
+use crate::extract::{ApiKey, ApiQuery};
+use crate::openapi::{ErrorBody, ReportNameSchema};
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use outdial_core::report::{ReportQuery, ReportZone};
 use outdial_engine::reports::{
     range_bound, run_report, zone_of_dates, Report, ReportError, ReportName,
 };
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The report route.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/reports/{name}", get(report))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(report))
 }
 
 /// Query of `GET /api/v1/reports/{name}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportParams {
-    /// Start, inclusive: RFC 3339 or a date.
+    /// Start, inclusive: RFC 3339 or a date (required: 400 without it).
+    #[param(required = true, example = "2026-01-01")]
     pub from: Option<String>,
     /// End, exclusive: RFC 3339 or a date (default: now).
     pub to: Option<String>,
@@ -47,11 +51,29 @@ pub struct ReportParams {
     pub format: Option<String>,
 }
 
+/// A report from the attempt log: JSON with its filters and formulas, or RFC 4180 CSV.
+#[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports",
+    params(
+        ("name" = inline(ReportNameSchema), Path, description = "The report"),
+        ReportParams,
+    ),
+    responses(
+        (status = 200, description = "The report: JSON, or CSV (as an attachment) with \
+            `format=csv`",
+            content(
+                (Object = "application/json"),
+                (String = "text/csv"),
+            )),
+        (status = 400, description = "A bad query, naming the field", body = ErrorBody),
+        (status = 404, description = "No such report or campaign", body = ErrorBody),
+        (status = 422, description = "More attempts in the range than a report reads",
+            body = ErrorBody),
+    ))]
 async fn report(
     _key: ApiKey,
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Query(p): Query<ReportParams>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Response, ApiError> {
     let csv = match p.format.as_deref() {
         None | Some("json") => false,

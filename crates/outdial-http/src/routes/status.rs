@@ -5,21 +5,22 @@ use crate::extract::ApiKey;
 use crate::guard::RejectionCounts;
 use crate::{ApiError, AppState};
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use outdial_engine::DIALER_REASON_SETTING;
 use outdial_store::StatusCounts;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The status route.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/status", get(status))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(status))
 }
 
 /// Body of `GET /api/v1/status`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusResponse {
     /// `running` or `stopped`.
     pub dialer: String,
@@ -34,6 +35,7 @@ pub struct StatusResponse {
     /// Attempts reserved since 00:00 UTC of `now`.
     pub calls_today: u64,
     /// Every count (keys sorted).
+    #[schema(value_type = CountsResponse)]
     pub counts: serde_json::Value,
     /// Kill switches that are tripped (scope keys: `global`, `campaign:3`).
     pub kill_switches_tripped: Vec<String>,
@@ -44,8 +46,8 @@ pub struct StatusResponse {
     pub rejected_requests: RejectionCounts,
 }
 
-/// The `counts` of [`StatusResponse`], the API's own names for the store's counts.
-#[derive(Debug, Serialize)]
+/// The `counts` of `StatusResponse`, the API's own names for the store's counts.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CountsResponse {
     /// Leads by status name.
     pub leads_by_status: BTreeMap<String, u64>,
@@ -77,6 +79,10 @@ impl From<StatusCounts> for CountsResponse {
     }
 }
 
+/// The dialer's position, due and in-flight counts, tripped kill switches, job counts and
+/// refused requests.
+#[utoipa::path(get, path = "/api/v1/status", tag = "status",
+    responses((status = 200, description = "The status", body = StatusResponse)))]
 async fn status(
     _key: ApiKey,
     State(state): State<AppState>,

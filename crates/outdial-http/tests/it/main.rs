@@ -7,6 +7,7 @@ mod bounds;
 mod dashboard;
 mod intake;
 mod metrics;
+mod openapi;
 mod reports;
 mod server;
 
