@@ -203,10 +203,11 @@ macro_rules! all_of {
     }};
 }
 
-/// A schema of another crate's enum of names: `$name` is the schema's name and `$values`
-/// every value (serialized by serde, so the names are the JSON's own).
+/// A schema of another crate's enum of names: the schema is named after the enum `$name`
+/// (its type name, so the two cannot drift apart) and `$values` is every value (serialized
+/// by serde, so the names are the JSON's own).
 macro_rules! names_schema {
-    ($(#[$doc:meta])* $ty:ident = $name:literal, $values:expr) => {
+    ($(#[$doc:meta])* $ty:ident = $name:ident, $values:expr) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $ty;
@@ -222,7 +223,7 @@ macro_rules! names_schema {
 
         impl ToSchema for $ty {
             fn name() -> Cow<'static, str> {
-                Cow::Borrowed($name)
+                Cow::Borrowed(stringify!($name))
             }
         }
     };
@@ -230,37 +231,37 @@ macro_rules! names_schema {
 
 names_schema!(
     /// Schema of [`outdial_core::LeadStatus`].
-    LeadStatusSchema = "LeadStatus",
+    LeadStatusSchema = LeadStatus,
     all_of!(LeadStatus: Active, Dialing, Done, Paused)
 );
 names_schema!(
     /// Schema of [`outdial_core::AttemptState`].
-    AttemptStateSchema = "AttemptState",
+    AttemptStateSchema = AttemptState,
     AttemptState::ALL
 );
 names_schema!(
     /// Schema of [`outdial_core::CallStatus`].
-    CallStatusSchema = "CallStatus",
+    CallStatusSchema = CallStatus,
     CallStatus::ALL
 );
 names_schema!(
     /// Schema of [`outdial_core::AnsweredBy`].
-    AnsweredBySchema = "AnsweredBy",
+    AnsweredBySchema = AnsweredBy,
     all_of!(AnsweredBy: Human, MachineStart, MachineEndBeep, MachineEndSilence, MachineEndOther, Fax, Unknown)
 );
 names_schema!(
     /// Schema of [`outdial_engine::intake::MatchedBy`].
-    MatchedBySchema = "MatchedBy",
+    MatchedBySchema = MatchedBy,
     all_of!(MatchedBy: ExternalId, Phone)
 );
 names_schema!(
     /// Schema of [`outdial_engine::DispositionOutcome`].
-    DispositionOutcomeSchema = "DispositionOutcome",
+    DispositionOutcomeSchema = DispositionOutcome,
     all_of!(DispositionOutcome: Pending, Applied)
 );
 names_schema!(
     /// Schema of [`outdial_engine::reports::ReportName`] (the path of `GET /api/v1/reports/{name}`).
-    ReportNameSchema = "ReportName",
+    ReportNameSchema = ReportName,
     ReportName::ALL.map(ReportName::as_str)
 );
 

@@ -6,7 +6,7 @@
 //! the kill switch from the page and sees dialing stop, downloads a report's CSV in the
 //! browser and compares it with the JSON of the same report, resumes and sees dialing go on.
 //! Screenshots of each page go to `target/browser-screenshots/` (or
-//! `$OUTDIAL_SCREENSHOT_DIR`). Without `/usr/bin/chromium` and `/usr/bin/chromedriver`
+//! `$BROWSER_SCREENSHOT_DIR`). Without `/usr/bin/chromium` and `/usr/bin/chromedriver`
 //! (Debian's `chromium` and `chromium-driver`; `.ci/run` installs them) it skips, and
 //! fails under `CI=true`.
 
@@ -41,7 +41,7 @@ impl Drop for Driver {
 }
 
 fn screenshot_dir() -> PathBuf {
-    let dir = std::env::var_os("OUTDIAL_SCREENSHOT_DIR")
+    let dir = std::env::var_os("BROWSER_SCREENSHOT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots")
