@@ -27,8 +27,26 @@ pub struct EngineConfig {
     /// the fleet (see [`crate::account_limits`]). A provider not listed has no limits but the
     /// global ones above. Default: none.
     pub provider_limits: HashMap<ProviderKind, ProviderLimits>,
-    /// Most leads claimed in one tick.
+    /// Fewest leads claimed in one claim round of a tick (when capacity allows); a round
+    /// claims more when the pace lets more out within `dial_budget_real_ms`. Default 20.
     pub claim_batch: u32,
+    /// How long one tick keeps dialing, real milliseconds: a tick claims round after round
+    /// while the last claim came back full, capacity remains and less than this has passed,
+    /// and each round claims up to `calls_per_second × dial_budget_real_ms` leads (clock
+    /// time; at most 10,000). So the configured pace and `max_concurrent` are the ceiling on
+    /// dialing, not a fixed batch per tick. 0: one round of `claim_batch` per tick (the
+    /// simulator's and the engine tests' setting: a tick's work then does not depend on real
+    /// time). Default 0; `outdial serve` sets 1,000 (`[dialer] dial_budget_ms`).
+    pub dial_budget_real_ms: u64,
+    /// Whether [`Engine::ingest_call_event`] concludes an attempt a final event ended
+    /// before it returns (the redial decision made inside the webhook's request). `false`:
+    /// the event is applied and answered, and the attempt — ended and durably unconcluded —
+    /// is concluded by the next tick's `conclude_pending` (within one tick), so a webhook
+    /// costs one transaction and shares it with the others of its group commit. Default
+    /// `true`; `outdial serve` sets `false` (`[dialer] conclude_on_webhook`).
+    ///
+    /// [`Engine::ingest_call_event`]: crate::Engine::ingest_call_event
+    pub conclude_on_ingest: bool,
     /// Delay before a lead whose call was not placed (rate-limited, connection refused) is tried
     /// again, seconds.
     pub not_placed_retry_s: i64,
@@ -81,6 +99,8 @@ impl Default for EngineConfig {
             max_concurrent: 10,
             provider_limits: HashMap::new(),
             claim_batch: 20,
+            dial_budget_real_ms: 0,
+            conclude_on_ingest: true,
             not_placed_retry_s: 60,
             reconcile_after_s: 120,
             unknown_resolve_after_s: 60,

@@ -32,6 +32,17 @@ pub struct TickReport {
     pub parked: u32,
 }
 
+/// How a claim round of [`Engine::tick`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// The claim came back full: more leads may be due.
+    Full,
+    /// Fewer leads were due than were asked for.
+    Drained,
+    /// No capacity, a storage fault or a clock behind the high water: no more rounds.
+    Stop,
+}
+
 impl Engine {
     /// Time between two calls at the configured rate (clock time).
     fn pacing_interval(&self) -> Duration {
@@ -112,12 +123,43 @@ impl Engine {
                 return Ok(());
             }
         }
+        // Claim after claim while the last came back full, capacity remains and the round
+        // budget lasts: the configured pace and concurrency are the ceiling, not a fixed
+        // batch per tick.
+        let started = std::time::Instant::now();
+        let budget = std::time::Duration::from_millis(self.config.dial_budget_real_ms);
+        loop {
+            let round = self.dial_round(now, switches, placements, report).await?;
+            if round != Round::Full || started.elapsed() >= budget {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Leads to claim in one round: the room left under `max_concurrent`, and at least
+    /// `claim_batch`, up to what the pace lets out in one round budget
+    /// (`calls_per_second × dial_budget_real_ms`, converted to clock time); at most 10,000.
+    fn claim_size(&self, capacity: u64) -> u32 {
+        let budget_s = self.config.dial_budget_real_ms as f64 / 1000.0 * self.clock.speed();
+        let by_pace = (self.config.calls_per_second * budget_s).ceil().max(0.0) as u64;
+        let wanted = by_pace.max(u64::from(self.config.claim_batch)).min(10_000);
+        capacity.min(wanted) as u32
+    }
+
+    /// One claim of due leads and the dialing of each: checked, reserved, paced and sent.
+    async fn dial_round(
+        &self,
+        now: DateTime<Utc>,
+        switches: &safety::KillSwitches,
+        placements: &mut Placements,
+        report: &mut TickReport,
+    ) -> Result<Round, EngineError> {
         let in_flight = self.store.in_flight_count().await?;
         let capacity = u64::from(self.config.max_concurrent).saturating_sub(in_flight);
         if capacity == 0 {
-            return Ok(());
+            return Ok(Round::Stop);
         }
-        let limit = capacity.min(u64::from(self.config.claim_batch)) as u32;
+        let limit = self.claim_size(capacity);
         // Provider accounts at a plan limit: their leads are not claimed (they stay due).
         let mut gates = self.account_gates(now).await?;
         let excluded = gates.excluded();
@@ -126,6 +168,7 @@ impl Engine {
         } else {
             self.store.due_leads_outside(now, limit, &excluded).await?
         };
+        let full = due.len() >= limit as usize;
         for lead in due {
             if switches.stops(lead.campaign_id) {
                 continue;
@@ -195,7 +238,7 @@ impl Engine {
                 continue;
             }
             if self.storage_fault().is_some() {
-                break;
+                return Ok(Round::Stop);
             }
             if self
                 .high_water
@@ -203,7 +246,7 @@ impl Engine {
                 .expect("high water")
                 .is_some_and(|hw| dial_now < hw)
             {
-                break;
+                return Ok(Round::Stop);
             }
             // A campaign whose provider this engine was not given cannot place a call: its
             // kill switch trips (with an alert) before anything is reserved, and the other
@@ -272,7 +315,7 @@ impl Engine {
                 answer
             });
         }
-        Ok(())
+        Ok(if full { Round::Full } else { Round::Drained })
     }
 
     /// Reschedules (or parks) `lead` if a rule blocks it at `at` or `window_margin_s` later.

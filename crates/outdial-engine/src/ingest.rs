@@ -8,7 +8,9 @@ use crate::{Engine, EngineError};
 impl Engine {
     /// Applies a verified, parsed provider event. `attempt_hint` is the attempt id carried
     /// in the callback URL; `raw` is the payload as received, stored in the same transaction.
-    /// A final event concludes the attempt at once.
+    /// A final event concludes the attempt at once when
+    /// [`EngineConfig::conclude_on_ingest`](crate::EngineConfig::conclude_on_ingest) is set;
+    /// otherwise the next tick concludes it.
     #[tracing::instrument(skip_all, fields(call_id = %event.call_id, status = event.status.as_str()))]
     pub async fn ingest_call_event(
         &self,
@@ -30,7 +32,9 @@ impl Engine {
             }
         };
         match &outcome {
-            EventOutcome::Applied { attempt, .. } if attempt.state.is_final() => {
+            EventOutcome::Applied { attempt, .. }
+                if attempt.state.is_final() && self.config.conclude_on_ingest =>
+            {
                 self.conclude(attempt.id, now).await?;
             }
             EventOutcome::UnknownCall => {

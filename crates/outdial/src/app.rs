@@ -346,6 +346,8 @@ fn engine_config_with(
         public_url: cfg.public_url.clone(),
         calls_per_second: cfg.dialer.calls_per_second,
         max_concurrent: cfg.dialer.max_concurrent,
+        dial_budget_real_ms: cfg.dialer.dial_budget_ms,
+        conclude_on_ingest: cfg.dialer.conclude_on_webhook,
         reconcile_after_s: cfg.dialer.reconcile_after_s,
         maintenance_every_s: cfg.dialer.maintenance_every_s,
         monitor_every_s: cfg.dialer.monitor_every_s,

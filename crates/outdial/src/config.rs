@@ -250,6 +250,18 @@ pub struct DialerSettings {
     pub max_concurrent: u32,
     /// Real milliseconds between scheduler ticks.
     pub tick_ms: u64,
+    /// How long one tick keeps claiming and dialing due leads, real milliseconds: round
+    /// after round while the last claim came back full and capacity remains, each round
+    /// sized by the pace ([`outdial_engine::EngineConfig::dial_budget_real_ms`]). So
+    /// `calls_per_second` and `max_concurrent` are the ceiling on dialing. 0: one claim of
+    /// 20 leads per tick.
+    pub dial_budget_ms: u64,
+    /// Conclude an attempt (apply the redial decision) inside the request of the webhook
+    /// that ended it (`true`), or at the next tick (`false`, the default: the webhook is
+    /// answered after one group-committed transaction and the tick concludes the ended
+    /// attempt within one tick; see
+    /// [`outdial_engine::EngineConfig::conclude_on_ingest`]).
+    pub conclude_on_webhook: bool,
     /// Seconds after which the reconciler asks the provider about an in-flight attempt.
     pub reconcile_after_s: i64,
     /// Cadence of singleton maintenance (maintenance lease, reconciler, safety monitor),
@@ -287,6 +299,8 @@ impl Default for Config {
                 calls_per_second: engine.calls_per_second,
                 max_concurrent: engine.max_concurrent,
                 tick_ms: 200,
+                dial_budget_ms: 1_000,
+                conclude_on_webhook: false,
                 reconcile_after_s: engine.reconcile_after_s,
                 maintenance_every_s: engine.maintenance_every_s,
                 monitor_every_s: engine.monitor_every_s,
