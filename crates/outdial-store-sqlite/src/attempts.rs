@@ -151,137 +151,9 @@ impl Attempts for SqliteStore {
         raw: &RawEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<EventOutcome> {
-        let mut tx = WriteTx::begin(&self.pool).await?;
-        let by_call = sqlx::query("SELECT * FROM attempts WHERE call_id = ?")
-            .bind(event.call_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let found = match by_call {
-            Some(r) => Some(attempt_from_row(&r)?),
-            None => match attempt_hint {
-                Some(h) => fetch_attempt(&mut tx, h)
-                    .await?
-                    .filter(|a| a.call_id.is_none()),
-                None => None,
-            },
-        };
-        let Some(att) = found else {
-            insert_event(
-                &mut tx,
-                now,
-                None,
-                None,
-                EventKind::WebhookUnmatched.as_str(),
-                &raw.source,
-                Some(&raw.dedupe_key),
-                &raw.payload,
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(EventOutcome::UnknownCall);
-        };
-        let fresh = insert_event(
-            &mut tx,
-            now,
-            Some(att.lead_id),
-            Some(att.id),
-            EventKind::Webhook.as_str(),
-            &raw.source,
-            Some(&raw.dedupe_key),
-            &raw.payload,
-        )
-        .await?;
-        if !fresh {
-            return Ok(EventOutcome::Duplicate);
-        }
-        if att.state.is_final() {
-            // A late callback: kept in the log, and nothing of the ended attempt changes.
-            tx.commit().await?;
-            return Ok(EventOutcome::Late { attempt_id: att.id });
-        }
-        let seq = event.sequence.map(i64::from);
-        let Some(next) = att.state.advance(event.status) else {
-            sqlx::query(
-                "UPDATE attempts SET last_sequence = COALESCE(MAX(last_sequence, ?), last_sequence, ?),
-                        answered_by = COALESCE(answered_by, ?), updated_at = ? WHERE id = ?",
-            )
-            .bind(seq)
-            .bind(seq)
-            .bind(event.answered_by.map(|a| a.as_str()))
-            .bind(ts(now))
-            .bind(att.id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-            tx.commit().await?;
-            return Ok(EventOutcome::Stale { attempt_id: att.id });
-        };
-        let times = EventTimes::of(event, att.reserved_at, now);
-        let at = ts(times.at);
-        let answered = times.answered_at.map(ts);
-        let ended = next.is_final().then(|| at.clone());
-        let res = sqlx::query(
-            "UPDATE attempts SET state = ?, call_id = COALESCE(call_id, ?), call_status = ?,
-                    last_sequence = COALESCE(MAX(last_sequence, ?), last_sequence, ?),
-                    placed_at = COALESCE(placed_at, ?), answered_at = COALESCE(answered_at, ?),
-                    ended_at = COALESCE(ended_at, ?), duration_s = COALESCE(?, duration_s),
-                    answered_by = COALESCE(?, answered_by), sip_response_code = COALESCE(?, sip_response_code),
-                    updated_at = ?
-             WHERE id = ? AND state = ?",
-        )
-        .bind(next.as_str())
-        .bind(event.call_id.as_str())
-        .bind(event.status.as_str())
-        .bind(seq)
-            .bind(seq)
-        .bind(at.clone())
-        .bind(answered)
-        .bind(ended)
-        .bind(event.duration_s.map(i64::from))
-        .bind(event.answered_by.map(|a| a.as_str()))
-        .bind(event.sip_response_code.map(i64::from))
-        .bind(ts(now))
-        .bind(att.id.0)
-        .bind(att.state.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if res.rows_affected() != 1 {
-            return Err(StoreError::Conflict(format!(
-                "attempt {} changed under a transaction",
-                att.id
-            )));
-        }
-        let mut detail = serde_json::json!({
-            "from": att.state.as_str(), "to": next.as_str(), "call_status": event.status.as_str(),
-            "sequence": event.sequence,
-        });
-        if let Some(reported) = times.clamped_from {
-            // The provider's instant lay outside [reservation, now]: stored clamped.
-            detail["provider_at"] = serde_json::json!(reported);
-            detail["stored_at"] = serde_json::json!(times.at);
-        }
-        let detail = detail.to_string();
-        insert_event(
-            &mut tx,
-            now,
-            Some(att.lead_id),
-            Some(att.id),
-            EventKind::Attempt(next).as_str(),
-            &raw.source,
-            None,
-            &detail,
-        )
-        .await?;
-        let updated = fetch_attempt(&mut tx, att.id)
-            .await?
-            .ok_or_else(|| StoreError::not_found("attempt", att.id))?;
-        tx.commit().await?;
-        Ok(EventOutcome::Applied {
-            from: att.state,
-            attempt: Box::new(updated),
-        })
+        // Group commit (`group.rs`): applied in the writer's next transaction, answered after
+        // its commit.
+        self.events.apply(attempt_hint, event, raw, now).await
     }
 
     async fn request_disposition(
@@ -540,4 +412,149 @@ impl Attempts for SqliteStore {
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// Applies one provider event inside the open transaction `tx` (the body of
+/// [`Attempts::apply_call_event`], run by the group-commit writer in a savepoint of its
+/// batch): records the raw event (deduplicated on its key), then advances the attempt
+/// monotonically. Does not commit. Errors: the driver's, mapped by [`backend`];
+/// [`StoreError::Conflict`] when the attempt changed under the transaction.
+pub(crate) fn apply_in_tx<'a>(
+    tx: &'a mut SqliteConnection,
+    attempt_hint: Option<AttemptId>,
+    event: &'a CallEvent,
+    raw: &'a RawEvent,
+    now: DateTime<Utc>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<EventOutcome>> + Send + 'a>> {
+    // Boxed where its lifetimes are known, as `async_trait` does: the group writer's task
+    // must be `Send`, which the compiler cannot prove through sqlx's executor lifetimes for
+    // an unboxed `async fn`.
+    Box::pin(async move {
+        let by_call = sqlx::query("SELECT * FROM attempts WHERE call_id = ?")
+            .bind(event.call_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let found = match by_call {
+            Some(r) => Some(attempt_from_row(&r)?),
+            None => match attempt_hint {
+                Some(h) => fetch_attempt(&mut *tx, h)
+                    .await?
+                    .filter(|a| a.call_id.is_none()),
+                None => None,
+            },
+        };
+        let Some(att) = found else {
+            insert_event(
+                &mut *tx,
+                now,
+                None,
+                None,
+                EventKind::WebhookUnmatched.as_str(),
+                &raw.source,
+                Some(&raw.dedupe_key),
+                &raw.payload,
+            )
+            .await?;
+            return Ok(EventOutcome::UnknownCall);
+        };
+        let fresh = insert_event(
+            &mut *tx,
+            now,
+            Some(att.lead_id),
+            Some(att.id),
+            EventKind::Webhook.as_str(),
+            &raw.source,
+            Some(&raw.dedupe_key),
+            &raw.payload,
+        )
+        .await?;
+        if !fresh {
+            return Ok(EventOutcome::Duplicate);
+        }
+        if att.state.is_final() {
+            // A late callback: kept in the log, and nothing of the ended attempt changes.
+            return Ok(EventOutcome::Late { attempt_id: att.id });
+        }
+        let seq = event.sequence.map(i64::from);
+        let Some(next) = att.state.advance(event.status) else {
+            sqlx::query(
+            "UPDATE attempts SET last_sequence = COALESCE(MAX(last_sequence, ?), last_sequence, ?),
+                    answered_by = COALESCE(answered_by, ?), updated_at = ? WHERE id = ?",
+        )
+        .bind(seq)
+        .bind(seq)
+        .bind(event.answered_by.map(|a| a.as_str()))
+        .bind(ts(now))
+        .bind(att.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+            return Ok(EventOutcome::Stale { attempt_id: att.id });
+        };
+        let times = EventTimes::of(event, att.reserved_at, now);
+        let at = ts(times.at);
+        let answered = times.answered_at.map(ts);
+        let ended = next.is_final().then(|| at.clone());
+        let res = sqlx::query(
+        "UPDATE attempts SET state = ?, call_id = COALESCE(call_id, ?), call_status = ?,
+                last_sequence = COALESCE(MAX(last_sequence, ?), last_sequence, ?),
+                placed_at = COALESCE(placed_at, ?), answered_at = COALESCE(answered_at, ?),
+                ended_at = COALESCE(ended_at, ?), duration_s = COALESCE(?, duration_s),
+                answered_by = COALESCE(?, answered_by), sip_response_code = COALESCE(?, sip_response_code),
+                updated_at = ?
+         WHERE id = ? AND state = ?",
+    )
+    .bind(next.as_str())
+    .bind(event.call_id.as_str())
+    .bind(event.status.as_str())
+    .bind(seq)
+        .bind(seq)
+    .bind(at.clone())
+    .bind(answered)
+    .bind(ended)
+    .bind(event.duration_s.map(i64::from))
+    .bind(event.answered_by.map(|a| a.as_str()))
+    .bind(event.sip_response_code.map(i64::from))
+    .bind(ts(now))
+    .bind(att.id.0)
+    .bind(att.state.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+        if res.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "attempt {} changed under a transaction",
+                att.id
+            )));
+        }
+        let mut detail = serde_json::json!({
+            "from": att.state.as_str(), "to": next.as_str(), "call_status": event.status.as_str(),
+            "sequence": event.sequence,
+        });
+        if let Some(reported) = times.clamped_from {
+            // The provider's instant lay outside [reservation, now]: stored clamped.
+            detail["provider_at"] = serde_json::json!(reported);
+            detail["stored_at"] = serde_json::json!(times.at);
+        }
+        let detail = detail.to_string();
+        insert_event(
+            &mut *tx,
+            now,
+            Some(att.lead_id),
+            Some(att.id),
+            EventKind::Attempt(next).as_str(),
+            &raw.source,
+            None,
+            &detail,
+        )
+        .await?;
+        let updated = fetch_attempt(&mut *tx, att.id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("attempt", att.id))?;
+        Ok(EventOutcome::Applied {
+            from: att.state,
+            attempt: Box::new(updated),
+        })
+    })
 }

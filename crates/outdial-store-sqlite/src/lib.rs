@@ -54,6 +54,7 @@ mod campaigns;
 mod coordination;
 mod dnc;
 mod events;
+mod group;
 mod jobs;
 mod leads;
 mod reports;
@@ -133,6 +134,8 @@ async fn refuse_foreign(path: &Path) -> StoreResult<()> {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Provider events waiting for the group-commit writer (`group.rs`).
+    events: group::EventQueue,
 }
 
 impl SqliteStore {
@@ -217,7 +220,8 @@ impl SqliteStore {
             }
             other => StoreError::unavailable(other).context("migrations failed"),
         })?;
-        Ok(SqliteStore { pool })
+        let events = group::EventQueue::start(pool.clone());
+        Ok(SqliteStore { pool, events })
     }
 
     /// The newest schema version this build knows.

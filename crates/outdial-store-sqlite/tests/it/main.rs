@@ -3,6 +3,7 @@
 mod concurrent_writers;
 mod foreign;
 mod full_disk;
+mod group_commit;
 
 use outdial_store::prelude::*;
 use outdial_store_sqlite::{OpenMode, SqliteStore};
