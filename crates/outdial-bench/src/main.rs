@@ -14,6 +14,8 @@
 //! Nothing here asserts on time: figures are printed and written, and judged by a reader
 //! against the goals in the report.
 
+mod dispatch;
+mod due;
 mod gen;
 mod import;
 mod proc;
@@ -45,7 +47,7 @@ pub struct Args {
     /// Runs of each measurement (default: 1 for smoke, 3 for full).
     #[arg(long)]
     pub repeat: Option<usize>,
-    /// Workloads to run (default: all): import, sim.
+    /// Workloads to run (default: all): import, dispatch, due, sim.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Write the markdown report here (e.g. docs/benchmarks.md).
@@ -58,6 +60,10 @@ pub struct Args {
     /// case); without it those cases are skipped and the report says so.
     #[arg(long, env = "BENCH_POSTGRES_URL")]
     pub postgres_url: Option<String>,
+    /// Import sizes in rows (default: 2,000 for smoke; 10,000, 100,000 and 1,000,000 for
+    /// full).
+    #[arg(long, value_delimiter = ',')]
+    pub import_rows: Vec<u64>,
     /// Folder for generated files and databases (default: a temporary folder, removed at
     /// the end).
     #[arg(long)]
@@ -76,6 +82,8 @@ pub struct Bench {
     pub postgres_url: Option<String>,
     /// Folder for files and databases.
     pub dir: PathBuf,
+    /// Import sizes asked for on the command line (empty: the size's defaults).
+    pub import_rows: Vec<u64>,
 }
 
 impl Bench {
@@ -100,7 +108,7 @@ pub struct Section {
     pub skipped: Vec<String>,
 }
 
-const WORKLOADS: &[&str] = &["import", "sim"];
+const WORKLOADS: &[&str] = &["import", "dispatch", "due", "sim"];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -131,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
         outdial,
         postgres_url: args.postgres_url.clone(),
         dir,
+        import_rows: args.import_rows.clone(),
     };
     for w in &args.only {
         anyhow::ensure!(
@@ -143,6 +152,12 @@ async fn main() -> anyhow::Result<()> {
     let mut sections = Vec::new();
     if wanted("import") {
         sections.push(import::run(&bench).await?);
+    }
+    if wanted("dispatch") {
+        sections.push(dispatch::run(&bench).await?);
+    }
+    if wanted("due") {
+        sections.push(due::run(&bench).await?);
     }
     if wanted("sim") {
         sections.push(sim::run(&bench).await?);
