@@ -359,7 +359,7 @@ async fn sqlite_store(path: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> 
 
 /// Runs the dispatch workload.
 pub async fn run(bench: &Bench) -> anyhow::Result<Section> {
-    let n: u64 = bench.pick(300, 20_000);
+    let n: u64 = bench.pick(300, 1_000);
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
     let path = bench.dir.join("dispatch.db");

@@ -8,7 +8,7 @@ use crate::{Bench, Section};
 
 /// Runs the simulator workload.
 pub async fn run(bench: &Bench) -> anyhow::Result<Section> {
-    let cases: Vec<(u32, u32)> = bench.pick(vec![(50, 2)], vec![(1_400, 30), (200, 30)]);
+    let cases: Vec<(u32, u32)> = bench.pick(vec![(50, 2)], vec![(200, 10), (1_400, 2)]);
     let mut rows = Vec::new();
     for (leads, days) in cases {
         let mut s = Samples::default();
