@@ -20,6 +20,7 @@ mod proc;
 mod report;
 mod sim;
 mod stats;
+mod webhooks;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
@@ -45,7 +46,7 @@ pub struct Args {
     /// Runs of each measurement (default: 1 for smoke, 3 for full).
     #[arg(long)]
     pub repeat: Option<usize>,
-    /// Workloads to run (default: all): import, sim.
+    /// Workloads to run (default: all): import, sim, webhooks.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Write the markdown report here (e.g. docs/benchmarks.md).
@@ -100,7 +101,7 @@ pub struct Section {
     pub skipped: Vec<String>,
 }
 
-const WORKLOADS: &[&str] = &["import", "sim"];
+const WORKLOADS: &[&str] = &["import", "sim", "webhooks"];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -146,6 +147,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("sim") {
         sections.push(sim::run(&bench).await?);
+    }
+    if wanted("webhooks") {
+        sections.push(webhooks::run(&bench).await?);
     }
     let md = report::markdown(&bench, &args, &sections);
     println!("{md}");
