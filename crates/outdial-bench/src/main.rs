@@ -22,6 +22,7 @@ mod proc;
 mod report;
 mod sim;
 mod stats;
+mod webhooks;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
@@ -47,7 +48,7 @@ pub struct Args {
     /// Runs of each measurement (default: 1 for smoke, 3 for full).
     #[arg(long)]
     pub repeat: Option<usize>,
-    /// Workloads to run (default: all): import, dispatch, due, sim.
+    /// Workloads to run (default: all): import, dispatch, webhooks, due, sim.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Write the markdown report here (e.g. docs/benchmarks.md).
@@ -108,7 +109,7 @@ pub struct Section {
     pub skipped: Vec<String>,
 }
 
-const WORKLOADS: &[&str] = &["import", "dispatch", "due", "sim"];
+const WORKLOADS: &[&str] = &["import", "dispatch", "webhooks", "due", "sim"];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -161,6 +162,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("sim") {
         sections.push(sim::run(&bench).await?);
+    }
+    if wanted("webhooks") {
+        sections.push(webhooks::run(&bench).await?);
     }
     let md = report::markdown(&bench, &args, &sections);
     println!("{md}");
