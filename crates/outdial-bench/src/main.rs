@@ -61,6 +61,9 @@ pub struct Args {
     /// case); without it those cases are skipped and the report says so.
     #[arg(long, env = "BENCH_POSTGRES_URL")]
     pub postgres_url: Option<String>,
+    /// A markdown file appended to the report as it is (the before figures, profiles).
+    #[arg(long)]
+    pub append: Option<PathBuf>,
     /// Import sizes in rows (default: 2,000 for smoke; 10,000, 100,000 and 1,000,000 for
     /// full).
     #[arg(long, value_delimiter = ',')]
@@ -166,7 +169,13 @@ async fn main() -> anyhow::Result<()> {
     if wanted("webhooks") {
         sections.push(webhooks::run(&bench).await?);
     }
-    let md = report::markdown(&bench, &args, &sections);
+    let mut md = report::markdown(&bench, &args, &sections);
+    if let Some(extra) = &args.append {
+        md.push_str(
+            &std::fs::read_to_string(extra)
+                .with_context(|| format!("cannot read {}", extra.display()))?,
+        );
+    }
     println!("{md}");
     if let Some(out) = &args.out {
         std::fs::write(out, &md).with_context(|| format!("cannot write {}", out.display()))?;
