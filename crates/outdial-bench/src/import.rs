@@ -17,10 +17,12 @@ fn floor_columns(layout: Layout) -> (Vec<String>, &'static str) {
     match layout {
         Layout::Vicidial => ((1..=23).map(|i| format!("c{i}")).collect(), "c5"),
         Layout::Csv => (
-            ["lead_id", "first", "last", "phone", "city", "state", "zip", "email"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            [
+                "lead_id", "first", "last", "phone", "city", "state", "zip", "email",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             "phone",
         ),
     }
@@ -53,9 +55,13 @@ fn sqlite_floor(dir: &Path, file: &Path, layout: Layout) -> anyhow::Result<f64> 
         Layout::Csv => format!(".import --skip 1 {} t", file.display()),
     };
     let run = measure(
-        Command::new("sqlite3")
-            .arg(&db)
-            .args(["-cmd", "PRAGMA synchronous=FULL;", "-cmd", &mode, &import]),
+        Command::new("sqlite3").arg(&db).args([
+            "-cmd",
+            "PRAGMA synchronous=FULL;",
+            "-cmd",
+            &mode,
+            &import,
+        ]),
         true,
         false,
     )
@@ -77,7 +83,10 @@ pub fn pg_database(admin: &str, name: &str) -> String {
 
 /// Drops and creates database `name` on `admin`'s server; returns its URL.
 pub fn fresh_pg_database(admin: &str, name: &str) -> anyhow::Result<String> {
-    psql(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+    psql(
+        admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )?;
     psql(admin, &format!("CREATE DATABASE {name}"))?;
     Ok(pg_database(admin, name))
 }
@@ -98,7 +107,10 @@ fn pg_floor(admin: &str, file: &Path, layout: Layout) -> anyhow::Result<f64> {
         true,
         false,
     )?;
-    psql(admin, "DROP DATABASE IF EXISTS outdial_bench_floor WITH (FORCE)")?;
+    psql(
+        admin,
+        "DROP DATABASE IF EXISTS outdial_bench_floor WITH (FORCE)",
+    )?;
     Ok(run.wall.as_secs_f64())
 }
 
@@ -223,7 +235,10 @@ pub async fn run(bench: &Bench) -> anyhow::Result<Section> {
                         o.push(ours(bench, &file, &url, &fresh)?);
                         f.push(pg_floor(admin, &file, layout)?);
                     }
-                    psql(admin, "DROP DATABASE IF EXISTS outdial_bench_import WITH (FORCE)")?;
+                    psql(
+                        admin,
+                        "DROP DATABASE IF EXISTS outdial_bench_import WITH (FORCE)",
+                    )?;
                     eprintln!("import {n} {} pg: {:?} vs {:?}", layout.name(), o, f);
                     rows.push(row_of(
                         format!("{n} rows, {}, PostgreSQL", layout.name()),

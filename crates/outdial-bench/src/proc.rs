@@ -30,7 +30,9 @@ pub fn measure(cmd: &mut Command, quiet: bool, allow_failure: bool) -> anyhow::R
         cmd.stderr(Stdio::null());
     }
     let started = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("cannot start {shown}"))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {shown}"))?;
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0u64;
     let status = loop {

@@ -30,7 +30,9 @@ pub fn machine() -> String {
                 .find_map(|l| l.strip_prefix("MemTotal:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         })
-        .map_or("?".into(), |kib| format!("{:.0} GiB", kib / 1024.0 / 1024.0));
+        .map_or("?".into(), |kib| {
+            format!("{:.0} GiB", kib / 1024.0 / 1024.0)
+        });
     format!("{cpu}, {cores} cores, {mem}")
 }
 

@@ -54,7 +54,12 @@ impl Samples {
             return "—".into();
         }
         let f = |x: f64| fmt_num(x);
-        format!("{} / {} / {}", f(self.min()), f(self.median()), f(self.max()))
+        format!(
+            "{} / {} / {}",
+            f(self.min()),
+            f(self.median()),
+            f(self.max())
+        )
     }
 }
 

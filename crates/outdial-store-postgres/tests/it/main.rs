@@ -100,10 +100,10 @@ async fn migrations_are_idempotent_and_safe_to_race() {
             .unwrap();
     assert_eq!(
         versions,
-        vec![1, 2, 3, 4, 5, 6, 7, 8],
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9],
         "each migration applied once"
     );
-    assert_eq!(PgStore::schema_version(), 8);
+    assert_eq!(PgStore::schema_version(), 9);
     let leases: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'leases'",
     )
