@@ -18,6 +18,7 @@ mod gen;
 mod import;
 mod proc;
 mod report;
+mod reports;
 mod sim;
 mod stats;
 
@@ -100,7 +101,7 @@ pub struct Section {
     pub skipped: Vec<String>,
 }
 
-const WORKLOADS: &[&str] = &["import", "sim"];
+const WORKLOADS: &[&str] = &["import", "sim", "reports"];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -146,6 +147,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("sim") {
         sections.push(sim::run(&bench).await?);
+    }
+    if wanted("reports") {
+        sections.push(reports::run(&bench).await?);
     }
     let md = report::markdown(&bench, &args, &sections);
     println!("{md}");
