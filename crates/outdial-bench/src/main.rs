@@ -20,6 +20,7 @@ mod gen;
 mod import;
 mod proc;
 mod report;
+mod reports;
 mod sim;
 mod stats;
 mod webhooks;
@@ -48,7 +49,7 @@ pub struct Args {
     /// Runs of each measurement (default: 1 for smoke, 3 for full).
     #[arg(long)]
     pub repeat: Option<usize>,
-    /// Workloads to run (default: all): import, dispatch, webhooks, due, sim.
+    /// Workloads to run (default: all): import, dispatch, webhooks, due, reports, sim.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Write the markdown report here (e.g. docs/benchmarks.md).
@@ -112,7 +113,7 @@ pub struct Section {
     pub skipped: Vec<String>,
 }
 
-const WORKLOADS: &[&str] = &["import", "dispatch", "webhooks", "due", "sim"];
+const WORKLOADS: &[&str] = &["import", "dispatch", "webhooks", "due", "reports", "sim"];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -168,6 +169,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("webhooks") {
         sections.push(webhooks::run(&bench).await?);
+    }
+    if wanted("reports") {
+        sections.push(reports::run(&bench).await?);
     }
     let mut md = report::markdown(&bench, &args, &sections);
     if let Some(extra) = &args.append {

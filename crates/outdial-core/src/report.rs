@@ -243,21 +243,53 @@ pub struct AttemptClass {
 
 /// Classifies an attempt (see the module's definitions).
 pub fn classify(a: &AttemptFact, settings: Option<&CampaignSettings>) -> AttemptClass {
-    let dial = a.placed_at.is_some();
+    classify_columns(
+        &ClassColumns {
+            placed: a.placed_at.is_some(),
+            answered_at: a.answered_at.is_some(),
+            call_status: a.call_status,
+            answered_by: a.answered_by,
+            disposition: a.disposition.as_ref(),
+        },
+        settings,
+    )
+}
+
+/// The columns of an attempt that decide its [`AttemptClass`]: what [`classify`] reads of
+/// an [`AttemptFact`], and what a store's aggregated rows keep ([`AttemptGroup`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassColumns<'a> {
+    /// It has a placement time (the provider accepted it).
+    pub placed: bool,
+    /// It has an answer time.
+    pub answered_at: bool,
+    /// Latest call status.
+    pub call_status: Option<CallStatus>,
+    /// Answering-machine detection's verdict.
+    pub answered_by: Option<AnsweredBy>,
+    /// The concluded disposition.
+    pub disposition: Option<&'a Disposition>,
+}
+
+/// The call statuses that make a dial *answered* even without an answer time.
+pub const ANSWERED_STATUSES: [CallStatus; 2] = [CallStatus::InProgress, CallStatus::Completed];
+
+/// Classifies an attempt by the columns that decide its class (the one definition behind
+/// [`classify`]).
+pub fn classify_columns(a: &ClassColumns<'_>, settings: Option<&CampaignSettings>) -> AttemptClass {
+    let dial = a.placed;
     let answered = dial
-        && (a.answered_at.is_some()
-            || matches!(
-                a.call_status,
-                Some(CallStatus::InProgress | CallStatus::Completed)
-            ));
-    let flags = match (&a.disposition, settings) {
+        && (a.answered_at
+            || a.call_status
+                .is_some_and(|s| ANSWERED_STATUSES.contains(&s)));
+    let flags = match (a.disposition, settings) {
         (Some(d), Some(s)) => s.dispositions.flags(d),
         (Some(d), None) => crate::DispositionCatalog::default().flags(d),
         (None, _) => Default::default(),
     };
     let machine = answered && a.answered_by.is_some_and(|b| b.is_machine());
     let human = answered && !machine && (a.answered_by == Some(AnsweredBy::Human) || flags.human);
-    let code = a.disposition.as_ref().map(|d| d.as_str());
+    let code = a.disposition.map(|d| d.as_str());
     AttemptClass {
         dial,
         answered,
@@ -270,14 +302,23 @@ pub fn classify(a: &AttemptFact, settings: Option<&CampaignSettings>) -> Attempt
 
 /// Why a done lead is done, as the outcome breakdown counts it.
 pub fn done_reason(lead: &LeadFact) -> &'static str {
-    let reason = lead.status_reason.as_deref().unwrap_or("");
+    done_reason_of(lead.status_reason.as_deref(), lead.disposition.as_ref())
+}
+
+/// Why a done lead is done, from its `status_reason` and the disposition of its last
+/// concluded attempt (the one definition behind [`done_reason`]).
+pub fn done_reason_of(
+    status_reason: Option<&str>,
+    disposition: Option<&Disposition>,
+) -> &'static str {
+    let reason = status_reason.unwrap_or("");
     if reason.starts_with("attempt limit reached") {
         return "attempt_limit";
     }
     if reason.contains("treated as BAD_NUMBER") {
         return "BAD_NUMBER";
     }
-    match lead.disposition.as_ref().map(|d| d.as_str()) {
+    match disposition.map(|d| d.as_str()) {
         Some("SALE") => "SALE",
         Some("DNC") => "DNC",
         Some("BAD_NUMBER") => "BAD_NUMBER",
@@ -327,19 +368,22 @@ impl<'a> Ctx<'a> {
 
     /// The zone an attempt's instant is read in; `None` for lead-local labels.
     fn fixed_zone(&self) -> Option<Tz> {
-        match self.input.query.zone {
-            ReportZone::Utc => Some(Tz::UTC),
-            ReportZone::Zone(tz) => Some(tz),
-            ReportZone::Campaign => Some(
-                self.input
-                    .query
-                    .campaign
-                    .and_then(|c| self.input.campaigns.get(&c))
-                    .and_then(|s| s.fallback_time_zone)
-                    .unwrap_or(Tz::UTC),
-            ),
-            ReportZone::Lead => None,
-        }
+        fixed_zone(self.input.query, self.input.campaigns)
+    }
+}
+
+/// The zone a report's instants are read in; `None` for lead-local labels.
+fn fixed_zone(q: &ReportQuery, campaigns: &BTreeMap<CampaignId, CampaignSettings>) -> Option<Tz> {
+    match q.zone {
+        ReportZone::Utc => Some(Tz::UTC),
+        ReportZone::Zone(tz) => Some(tz),
+        ReportZone::Campaign => Some(
+            q.campaign
+                .and_then(|c| campaigns.get(&c))
+                .and_then(|s| s.fallback_time_zone)
+                .unwrap_or(Tz::UTC),
+        ),
+        ReportZone::Lead => None,
     }
 }
 
@@ -359,13 +403,16 @@ pub struct Filters {
 }
 
 fn filters(ctx: &Ctx<'_>) -> Filters {
-    let q = ctx.input.query;
+    filters_of(ctx.input.query, ctx.input.campaigns)
+}
+
+fn filters_of(q: &ReportQuery, campaigns: &BTreeMap<CampaignId, CampaignSettings>) -> Filters {
     Filters {
         from: q.from,
         to: q.to,
         campaign: q.campaign,
         zone: q.zone.name(),
-        zone_used: ctx.fixed_zone().map(|z| z.name().to_owned()),
+        zone_used: fixed_zone(q, campaigns).map(|z| z.name().to_owned()),
     }
 }
 
@@ -398,23 +445,29 @@ pub struct AttemptCounts {
 
 impl AttemptCounts {
     fn add(&mut self, a: &AttemptFact, c: AttemptClass) {
-        self.reserved += 1;
+        let talk = a.duration_s.map_or((0, 0), |d| (u64::from(d), 1));
+        self.add_n(1, a.number > 1, talk, c);
+    }
+
+    /// Adds `n` attempts of class `c` (redials when `redial`), reporting `talk.0` seconds of
+    /// talk time over `talk.1` of them.
+    fn add_n(&mut self, n: u64, redial: bool, talk: (u64, u64), c: AttemptClass) {
+        self.reserved += n;
         if !c.dial {
-            self.not_placed += 1;
+            self.not_placed += n;
             return;
         }
-        self.dials += 1;
-        self.redials += u64::from(a.number > 1);
-        self.answered += u64::from(c.answered);
-        self.human += u64::from(c.human);
-        self.machine += u64::from(c.machine);
-        self.transferred += u64::from(c.transferred);
-        self.converted += u64::from(c.converted);
+        let count = |b: bool| if b { n } else { 0 };
+        self.dials += n;
+        self.redials += count(redial);
+        self.answered += count(c.answered);
+        self.human += count(c.human);
+        self.machine += count(c.machine);
+        self.transferred += count(c.transferred);
+        self.converted += count(c.converted);
         if c.answered {
-            if let Some(d) = a.duration_s {
-                self.talk_s += u64::from(d);
-                self.talk_n += 1;
-            }
+            self.talk_s += talk.0;
+            self.talk_n += talk.1;
         }
     }
 
@@ -432,10 +485,12 @@ impl AttemptCounts {
 mod buckets;
 mod checks;
 mod figures;
+mod groups;
 
 pub use buckets::*;
 pub use checks::*;
 pub use figures::*;
+pub use groups::*;
 
 #[cfg(test)]
 mod tests;

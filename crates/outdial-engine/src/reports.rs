@@ -7,17 +7,20 @@
 
 use chrono::{DateTime, Duration, Utc};
 use outdial_core::report::{
-    best_time, compliance, funnel, interval, kpis, outcome_breakdown, AttemptCounts, AttemptFact,
-    ComplianceEvents, EventFact, Formula, Granularity, LeadFact, Rate, ReportInput, ReportQuery,
-    COMPLIANCE_FORMULAS, FUNNEL_FORMULAS, KPI_FORMULAS, OUTCOME_FORMULAS,
+    best_time_of, compliance, funnel, interval, kpis, least_daily_max, outcome_breakdown_of,
+    AttemptCounts, AttemptFact, ComplianceEvents, EventFact, Formula, Granularity,
+    HumanContactRule, LeadFact, OutcomeInput, Rate, ReportInput, ReportQuery, COMPLIANCE_FORMULAS,
+    FUNNEL_FORMULAS, KPI_FORMULAS, OUTCOME_FORMULAS,
 };
 use outdial_core::{CampaignId, CampaignSettings, LeadId};
 use outdial_store::{EventKind, Store, StoreError};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-/// Most attempts one report reads (a range with more is refused: narrow it or pick a
-/// campaign). At about 200 bytes a fact, 2,000,000 attempts hold about 400 MB.
+/// Most attempts one report reads into memory (a range with more is refused: narrow it or
+/// pick a campaign). At about 200 bytes a fact, 2,000,000 attempts hold about 400 MB.
+/// `outcomes` and `best-time` read no attempt into memory (the store counts them in SQL) and
+/// have no bound.
 pub const MAX_REPORT_ATTEMPTS: usize = 2_000_000;
 
 /// Rows read from the store per query.
@@ -124,9 +127,14 @@ pub enum Report {
 
 /// Reads the facts of `query` from the store and computes report `name` at `now` (UTC).
 ///
+/// `outcomes` and `best-time` read the store's aggregated rows (`Reports::outcome_groups`,
+/// `lead_scope_groups`, `leads_with_recent_dials`, `dial_buckets`): a few thousand rows
+/// whatever the range holds. The others read every attempt and lead in scope.
+///
 /// # Errors
 /// [`ReportError::EmptyRange`] when `from >= to`, [`ReportError::TooLarge`] beyond
-/// [`MAX_REPORT_ATTEMPTS`], [`ReportError::Store`] when a read fails.
+/// [`MAX_REPORT_ATTEMPTS`] (never for `outcomes` and `best-time`), [`ReportError::Store`]
+/// when a read fails.
 pub async fn run_report(
     store: &dyn Store,
     name: ReportName,
@@ -139,6 +147,23 @@ pub async fn run_report(
             to: query.to,
         });
     }
+    let campaigns: BTreeMap<CampaignId, CampaignSettings> = store
+        .campaigns()
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.settings))
+        .collect();
+    match name {
+        ReportName::Outcomes => return outcomes(store, query, &campaigns, now).await,
+        ReportName::BestTime => {
+            let rule = HumanContactRule::new(&campaigns);
+            let buckets = store
+                .dial_buckets(query.campaign, query.from, query.to, &rule)
+                .await?;
+            return Ok(Report::BestTime(best_time_of(query, &campaigns, &buckets)));
+        }
+        _ => {}
+    }
     let attempts = read_attempts(store, query.campaign, query.from, query.to).await?;
     let mut leads: Vec<LeadFact> = Vec::new();
     let mut after = LeadId(0);
@@ -150,35 +175,19 @@ pub async fn run_report(
         after = last.id;
         leads.extend(page.iter().map(|l| l.report_fact()));
     }
-    let recent = if name == ReportName::Outcomes {
-        let in_scope: HashSet<LeadId> = leads.iter().map(|l| l.id).collect();
-        let mut recent =
-            read_attempts(store, query.campaign, now - Duration::hours(26), now).await?;
-        recent.retain(|a| in_scope.contains(&a.lead_id));
-        recent
-    } else {
-        Vec::new()
-    };
-    let campaigns: BTreeMap<CampaignId, CampaignSettings> = store
-        .campaigns()
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.settings))
-        .collect();
     let input = ReportInput {
         query,
         attempts: &attempts,
         leads: &leads,
         campaigns: &campaigns,
-        recent: &recent,
+        recent: &[],
         now,
     };
     Ok(match name {
-        ReportName::Outcomes => Report::Outcomes(outcome_breakdown(&input)),
+        ReportName::Outcomes | ReportName::BestTime => unreachable!("answered above"),
         ReportName::Kpis => Report::Kpis(Box::new(kpis(&input))),
         ReportName::Hourly => Report::Interval(interval(&input, Granularity::Hour)),
         ReportName::Daily => Report::Interval(interval(&input, Granularity::Day)),
-        ReportName::BestTime => Report::BestTime(best_time(&input)),
         ReportName::Funnel => Report::Funnel(funnel(&input)),
         ReportName::Compliance => {
             let events = ComplianceEvents {
@@ -192,6 +201,38 @@ pub async fn run_report(
             Report::Compliance(compliance(&input, &events))
         }
     })
+}
+
+/// The outcome breakdown from the store's aggregated rows: attempts counted by class, leads
+/// in scope by status, and the dials of the last 26 hours of the leads that may have reached
+/// their daily maximum.
+async fn outcomes(
+    store: &dyn Store,
+    query: &ReportQuery,
+    campaigns: &BTreeMap<CampaignId, CampaignSettings>,
+    now: DateTime<Utc>,
+) -> Result<Report, ReportError> {
+    let (c, from, to) = (query.campaign, query.from, query.to);
+    let attempts = store.outcome_groups(c, from, to).await?;
+    let leads = store.lead_scope_groups(c, from, to).await?;
+    let recent = store
+        .leads_with_recent_dials(
+            c,
+            from,
+            to,
+            now - Duration::hours(26),
+            now,
+            least_daily_max(campaigns),
+        )
+        .await?;
+    Ok(Report::Outcomes(outcome_breakdown_of(&OutcomeInput {
+        query,
+        attempts: &attempts,
+        leads: &leads,
+        recent: &recent,
+        campaigns,
+        now,
+    })))
 }
 
 async fn read_events(

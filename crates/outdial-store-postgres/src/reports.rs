@@ -1,6 +1,20 @@
 //! [`outdial_store::Reports`] on PostgreSQL.
 
 use super::*;
+use outdial_core::report::{AttemptGroup, DialBucket, HumanContactRule, LeadDials, LeadGroup};
+use outdial_store::report_sql::{human_contact_sql, OutcomeRow, OUTCOME_SUMS};
+
+/// The scope of a report as a condition on `leads l` (`$1` campaign, `$2` from, `$3` to).
+const IN_SCOPE: &str = "($1::bigint IS NULL OR l.campaign_id = $1)
+    AND ((l.created_at >= $2 AND l.created_at < $3)
+         OR EXISTS (SELECT 1 FROM attempts s WHERE s.lead_id = l.id
+                    AND s.reserved_at >= $2 AND s.reserved_at < $3))";
+
+/// The leads of `$1`-campaign with at least `$6` dials reserved in `[$4, $5)`.
+const BUSY: &str = "SELECT lead_id FROM attempts
+    WHERE ($1::bigint IS NULL OR campaign_id = $1) AND reserved_at >= $4 AND reserved_at < $5
+      AND placed_at IS NOT NULL
+    GROUP BY lead_id HAVING COUNT(*) >= $6";
 
 #[async_trait]
 impl Reports for PgStore {
@@ -188,6 +202,201 @@ impl Reports for PgStore {
         .iter()
         .map(lead_from_row)
         .collect()
+    }
+
+    async fn outcome_groups(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<AttemptGroup>> {
+        let sql = format!(
+            "SELECT campaign_id, disposition, call_status, answered_by, {sums}
+             FROM attempts
+             WHERE ($1::bigint IS NULL OR campaign_id = $1) AND reserved_at >= $2 AND reserved_at < $3
+             GROUP BY campaign_id, disposition, call_status, answered_by",
+            sums = &*OUTCOME_SUMS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(campaign.map(|c| c.0))
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let mut sums = [0i64; 13];
+            for (i, v) in sums.iter_mut().enumerate() {
+                *v = r
+                    .try_get::<Option<i64>, _>(4 + i)
+                    .map_err(backend)?
+                    .unwrap_or(0);
+            }
+            out.extend(
+                OutcomeRow {
+                    campaign_id: r.try_get(0).map_err(backend)?,
+                    disposition: r.try_get(1).map_err(backend)?,
+                    call_status: r.try_get(2).map_err(backend)?,
+                    answered_by: r.try_get(3).map_err(backend)?,
+                    sums,
+                }
+                .groups()?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn lead_scope_groups(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<LeadGroup>> {
+        let rows: Vec<(i64, String, Option<String>, Option<String>, i64, i64)> =
+            sqlx::query_as(&format!(
+                "SELECT l.campaign_id, l.status,
+                        CASE WHEN l.status = 'done' THEN l.status_reason END AS reason,
+                        CASE WHEN l.status = 'done' THEN l.disposition END AS dispo,
+                        COUNT(*),
+                        CAST(SUM(CASE WHEN l.created_at >= $2 AND l.created_at < $3 THEN 1 ELSE 0 END) AS BIGINT)
+                 FROM leads l WHERE {IN_SCOPE}
+                 GROUP BY 1, 2, 3, 4"
+            ))
+            .bind(campaign.map(|c| c.0))
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|(c, status, reason, dispo, n, imported)| {
+                Ok(LeadGroup {
+                    campaign_id: CampaignId(c),
+                    status: LeadStatus::parse(&status).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown lead status {status}"))
+                    })?,
+                    status_reason: reason,
+                    disposition: dispo.as_deref().and_then(Disposition::normalise),
+                    leads: n as u64,
+                    imported: imported as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn leads_with_recent_dials(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at_least: u32,
+    ) -> StoreResult<Vec<LeadDials>> {
+        fn bound<'q>(
+            sql: &'q str,
+            campaign: Option<CampaignId>,
+            times: [DateTime<Utc>; 4],
+            at_least: u32,
+        ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+            let [from, to, since, until] = times;
+            sqlx::query(sql)
+                .bind(campaign.map(|c| c.0))
+                .bind(ts(from))
+                .bind(ts(to))
+                .bind(ts(since))
+                .bind(ts(until))
+                .bind(i64::from(at_least))
+        }
+        let times = [from, to, since, until];
+        let leads_sql =
+            format!("SELECT * FROM leads l WHERE l.id IN ({BUSY}) AND {IN_SCOPE} ORDER BY l.id");
+        let leads = bound(&leads_sql, campaign, times, at_least)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let dials_sql = format!(
+            "SELECT a.lead_id, a.reserved_at FROM attempts a JOIN leads l ON l.id = a.lead_id
+             WHERE a.lead_id IN ({BUSY}) AND {IN_SCOPE}
+               AND a.reserved_at >= $4 AND a.reserved_at < $5 AND a.placed_at IS NOT NULL
+             ORDER BY a.lead_id, a.reserved_at"
+        );
+        let dials = bound(&dials_sql, campaign, times, at_least)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut by_lead: BTreeMap<i64, Vec<DateTime<Utc>>> = BTreeMap::new();
+        for r in &dials {
+            by_lead
+                .entry(r.try_get(0).map_err(backend)?)
+                .or_default()
+                .push(r.try_get(1).map_err(backend)?);
+        }
+        leads
+            .iter()
+            .map(|r| {
+                let lead = lead_from_row(r)?.report_fact();
+                let dials = by_lead.remove(&lead.id.0).unwrap_or_default();
+                Ok(LeadDials { lead, dials })
+            })
+            .collect()
+    }
+
+    async fn dial_buckets(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        rule: &HumanContactRule,
+    ) -> StoreResult<Vec<DialBucket>> {
+        let sql = format!(
+            "SELECT l.campaign_id, MIN(l.phone),
+                    l.contact::jsonb ->> 'time_zone' AS tz,
+                    l.contact::jsonb ->> 'state' AS st,
+                    date_bin('15 minutes', a.reserved_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')
+                      AS quarter,
+                    COUNT(*), CAST(SUM(CASE WHEN {human} THEN 1 ELSE 0 END) AS BIGINT)
+             FROM attempts a JOIN leads l ON l.id = a.lead_id
+             WHERE ($1::bigint IS NULL OR a.campaign_id = $1) AND a.reserved_at >= $2
+               AND a.reserved_at < $3 AND a.placed_at IS NOT NULL
+             GROUP BY l.campaign_id, substr(l.phone, 1, 8), 3, 4, 5",
+            human = human_contact_sql(rule)
+        );
+        let rows: Vec<(
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            DateTime<Utc>,
+            i64,
+            i64,
+        )> = sqlx::query_as(&sql)
+            .bind(campaign.map(|c| c.0))
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|(c, phone, tz, state, start, dials, human)| {
+                Ok(DialBucket {
+                    campaign_id: CampaignId(c),
+                    phone: E164::from_stored(&phone)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    time_zone: tz
+                        .map(|z| {
+                            z.parse()
+                                .map_err(|_| StoreError::Corrupt(format!("lead time zone {z}")))
+                        })
+                        .transpose()?,
+                    state,
+                    start,
+                    dials: dials as u64,
+                    human: human as u64,
+                })
+            })
+            .collect()
     }
 
     async fn events_between(

@@ -5,8 +5,13 @@
 //! when the store opens; a database migrated by a newer outdial is refused
 //! ([`StoreError::SchemaTooNew`]).
 //!
-//! All statements of a store run on one connection, so its own transactions never race; the
-//! guarded updates make every operation safe to repeat anyway. Other processes (an import,
+//! Every write, and every read that decides a write, runs on one connection (the *writer*),
+//! so the store's own transactions never race; the guarded updates make every operation safe
+//! to repeat anyway. The reports' and dashboard's reads (a moment stale at worst) run on a
+//! separate pool of [`READERS`] read-only connections to the same file: under WAL a reader
+//! sees the last commit before it began and never waits for the writer, nor makes it wait,
+//! so a long report never delays a tick. An in-memory store cannot share its database
+//! between connections: its reads stay on the one connection. Other processes (an import,
 //! the CLI) may write to the same file: every transaction begins with `BEGIN IMMEDIATE` and
 //! waits up to the busy timeout (10 s) for the write lock (see `tx`).
 //!
@@ -130,12 +135,20 @@ async fn refuse_foreign(path: &Path) -> StoreResult<()> {
     )))
 }
 
+/// Read-only connections a file store opens beside its writer, for the reports' and the
+/// dashboard's reads.
+pub const READERS: u32 = 4;
+
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// The writer: every write, and every read that decides one.
     pool: SqlitePool,
     /// Provider events waiting for the group-commit writer (`group.rs`).
     events: group::EventQueue,
+    /// Read-only connections (the writer itself for an in-memory store): reads that may be a
+    /// moment stale (reports, dashboard counts), never one that decides a write.
+    read: SqlitePool,
 }
 
 impl SqliteStore {
@@ -183,7 +196,19 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        Self::connect(opts).await
+        let mut store = Self::connect(opts).await?;
+        // Opened after the writer has migrated the file and set WAL (which a read-only
+        // connection cannot do); lazily, so a store that never reports opens none.
+        let read_opts = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        store.read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_lazy_with(read_opts);
+        Ok(store)
     }
 
     /// An in-memory database (tests). Its one connection holds the data: should a failed
@@ -221,7 +246,11 @@ impl SqliteStore {
             other => StoreError::unavailable(other).context("migrations failed"),
         })?;
         let events = group::EventQueue::start(pool.clone());
-        Ok(SqliteStore { pool, events })
+        Ok(SqliteStore {
+            read: pool.clone(),
+            pool,
+            events,
+        })
     }
 
     /// The newest schema version this build knows.
@@ -434,6 +463,38 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sync, 2, "PRAGMA synchronous is not FULL (2)");
+    }
+
+    /// Issue 13: a report's reads run beside the writer: they neither wait for a write
+    /// transaction held open nor can they write.
+    #[tokio::test]
+    async fn report_reads_run_on_read_only_connections_beside_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("o.db"), OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        let mut held = WriteTx::begin(&s.pool).await.unwrap();
+        sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', 'x')")
+            .execute(&mut *held)
+            .await
+            .unwrap();
+        let read = tokio::time::timeout(
+            Duration::from_secs(2),
+            s.attempts_reserved_between(None, t0(), t0() + chrono::Duration::days(1), None, 10),
+        )
+        .await
+        .expect("a report read waited for the writer");
+        assert!(read.unwrap().is_empty());
+        let counts = tokio::time::timeout(Duration::from_secs(2), s.status_counts(t0(), t0()))
+            .await
+            .expect("the dashboard's counts waited for the writer");
+        assert!(counts.is_ok());
+        let refused =
+            sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ('r', 'v', 'x')")
+                .execute(&s.read)
+                .await;
+        assert!(refused.is_err(), "a reader wrote");
+        held.commit().await.unwrap();
     }
 
     #[tokio::test]

@@ -30,6 +30,7 @@ mod error;
 mod events;
 mod jobs;
 mod leads;
+pub mod report_sql;
 mod reports;
 mod safety;
 

@@ -5,7 +5,9 @@
 use crate::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use outdial_core::report::{AttemptFact, LeadFact};
+use outdial_core::report::{
+    AttemptFact, AttemptGroup, DialBucket, HumanContactRule, LeadDials, LeadFact, LeadGroup,
+};
 use outdial_core::{AttemptId, CampaignId, LeadId};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -81,6 +83,55 @@ pub trait Reports: Send + Sync {
         after: LeadId,
         limit: u32,
     ) -> StoreResult<Vec<Lead>>;
+
+    /// The attempts reserved in `[from, to)` (UTC), of `campaign` when given, counted in
+    /// SQL by every column their outcome figures read (campaign, placed or not, answered at
+    /// or not, redial or not, call status, detection, disposition): a few rows however many
+    /// attempts, in no particular order, each with its count and talk time
+    /// ([`AttemptGroup`]; a column the backend does not recognise reads as `None`).
+    async fn outcome_groups(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<AttemptGroup>>;
+
+    /// The leads of a report's scope (as [`Reports::leads_in_report_scope`]) counted in SQL
+    /// by campaign, status and — for done leads only — status reason and disposition, with
+    /// how many of each were imported in `[from, to)` ([`LeadGroup`]), in no particular
+    /// order.
+    async fn lead_scope_groups(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<LeadGroup>>;
+
+    /// The leads of a report's scope (`campaign`, `[from, to)`) with at least `at_least`
+    /// dials (attempts with a placement time) reserved in `[since, until)` (UTC), each with
+    /// those dials' reservation instants ([`LeadDials`]), by lead id.
+    async fn leads_with_recent_dials(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at_least: u32,
+    ) -> StoreResult<Vec<LeadDials>>;
+
+    /// The dials (attempts with a placement time) reserved in `[from, to)` (UTC), of
+    /// `campaign` when given, counted in SQL by their lead's zone inputs (campaign, own time
+    /// zone, state, first seven digits of the number) and 15-minute UTC bucket of the
+    /// reservation instant, with how many were human contacts by `rule` ([`DialBucket`]),
+    /// in no particular order.
+    async fn dial_buckets(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        rule: &HumanContactRule,
+    ) -> StoreResult<Vec<DialBucket>>;
 
     /// Events of `kind` (an [`EventKind`] name) recorded in `[from, to)` (UTC), of the leads
     /// of `campaign` when given (events without a lead are then left out), ordered by

@@ -205,17 +205,22 @@ pub fn best_time(input: &ReportInput<'_>) -> BestTime {
     }
     BestTime {
         filters: filters(&ctx),
-        cells: cells
-            .into_iter()
-            .map(|((d, h), (dials, human))| BestTimeCell {
-                weekday: weekday_name(
-                    Weekday::try_from(d as u8).expect("num_days_from_monday is 0..7"),
-                ),
-                hour: h,
-                dials,
-                human,
-                human_rate: Rate::of(human, dials),
-            })
-            .collect(),
+        cells: best_time_cells(cells),
     }
+}
+
+/// The heat map's cells from counts by (weekday from Monday, hour): `(dials, human)`.
+pub(super) fn best_time_cells(cells: BTreeMap<(u32, u32), (u64, u64)>) -> Vec<BestTimeCell> {
+    cells
+        .into_iter()
+        .map(|((d, h), (dials, human))| BestTimeCell {
+            weekday: weekday_name(
+                Weekday::try_from(d as u8).expect("num_days_from_monday is 0..7"),
+            ),
+            hour: h,
+            dials,
+            human,
+            human_rate: Rate::of(human, dials),
+        })
+        .collect()
 }

@@ -28,76 +28,47 @@ pub struct OutcomeBreakdown {
     pub by_disposition: BTreeMap<String, u64>,
 }
 
-/// The outcome breakdown.
+/// The outcome breakdown (on groups of one attempt and one lead: [`outcome_breakdown_of`]).
 pub fn outcome_breakdown(input: &ReportInput<'_>) -> OutcomeBreakdown {
-    let ctx = Ctx::new(input);
     let q = input.query;
-    let mut out = OutcomeBreakdown {
-        filters: filters(&ctx),
-        leads_in_scope: input.leads.len() as u64,
-        leads_imported: 0,
-        still_redialing: 0,
-        paused: 0,
-        done_by_reason: [
-            "SALE",
-            "DNC",
-            "BAD_NUMBER",
-            "other_terminal",
-            "attempt_limit",
-        ]
-        .into_iter()
-        .map(|k| (k, 0))
-        .collect(),
-        reached_daily_max_today: 0,
-        attempts: AttemptCounts::default(),
-        by_call_status: BTreeMap::new(),
-        by_disposition: BTreeMap::new(),
-    };
-    for l in input.leads {
-        out.leads_imported += u64::from(l.created_at >= q.from && l.created_at < q.to);
-        match l.status {
-            LeadStatus::Active | LeadStatus::Dialing => out.still_redialing += 1,
-            LeadStatus::Paused => out.paused += 1,
-            LeadStatus::Done => *out.done_by_reason.entry(done_reason(l)).or_default() += 1,
-        }
-    }
-    for a in input.attempts {
-        out.attempts.add(a, ctx.class(a));
-        let status = match (a.placed_at, a.call_status) {
-            (None, _) => "not_placed".to_owned(),
-            (Some(_), Some(s)) => s.as_str().to_owned(),
-            (Some(_), None) => "queued".to_owned(),
-        };
-        *out.by_call_status.entry(status).or_default() += 1;
-        let d = a
-            .disposition
-            .as_ref()
-            .map_or("pending", |d| d.as_str())
-            .to_owned();
-        *out.by_disposition.entry(d).or_default() += 1;
-    }
-    // Dials today in each lead's first zone, against its campaign's daily maximum.
-    let mut today: HashMap<LeadId, u32> = HashMap::new();
-    for a in input.recent.iter().filter(|a| a.placed_at.is_some()) {
-        let tz = ctx.lead_zone(a);
-        if a.reserved_at.with_timezone(&tz).date_naive()
-            == input.now.with_timezone(&tz).date_naive()
-        {
-            *today.entry(a.lead_id).or_default() += 1;
-        }
-    }
-    out.reached_daily_max_today = input
+    let attempts: Vec<AttemptGroup> = input.attempts.iter().map(AttemptGroup::of).collect();
+    let leads: Vec<LeadGroup> = input
         .leads
         .iter()
-        .filter(|l| {
-            let max = input
-                .campaigns
-                .get(&l.campaign_id)
-                .map_or(u32::MAX, |s| s.redial.max_per_local_day);
-            today.get(&l.id).is_some_and(|n| *n >= max)
+        .map(|l| {
+            let done = l.status == LeadStatus::Done;
+            LeadGroup {
+                campaign_id: l.campaign_id,
+                status: l.status,
+                status_reason: l.status_reason.clone().filter(|_| done),
+                disposition: l.disposition.clone().filter(|_| done),
+                leads: 1,
+                imported: u64::from(l.created_at >= q.from && l.created_at < q.to),
+            }
         })
-        .count() as u64;
-    out
+        .collect();
+    let mut dials: HashMap<LeadId, Vec<DateTime<Utc>>> = HashMap::new();
+    for a in input.recent.iter().filter(|a| a.placed_at.is_some()) {
+        dials.entry(a.lead_id).or_default().push(a.reserved_at);
+    }
+    let recent: Vec<LeadDials> = input
+        .leads
+        .iter()
+        .filter_map(|l| {
+            dials.remove(&l.id).map(|d| LeadDials {
+                lead: l.clone(),
+                dials: d,
+            })
+        })
+        .collect();
+    outcome_breakdown_of(&OutcomeInput {
+        query: q,
+        attempts: &attempts,
+        leads: &leads,
+        recent: &recent,
+        campaigns: input.campaigns,
+        now: input.now,
+    })
 }
 
 /// The outcome breakdown's definitions.

@@ -2,6 +2,7 @@
 //! like every other store operation.
 
 use super::*;
+use outdial_core::report::{AttemptGroup, DialBucket, HumanContactRule, LeadDials, LeadGroup};
 
 #[async_trait]
 impl Reports for CrashStore {
@@ -77,6 +78,59 @@ impl Reports for CrashStore {
             "events_between",
             self.inner
                 .events_between(kind, campaign, from, to, after, limit)
+        )
+    }
+    async fn outcome_groups(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<AttemptGroup>> {
+        guard!(
+            self,
+            "outcome_groups",
+            self.inner.outcome_groups(campaign, from, to)
+        )
+    }
+    async fn lead_scope_groups(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<LeadGroup>> {
+        guard!(
+            self,
+            "lead_scope_groups",
+            self.inner.lead_scope_groups(campaign, from, to)
+        )
+    }
+    async fn leads_with_recent_dials(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at_least: u32,
+    ) -> StoreResult<Vec<LeadDials>> {
+        guard!(
+            self,
+            "leads_with_recent_dials",
+            self.inner
+                .leads_with_recent_dials(campaign, from, to, since, until, at_least)
+        )
+    }
+    async fn dial_buckets(
+        &self,
+        campaign: Option<CampaignId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        rule: &HumanContactRule,
+    ) -> StoreResult<Vec<DialBucket>> {
+        guard!(
+            self,
+            "dial_buckets",
+            self.inner.dial_buckets(campaign, from, to, rule)
         )
     }
 }

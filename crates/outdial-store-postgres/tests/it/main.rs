@@ -100,7 +100,7 @@ async fn migrations_are_idempotent_and_safe_to_race() {
             .unwrap();
     assert_eq!(
         versions,
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 10],
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
         "each migration applied once"
     );
     assert_eq!(PgStore::schema_version(), 10);

@@ -17,6 +17,7 @@ pub mod dnc;
 pub mod errors;
 pub mod jobs;
 pub mod leads;
+pub mod report_groups;
 pub mod reports;
 pub mod safety;
 
@@ -95,6 +96,7 @@ macro_rules! __conformance_cases {
             errors::errors_have_one_shape: [create_campaign, campaign, update_campaign, try_acquire_lease, claim_jobs],
             reports::status_counts_and_attempts_after: [reserve_attempt, mark_rejected, status_counts, attempts_after],
             reports::the_first_price_reported_is_kept: [reserve_attempt, record_attempt_price, attempt],
+            report_groups::aggregated_report_reads_match_the_in_memory_figures: [insert_leads, conclude_attempt, outcome_groups, lead_scope_groups, leads_with_recent_dials, dial_buckets],
             reports::report_ranges_are_half_open_and_duplicates_change_nothing: [reserve_attempt, mark_placed, apply_call_event, attempts_reserved_between, leads_in_report_scope, record_event, events_between],
             account_limits::account_caps_hold_at_reservation: [account_usage, reserve_attempt_within, due_leads_outside, mark_not_placed, due_leads],
             backfill::backfill_lead_once_keyed_by_call_id: [backfill_lead, lead, lead_attempts, lead_attempt_times, phone_attempt_times, attempts_to_conclude, lead_events, reserve_attempt],
