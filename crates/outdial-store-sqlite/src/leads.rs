@@ -281,6 +281,43 @@ impl Leads for SqliteStore {
         rows.iter().map(|s| parse_ts(s)).collect()
     }
 
+    async fn phone_attempt_times_many(
+        &self,
+        phones: &[E164],
+        since: DateTime<Utc>,
+    ) -> StoreResult<HashMap<E164, Vec<DateTime<Utc>>>> {
+        let by_text: HashMap<&str, &E164> = phones.iter().map(|p| (p.as_str(), p)).collect();
+        let mut found: HashMap<E164, Vec<DateTime<Utc>>> = HashMap::new();
+        let mut seen: HashSet<&str> = HashSet::with_capacity(by_text.len());
+        for chunk in phones.chunks(PHONES_PER_LOOKUP) {
+            // A number repeated in an earlier chunk has its answer already.
+            let asked: Vec<&E164> = chunk.iter().filter(|p| seen.insert(p.as_str())).collect();
+            if asked.is_empty() {
+                continue;
+            }
+            // Served by the index attempts_phone_reserved (phone, reserved_at), as
+            // `phone_attempt_times`, one probe per number.
+            let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+                "SELECT phone, reserved_at FROM attempts
+                 WHERE phone IN (SELECT value FROM json_each(?)) AND reserved_at >= ?
+                   AND state NOT IN {NOT_COUNTED}
+                 ORDER BY phone, reserved_at"
+            ))
+            .bind(phones_json(asked.iter().copied()))
+            .bind(ts(since))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            for (phone, at) in rows {
+                let key = by_text.get(phone.as_str()).ok_or_else(|| {
+                    StoreError::Corrupt(format!("attempt number '{phone}' was not asked for"))
+                })?;
+                found.entry((*key).clone()).or_default().push(parse_ts(&at)?);
+            }
+        }
+        Ok(found)
+    }
+
     async fn backfill_lead(
         &self,
         campaign_id: CampaignId,

@@ -38,7 +38,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -70,6 +70,26 @@ const LEAD_ROWS_PER_INSERT: usize = 200;
 
 /// DNC rows per multi-row `INSERT` (5 bound values each; SQLite allows 32,766 per statement).
 const DNC_ROWS_PER_INSERT: usize = 500;
+
+/// Numbers per batched look-up statement (`dnc_check_many`, `phone_attempt_times_many`),
+/// passed as one JSON array (`json_each`), so no bound-variable limit applies.
+const PHONES_PER_LOOKUP: usize = 5000;
+
+/// The numbers as a JSON array of strings, for `json_each(?)`.
+fn phones_json<'a>(phones: impl IntoIterator<Item = &'a E164>) -> String {
+    let mut out = String::from("[");
+    for (i, p) in phones.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // E.164 text is `+` and digits: nothing to escape.
+        out.push('"');
+        out.push_str(p.as_str());
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
 
 /// How to open the database file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
