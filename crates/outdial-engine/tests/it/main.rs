@@ -462,6 +462,7 @@ async fn a_dnc_number_is_not_dialed_in_any_campaign() {
 mod account_limits;
 mod blocked;
 mod conclusion_race;
+mod enqueue;
 mod hardening;
 mod safety;
 mod step;
