@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use outdial_core::compliance::StateRules;
 use outdial_core::{NewLead, Region};
-use outdial_engine::enqueue::lead_placement;
+use outdial_engine::enqueue::lead_placements;
 use outdial_import::LeadReader;
 use outdial_store::{Campaign, LeadPlacement, Store};
 use std::fmt;
@@ -123,19 +123,14 @@ pub async fn import_file(
     report: &mut dyn Write,
 ) -> anyhow::Result<ImportOutcome> {
     let ImportTarget {
-        store,
-        campaign,
-        region,
-        state_rules,
-        dry_run,
-        now,
+        region, dry_run, ..
     } = target;
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open lead file {}", path.display()))?;
     let name = path.display().to_string();
     let reader = LeadReader::detect(file, region, &name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut outcome = ImportOutcome::default();
-    let mut batch: Vec<(NewLead, LeadPlacement)> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<NewLead> = Vec::with_capacity(BATCH);
     // The file row of the batch's first lead.
     let mut batch_row = 0;
     let interrupted = |failed_at_row, outcome: &ImportOutcome, source| ImportInterrupted {
@@ -152,15 +147,9 @@ pub async fn import_file(
                 if batch.is_empty() {
                     batch_row = row.row;
                 }
-                let p = match lead_placement(store, &row.lead, campaign, state_rules, now).await {
-                    Ok(p) => p,
-                    Err(e) => return Err(interrupted(batch_row, &outcome, e.into()).into()),
-                };
-                batch.push((row.lead, p));
+                batch.push(row.lead);
                 if batch.len() >= BATCH {
-                    if let Err(e) =
-                        flush(store, campaign, &mut batch, dry_run, now, &mut outcome).await
-                    {
+                    if let Err(e) = flush(target, &mut batch, &mut outcome).await {
                         return Err(interrupted(batch_row, &outcome, e).into());
                     }
                 }
@@ -175,36 +164,43 @@ pub async fn import_file(
             }
         }
     }
-    if let Err(e) = flush(store, campaign, &mut batch, dry_run, now, &mut outcome).await {
+    if let Err(e) = flush(target, &mut batch, &mut outcome).await {
         return Err(interrupted(batch_row, &outcome, e).into());
     }
     Ok(outcome)
 }
 
-/// Writes the batch in one store transaction (counts only, on a dry run) and empties it;
-/// the counts in `outcome` change only when it was committed.
+/// Places the batch's leads ([`lead_placements`]) and writes them in one store transaction
+/// (counts only, on a dry run), and empties it; the counts in `outcome` change only when it
+/// was committed.
 async fn flush(
-    store: &dyn Store,
-    campaign: &Campaign,
-    batch: &mut Vec<(NewLead, LeadPlacement)>,
-    dry_run: bool,
-    now: DateTime<Utc>,
+    target: ImportTarget<'_>,
+    batch: &mut Vec<NewLead>,
     outcome: &mut ImportOutcome,
 ) -> anyhow::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
+    let ImportTarget {
+        store,
+        campaign,
+        state_rules,
+        dry_run,
+        now,
+        ..
+    } = target;
+    let placements = lead_placements(store, batch, campaign, state_rules, now).await?;
+    let rows: Vec<(NewLead, LeadPlacement)> = batch.drain(..).zip(placements).collect();
     if dry_run {
-        outcome.inserted += batch.len() as u64;
+        outcome.inserted += rows.len() as u64;
     } else {
-        let r = store.insert_leads(campaign.id, batch, now).await?;
+        let r = store.insert_leads(campaign.id, &rows, now).await?;
         outcome.inserted += r.inserted;
         outcome.duplicates += r.duplicates;
     }
-    outcome.paused += batch
+    outcome.paused += rows
         .iter()
         .filter(|(_, p)| matches!(p, LeadPlacement::Paused(_)))
         .count() as u64;
-    batch.clear();
     Ok(())
 }
