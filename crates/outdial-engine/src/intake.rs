@@ -104,8 +104,7 @@ pub async fn intake(
     }
     for chunk in new.chunks(INTAKE_BATCH) {
         let placements = lead_placements(store, chunk, campaign, state_rules, now).await?;
-        let rows: Vec<(NewLead, LeadPlacement)> =
-            chunk.iter().cloned().zip(placements).collect();
+        let rows: Vec<(NewLead, LeadPlacement)> = chunk.iter().cloned().zip(placements).collect();
         store.insert_leads(campaign.id, &rows, now).await?;
     }
     let mut results: Vec<IntakeResult> = Vec::with_capacity(leads.len());

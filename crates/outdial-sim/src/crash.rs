@@ -724,7 +724,11 @@ impl DncLists for CrashStore {
         phones: &[E164],
         campaign: Option<CampaignId>,
     ) -> StoreResult<HashMap<E164, Vec<DncEntry>>> {
-        guard!(self, "dnc_check_many", self.inner.dnc_check_many(phones, campaign))
+        guard!(
+            self,
+            "dnc_check_many",
+            self.inner.dnc_check_many(phones, campaign)
+        )
     }
     async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>> {
         guard!(self, "dnc_count", self.inner.dnc_count())

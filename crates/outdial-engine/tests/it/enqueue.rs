@@ -4,8 +4,11 @@
 
 use chrono::Duration;
 use outdial_core::compliance::StateRules;
-use outdial_core::{AnswerBehaviour, CampaignId, CampaignSettings, LeadContact, NewLead, Region, E164};
+use outdial_core::{
+    AnswerBehaviour, CampaignId, CampaignSettings, LeadContact, NewLead, Region, E164,
+};
 use outdial_engine::enqueue::{lead_placement, lead_placements};
+use outdial_store::prelude::*;
 use outdial_store::{DncEntry, DncScope, LeadPlacement, Store};
 use outdial_store_sqlite::SqliteStore;
 use outdial_testkit::t0;
@@ -55,14 +58,22 @@ async fn batch_placement_equals_per_lead_placement() {
     settings.caps.per_number_24h = Some(1);
     settings.caps.min_gap_min = 90;
     let c = store.create_campaign("c", &settings, t0()).await.unwrap();
-    let other = store.create_campaign("other", &settings, t0()).await.unwrap();
+    let other = store
+        .create_campaign("other", &settings, t0())
+        .await
+        .unwrap();
     let now = t0();
     // Numbers with history, called from the other campaign: +0101 2 h ago (counted),
     // +0102 3 h ago but rejected (not counted), +0103 9 days ago (too old to count).
     let called = ["+12125550101", "+12125550102", "+12125550103"];
     let rows: Vec<_> = called
         .iter()
-        .map(|p| (lead(p, Some("NY")), LeadPlacement::Active(now)))
+        .map(|p| {
+            (
+                lead(p, Some("NY")),
+                LeadPlacement::Active(now - Duration::days(10)),
+            )
+        })
         .collect();
     store.insert_leads(other.id, &rows, now).await.unwrap();
     let reserve = |p: &'static str, at| {
@@ -113,24 +124,33 @@ async fn batch_placement_equals_per_lead_placement() {
         lead("+12125550111", Some("NY")),
     ];
     let rules = StateRules::builtin();
-    let batch = lead_placements(&store, &leads, &c, &rules, now).await.unwrap();
+    let batch = lead_placements(&store, &leads, &c, &rules, now)
+        .await
+        .unwrap();
     assert_eq!(batch.len(), leads.len());
     for (l, got) in leads.iter().zip(&batch) {
         let single = lead_placement(&store, l, &c, &rules, now).await.unwrap();
-        assert_eq!(got, &single, "{}: batch and per-lead placement differ", l.phone);
+        assert_eq!(
+            got, &single,
+            "{}: batch and per-lead placement differ",
+            l.phone
+        );
     }
     let paused = |i: usize| matches!(&batch[i], LeadPlacement::Paused(r) if r.contains("campaign:") || r.contains("internal") || r.contains("national"));
     for i in [3, 4, 5, 7, 12] {
         assert!(paused(i), "lead {i} on a list that applies: {:?}", batch[i]);
     }
-    // The other campaign's list does not apply to c; with no history, +0114 is placed as
-    // an unlisted, never-called number.
+    // The other campaign's list does not apply to c: +0114, never called, is placed as
+    // the unlisted, never-called +0120.
     assert_eq!(batch[6], batch[8]);
-    // The counted attempt 2 h ago (cap 1 a day) delays +0101... but +0101 is also on the
-    // other campaign's list only, which does not apply: the cap decides.
     let LeadPlacement::Active(free) = batch[8] else {
-        panic!("an unlisted, never-called number is placed active: {:?}", batch[8]);
+        panic!(
+            "an unlisted, never-called number is placed active: {:?}",
+            batch[8]
+        );
     };
+    // +0101 is listed only by the other campaign; its counted attempt 2 h ago (a cap of 1
+    // a day) holds it back 24 h.
     let LeadPlacement::Active(capped) = batch[0] else {
         panic!("a called number is placed active later: {:?}", batch[0]);
     };
