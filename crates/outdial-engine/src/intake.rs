@@ -1,8 +1,8 @@
 //! Lead intake: leads handed over one request at a time (a CRM's new lead, a morning's
 //! batch; `POST /api/v1/campaigns/{campaign}/leads`), idempotent by external id and by
-//! number, placed by the same rules as `outdial import` ([`lead_placement`]).
+//! number, placed by the same rules as `outdial import` ([`lead_placements`]).
 
-use crate::enqueue::lead_placement;
+use crate::enqueue::lead_placements;
 use chrono::{DateTime, Utc};
 use outdial_core::compliance::StateRules;
 use outdial_core::{LeadId, NewLead};
@@ -43,9 +43,9 @@ pub enum IntakeResult {
 /// (one [`IntakeResult`] per lead, in order). A lead is a duplicate when a lead of the
 /// campaign (stored, or earlier in `leads`) has the same `external_id`, or else the same
 /// number; so the same call made twice changes nothing the second time. New leads are
-/// placed by [`lead_placement`] (Do-Not-Call lists, time zone, calling windows, caps: the
-/// placement of `outdial import`) at `now` (UTC) and inserted [`INTAKE_BATCH`] per store
-/// transaction.
+/// placed by [`lead_placements`] (Do-Not-Call lists, time zone, calling windows, caps: the
+/// placement of `outdial import`) at `now` (UTC), [`INTAKE_BATCH`] at a time, and inserted
+/// [`INTAKE_BATCH`] per store transaction.
 ///
 /// Two calls racing with the same external id but different numbers may both insert (the
 /// external id is not a unique key); the number is (one lead per number and campaign).
@@ -70,7 +70,7 @@ pub async fn intake(
     let mut by_external_id: HashMap<&str, usize> = HashMap::new();
     let mut by_phone: HashMap<&str, usize> = HashMap::new();
     let mut pending = Vec::with_capacity(leads.len());
-    let mut new: Vec<(NewLead, LeadPlacement)> = Vec::new();
+    let mut new: Vec<NewLead> = Vec::new();
     for (i, lead) in leads.iter().enumerate() {
         let external_id = lead.contact.external_id.as_deref();
         if let Some(earlier) = external_id.and_then(|x| by_external_id.get(x)) {
@@ -99,19 +99,20 @@ pub async fn intake(
             }));
             continue;
         }
-        let placement = lead_placement(store, lead, campaign, state_rules, now).await?;
         pending.push(Pending::New(new.len()));
-        new.push((lead.clone(), placement));
+        new.push(lead.clone());
     }
     for chunk in new.chunks(INTAKE_BATCH) {
-        store.insert_leads(campaign.id, chunk, now).await?;
+        let placements = lead_placements(store, chunk, campaign, state_rules, now).await?;
+        let rows: Vec<(NewLead, LeadPlacement)> = chunk.iter().cloned().zip(placements).collect();
+        store.insert_leads(campaign.id, &rows, now).await?;
     }
     let mut results: Vec<IntakeResult> = Vec::with_capacity(leads.len());
     for p in pending {
         let result = match p {
             Pending::Known(r) => r,
             Pending::New(n) => {
-                let lead = &new[n].0;
+                let lead = &new[n];
                 // Inserted now, or (a racing request) just before: either way it is there.
                 let stored = stored_lead(store, campaign, lead).await?.ok_or_else(|| {
                     outdial_store::StoreError::Corrupt(format!(

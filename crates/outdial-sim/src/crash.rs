@@ -27,7 +27,7 @@ use outdial_store::{
     InsertReport, Job, JobId, JobState, KillScope, KillSwitch, Lead, LeadPlacement, NewAlert,
     NewJob, Placement, RawEvent, StatusCounts, Store, StoreError, StoreResult,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 mod provider;
@@ -462,6 +462,17 @@ impl Leads for CrashStore {
             self.inner.phone_attempt_times(phone, since)
         )
     }
+    async fn phone_attempt_times_many(
+        &self,
+        phones: &[E164],
+        since: DateTime<Utc>,
+    ) -> StoreResult<HashMap<E164, Vec<DateTime<Utc>>>> {
+        guard!(
+            self,
+            "phone_attempt_times_many",
+            self.inner.phone_attempt_times_many(phones, since)
+        )
+    }
     async fn backfill_lead(
         &self,
         campaign_id: CampaignId,
@@ -707,6 +718,17 @@ impl DncLists for CrashStore {
         campaign: Option<CampaignId>,
     ) -> StoreResult<Vec<DncEntry>> {
         guard!(self, "dnc_check", self.inner.dnc_check(phone, campaign))
+    }
+    async fn dnc_check_many(
+        &self,
+        phones: &[E164],
+        campaign: Option<CampaignId>,
+    ) -> StoreResult<HashMap<E164, Vec<DncEntry>>> {
+        guard!(
+            self,
+            "dnc_check_many",
+            self.inner.dnc_check_many(phones, campaign)
+        )
     }
     async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>> {
         guard!(self, "dnc_count", self.inner.dnc_count())

@@ -145,6 +145,35 @@ impl DncLists for PgStore {
         .collect()
     }
 
+    async fn dnc_check_many(
+        &self,
+        phones: &[E164],
+        campaign: Option<CampaignId>,
+    ) -> StoreResult<HashMap<E164, Vec<DncEntry>>> {
+        let mut found: HashMap<E164, Vec<DncEntry>> = HashMap::new();
+        if phones.is_empty() {
+            return Ok(found);
+        }
+        // One statement whatever the batch's length (a repeated number matches once);
+        // primary-key probes per (scope, number), ordered as `dnc_check` orders.
+        let asked: Vec<&str> = phones.iter().map(E164::as_str).collect();
+        let rows = sqlx::query(
+            "SELECT scope, phone, source, reason, added_at FROM dnc
+             WHERE phone = ANY($1) AND scope IN ('internal', 'national', $2)
+             ORDER BY phone COLLATE \"C\", scope COLLATE \"C\"",
+        )
+        .bind(asked)
+        .bind(campaign.map(|c| DncScope::Campaign(c).as_key()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        for row in &rows {
+            let entry = dnc_from_row(row)?;
+            found.entry(entry.phone.clone()).or_default().push(entry);
+        }
+        Ok(found)
+    }
+
     async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT scope, COUNT(*) FROM dnc GROUP BY scope")

@@ -297,6 +297,38 @@ impl Leads for PgStore {
         .map_err(backend)
     }
 
+    async fn phone_attempt_times_many(
+        &self,
+        phones: &[E164],
+        since: DateTime<Utc>,
+    ) -> StoreResult<HashMap<E164, Vec<DateTime<Utc>>>> {
+        let mut found: HashMap<E164, Vec<DateTime<Utc>>> = HashMap::new();
+        if phones.is_empty() {
+            return Ok(found);
+        }
+        let by_text: HashMap<&str, &E164> = phones.iter().map(|p| (p.as_str(), p)).collect();
+        let asked: Vec<&str> = by_text.keys().copied().collect();
+        // One statement, served by the index attempts_phone_reserved (phone, reserved_at)
+        // as `phone_attempt_times`, one probe per number.
+        let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(&format!(
+            "SELECT phone, reserved_at FROM attempts
+             WHERE phone = ANY($1) AND reserved_at >= $2 AND state NOT IN {NOT_COUNTED}
+             ORDER BY phone, reserved_at"
+        ))
+        .bind(asked)
+        .bind(ts(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        for (phone, at) in rows {
+            let key = by_text.get(phone.as_str()).ok_or_else(|| {
+                StoreError::Corrupt(format!("attempt number '{phone}' was not asked for"))
+            })?;
+            found.entry((*key).clone()).or_default().push(at);
+        }
+        Ok(found)
+    }
+
     async fn backfill_lead(
         &self,
         campaign_id: CampaignId,

@@ -127,6 +127,41 @@ impl DncLists for SqliteStore {
         .collect()
     }
 
+    async fn dnc_check_many(
+        &self,
+        phones: &[E164],
+        campaign: Option<CampaignId>,
+    ) -> StoreResult<HashMap<E164, Vec<DncEntry>>> {
+        let mut found: HashMap<E164, Vec<DncEntry>> = HashMap::new();
+        let campaign_key = campaign.map(|c| DncScope::Campaign(c).as_key());
+        let mut seen: HashSet<&str> = HashSet::with_capacity(phones.len());
+        for chunk in phones.chunks(PHONES_PER_LOOKUP) {
+            // A number repeated in an earlier chunk has its answer already.
+            let asked: Vec<&E164> = chunk.iter().filter(|p| seen.insert(p.as_str())).collect();
+            if asked.is_empty() {
+                continue;
+            }
+            // The numbers as one JSON array: one statement text (prepared once) whatever
+            // the chunk's length; primary-key probes per (scope, number), as `dnc_check`.
+            let rows = sqlx::query(
+                "SELECT scope, phone, source, reason, added_at FROM dnc
+                 WHERE scope IN ('internal', 'national', ?)
+                   AND phone IN (SELECT value FROM json_each(?))
+                 ORDER BY phone, scope",
+            )
+            .bind(campaign_key.as_deref())
+            .bind(phones_json(asked.iter().copied()))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            for row in &rows {
+                let entry = dnc_from_row(row)?;
+                found.entry(entry.phone.clone()).or_default().push(entry);
+            }
+        }
+        Ok(found)
+    }
+
     async fn dnc_count(&self) -> StoreResult<BTreeMap<String, u64>> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT scope, COUNT(*) FROM dnc GROUP BY scope")

@@ -10,23 +10,29 @@ impl Leads for SqliteStore {
         leads: &[(NewLead, LeadPlacement)],
         now: DateTime<Utc>,
     ) -> StoreResult<InsertReport> {
+        if leads.is_empty() {
+            return Ok(InsertReport::default());
+        }
         // Multi-row statements keep the transaction short (the write lock is held while it
         // runs, and a webhook in `serve` may be waiting for it).
         let mut tx = WriteTx::begin(&self.pool).await?;
+        // The write lock is ours: the leads this transaction inserts are exactly those with
+        // an id above the largest before it (ids are rowids, never reused below the maximum).
+        let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM leads")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let now_text = ts(now);
         let mut report = InsertReport::default();
         for chunk in leads.chunks(LEAD_ROWS_PER_INSERT) {
-            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-            let sql = format!(
-                "INSERT INTO leads (campaign_id, phone, contact, status, next_attempt_at, status_reason, created_at, updated_at)
-                 VALUES {values} ON CONFLICT (campaign_id, phone) DO NOTHING RETURNING id, status"
-            );
-            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+            let sql = lead_insert_sql(chunk.len());
+            let mut q = sqlx::query(&sql);
             for (lead, placement) in chunk {
                 let contact = serde_json::to_string(&lead.contact)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let (status, next, reason) = match placement {
                     LeadPlacement::Active(at) => ("active", Some(ts(*at)), None),
-                    LeadPlacement::Paused(reason) => ("paused", None, Some(reason.clone())),
+                    LeadPlacement::Paused(reason) => ("paused", None, Some(reason.as_str())),
                 };
                 q = q
                     .bind(campaign_id.0)
@@ -35,28 +41,27 @@ impl Leads for SqliteStore {
                     .bind(status)
                     .bind(next)
                     .bind(reason)
-                    .bind(ts(now))
-                    .bind(ts(now));
+                    .bind(now_text.as_str())
+                    .bind(now_text.as_str());
             }
-            let mut created = q.fetch_all(&mut *tx).await.map_err(backend)?;
-            report.inserted += created.len() as u64;
-            report.duplicates += (chunk.len() - created.len()) as u64;
-            if created.is_empty() {
-                continue;
-            }
+            // Rows are not returned one by one (each would cross to the connection's thread
+            // and back): the skipped duplicates are the rows not affected.
+            let created = q.execute(&mut *tx).await.map_err(backend)?.rows_affected();
+            report.inserted += created;
+            report.duplicates += chunk.len() as u64 - created;
+        }
+        if report.inserted > 0 {
             // One `lead.created` event per inserted lead, in id order.
-            created.sort_unstable();
-            let values =
-                vec!["(?, ?, NULL, 'lead.created', 'import', NULL, ?)"; created.len()].join(", ");
-            let sql = format!(
+            sqlx::query(
                 "INSERT INTO events (at, lead_id, attempt_id, kind, source, dedupe_key, detail)
-                 VALUES {values}"
-            );
-            let mut q = sqlx::query(&sql);
-            for (id, status) in &created {
-                q = q.bind(ts(now)).bind(id).bind(status);
-            }
-            q.execute(&mut *tx).await.map_err(backend)?;
+                 SELECT ?, id, NULL, 'lead.created', 'import', NULL, status FROM leads
+                 WHERE id > ? ORDER BY id",
+            )
+            .bind(now_text.as_str())
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         }
         tx.commit().await?;
         Ok(report)
@@ -279,6 +284,46 @@ impl Leads for SqliteStore {
         .await
         .map_err(backend)?;
         rows.iter().map(|s| parse_ts(s)).collect()
+    }
+
+    async fn phone_attempt_times_many(
+        &self,
+        phones: &[E164],
+        since: DateTime<Utc>,
+    ) -> StoreResult<HashMap<E164, Vec<DateTime<Utc>>>> {
+        let by_text: HashMap<&str, &E164> = phones.iter().map(|p| (p.as_str(), p)).collect();
+        let mut found: HashMap<E164, Vec<DateTime<Utc>>> = HashMap::new();
+        let mut seen: HashSet<&str> = HashSet::with_capacity(by_text.len());
+        for chunk in phones.chunks(PHONES_PER_LOOKUP) {
+            // A number repeated in an earlier chunk has its answer already.
+            let asked: Vec<&E164> = chunk.iter().filter(|p| seen.insert(p.as_str())).collect();
+            if asked.is_empty() {
+                continue;
+            }
+            // Served by the index attempts_phone_reserved (phone, reserved_at), as
+            // `phone_attempt_times`, one probe per number.
+            let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+                "SELECT phone, reserved_at FROM attempts
+                 WHERE phone IN (SELECT value FROM json_each(?)) AND reserved_at >= ?
+                   AND state NOT IN {NOT_COUNTED}
+                 ORDER BY phone, reserved_at"
+            ))
+            .bind(phones_json(asked.iter().copied()))
+            .bind(ts(since))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+            for (phone, at) in rows {
+                let key = by_text.get(phone.as_str()).ok_or_else(|| {
+                    StoreError::Corrupt(format!("attempt number '{phone}' was not asked for"))
+                })?;
+                found
+                    .entry((*key).clone())
+                    .or_default()
+                    .push(parse_ts(&at)?);
+            }
+        }
+        Ok(found)
     }
 
     async fn backfill_lead(

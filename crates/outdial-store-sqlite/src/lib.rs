@@ -43,7 +43,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -71,11 +71,54 @@ use rows::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Lead rows per multi-row `INSERT` (8 bound values each).
-const LEAD_ROWS_PER_INSERT: usize = 200;
+/// Lead rows per multi-row `INSERT` (8 bound values each; SQLite allows 32,766 per
+/// statement).
+const LEAD_ROWS_PER_INSERT: usize = 1000;
+
+/// The multi-row lead `INSERT` for `rows` rows: per row the campaign id, phone, contact,
+/// status, next attempt time, status reason, and the time twice (parameters are not
+/// numbered: binding numbered ones takes time quadratic in their count). The statement of a
+/// full chunk is built once.
+fn lead_insert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
+    fn build(rows: usize) -> String {
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
+        format!(
+            "INSERT INTO leads (campaign_id, phone, contact, status, next_attempt_at, \
+             status_reason, created_at, updated_at) VALUES {values} \
+             ON CONFLICT (campaign_id, phone) DO NOTHING"
+        )
+    }
+    static FULL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| build(LEAD_ROWS_PER_INSERT));
+    if rows == LEAD_ROWS_PER_INSERT {
+        std::borrow::Cow::Borrowed(FULL.as_str())
+    } else {
+        std::borrow::Cow::Owned(build(rows))
+    }
+}
 
 /// DNC rows per multi-row `INSERT` (5 bound values each; SQLite allows 32,766 per statement).
 const DNC_ROWS_PER_INSERT: usize = 500;
+
+/// Numbers per batched look-up statement (`dnc_check_many`, `phone_attempt_times_many`),
+/// passed as one JSON array (`json_each`), so no bound-variable limit applies.
+const PHONES_PER_LOOKUP: usize = 5000;
+
+/// The numbers as a JSON array of strings, for `json_each(?)`.
+fn phones_json<'a>(phones: impl IntoIterator<Item = &'a E164>) -> String {
+    let mut out = String::from("[");
+    for (i, p) in phones.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // E.164 text is `+` and digits: nothing to escape.
+        out.push('"');
+        out.push_str(p.as_str());
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
 
 /// How to open the database file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use outdial_core::{CampaignId, E164};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Which Do-Not-Call list an entry belongs to.
 ///
@@ -123,6 +123,20 @@ pub trait DncLists: Send + Sync {
         phone: &E164,
         campaign: Option<CampaignId>,
     ) -> StoreResult<Vec<DncEntry>>;
+
+    /// [`DncLists::dnc_check`] for many numbers at once (an import's batch), in one or a few
+    /// statements: each number of `phones` that a list blocks for `campaign` maps to its
+    /// entries, exactly the entries `dnc_check(phone, campaign)` returns and in its order
+    /// (by scope key). A number that may be called is absent, so `get(phone)` is `None`
+    /// exactly when `dnc_check` would return an empty list. `phones` may be empty (an empty
+    /// map), may repeat a number, and may be of any length (a backend splits it as it
+    /// needs; callers pass a batch of a few thousand). Errors: [`StoreError::Unavailable`],
+    /// [`StoreError::Corrupt`].
+    async fn dnc_check_many(
+        &self,
+        phones: &[E164],
+        campaign: Option<CampaignId>,
+    ) -> StoreResult<HashMap<E164, Vec<DncEntry>>>;
 
     /// Numbers listed, by scope key ([`DncScope::as_key`]); scopes with no entry are absent.
     /// Errors: [`StoreError::Unavailable`].

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use outdial_core::{CampaignId, Disposition, LeadContact, LeadId, LeadStatus, NewLead, E164};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// A lead as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -99,7 +100,7 @@ pub trait Leads: Send + Sync {
     /// Inserts leads into a campaign in one transaction, skipping numbers the campaign
     /// already has. The SQLite backend holds the database's write lock for the whole call,
     /// and other writers (`serve`'s webhooks, in another process) wait for it: import large
-    /// files in batches (`outdial import` passes 1,000 rows, tens of milliseconds).
+    /// files in batches (`outdial import` passes 10,000 rows, a few hundred milliseconds).
     async fn insert_leads(
         &self,
         campaign_id: CampaignId,
@@ -168,6 +169,21 @@ pub trait Leads: Send + Sync {
         phone: &E164,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>>;
+
+    /// [`Leads::phone_attempt_times`] for many numbers at once (an import's batch), in one
+    /// or a few statements: each number of `phones` with at least one attempt reserved at or
+    /// after `since` (UTC, inclusive) that counts against caps maps to those reservation
+    /// instants (UTC, microsecond precision as stored), earliest first: exactly what
+    /// `phone_attempt_times(phone, since)` returns. A number without such an attempt is
+    /// absent, so `get(phone)` is `None` exactly when `phone_attempt_times` would return an
+    /// empty list. `phones` may be empty (an empty map), may repeat a number, and may be of
+    /// any length (a backend splits it as it needs). Errors: [`StoreError::Unavailable`],
+    /// [`StoreError::Corrupt`].
+    async fn phone_attempt_times_many(
+        &self,
+        phones: &[E164],
+        since: DateTime<Utc>,
+    ) -> StoreResult<HashMap<E164, Vec<DateTime<Utc>>>>;
 
     /// Adds a lead with the calls another system already made to its number (issue 11,
     /// `outdial backfill`), in one transaction: the lead as `decision` says (active with its

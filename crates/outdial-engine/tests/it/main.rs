@@ -463,6 +463,7 @@ mod account_limits;
 mod blocked;
 mod conclusion_race;
 mod dispatch;
+mod enqueue;
 mod hardening;
 mod safety;
 mod step;

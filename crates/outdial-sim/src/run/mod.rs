@@ -259,10 +259,10 @@ impl World {
         );
         let mut batch = Vec::new();
         let mut wh = BTreeMap::new();
-        for lead in &sc.leads {
-            let placement =
-                outdial_engine::enqueue::lead_placement(&*raw, lead, &campaign, &rules, now)
-                    .await?;
+        let placements =
+            outdial_engine::enqueue::lead_placements(&*raw, &sc.leads, &campaign, &rules, now)
+                .await?;
+        for (lead, placement) in sc.leads.iter().zip(placements) {
             let w = whereabouts(
                 &lead.phone,
                 lead.contact.time_zone,

@@ -172,3 +172,79 @@ pub async fn dnc_remove_takes_one_list_entry(store: Arc<dyn Store>) {
         1
     );
 }
+
+/// Conformance case `dnc_check_many_answers_as_dnc_check`: the batch look-up gives each
+/// number exactly what [`DncLists::dnc_check`] gives it (entries and order), for every
+/// campaign scope, with repeated numbers and a batch long enough to be split.
+pub async fn dnc_check_many_answers_as_dnc_check(store: Arc<dyn Store>) {
+    let a = store.create_campaign("a", &settings(), t0()).await.unwrap();
+    let b = store.create_campaign("b", &settings(), t0()).await.unwrap();
+    let later = t0() + Duration::microseconds(7);
+    store
+        .dnc_add(
+            &[
+                dnc("+12125550101", DncScope::Internal, "operator"),
+                dnc("+12125550102", DncScope::Campaign(a.id), "disposition"),
+                dnc("+12125550103", DncScope::National, "import:n.txt"),
+                DncEntry {
+                    reason: Some("asked twice".into()),
+                    added_at: later,
+                    ..dnc("+12125550104", DncScope::Campaign(b.id), "operator")
+                },
+                dnc("+12125550104", DncScope::National, "import:n.txt"),
+                dnc("+12125550104", DncScope::Internal, "operator"),
+                dnc("+12125550104", DncScope::Campaign(a.id), "operator"),
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    let mixed: Vec<E164> = [
+        "+12125550104",
+        "+12125550105",
+        "+12125550101",
+        "+12125550102",
+        "+12125550103",
+        "+12125550101",
+        "+12125550106",
+    ]
+    .iter()
+    .map(|p| phone(p))
+    .collect();
+    // Unlisted numbers around the mixed ones, the first of them repeated past the middle:
+    // longer than any backend's single statement (a few thousand numbers).
+    let mut long: Vec<E164> = (0..6000)
+        .map(|i| phone(&format!("+1212200{i:04}")))
+        .collect();
+    long.splice(10..10, mixed.iter().cloned());
+    long.splice(5500..5500, mixed.iter().cloned());
+    for c in [Some(a.id), Some(b.id), None] {
+        for asked in [&mixed, &long] {
+            let many = store.dnc_check_many(asked, c).await.unwrap();
+            for p in &mixed {
+                let single = store.dnc_check(p, c).await.unwrap();
+                assert_eq!(
+                    many.get(p).cloned().unwrap_or_default(),
+                    single,
+                    "dnc_check_many({p}, {c:?}) differs from dnc_check"
+                );
+                assert!(
+                    many.get(p).is_none_or(|e| !e.is_empty()),
+                    "a number no list blocks is present with no entry"
+                );
+            }
+            let distinct: BTreeSet<&E164> = mixed.iter().collect();
+            let listed = distinct.iter().filter(|p| many.contains_key(**p)).count();
+            assert_eq!(
+                many.len(),
+                listed,
+                "dnc_check_many answered numbers not listed"
+            );
+        }
+    }
+    assert!(store
+        .dnc_check_many(&[], Some(a.id))
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -302,3 +302,93 @@ pub async fn operator_pause_resume_remove_are_guarded(store: Arc<dyn Store>) {
     );
     let _ = a;
 }
+
+/// Conformance case `phone_attempt_times_many_answers_as_phone_attempt_times`: the batch
+/// look-up gives each number exactly what [`Leads::phone_attempt_times`] gives it, for
+/// several `since`, with repeated numbers and a batch long enough to be split.
+pub async fn phone_attempt_times_many_answers_as_phone_attempt_times(store: Arc<dyn Store>) {
+    let (p, q, r) = ("+12125550101", "+12125550102", "+12125550103");
+    let a = seed(&*store, "a", &[p, q, r]).await;
+    let b = seed(&*store, "b", &[p]).await;
+    let c = seed(&*store, "c", &[p]).await;
+    let h = |n: i64| t0() + Duration::hours(n);
+    // p: b at +1h ended busy (counted), c at +2h rejected (not counted), a at t0 unknown
+    // (counted); q: a at +1h ended busy (counted); r: never called.
+    let at = store.reserve_attempt(b[0].id, h(1)).await.unwrap().unwrap();
+    store
+        .apply_call_event(
+            Some(at.id),
+            &ev("CA1", CallStatus::Busy, 0),
+            &raw("b"),
+            h(1),
+        )
+        .await
+        .unwrap();
+    let at = store.reserve_attempt(c[0].id, h(2)).await.unwrap().unwrap();
+    assert!(store
+        .mark_rejected(at.id, "21211", "bad", h(2))
+        .await
+        .unwrap());
+    let at = store.reserve_attempt(a[0].id, t0()).await.unwrap().unwrap();
+    assert!(store.mark_unknown(at.id, "timeout", t0()).await.unwrap());
+    let at = store.reserve_attempt(a[1].id, h(1)).await.unwrap().unwrap();
+    store
+        .apply_call_event(
+            Some(at.id),
+            &ev("CA2", CallStatus::Busy, 0),
+            &raw("q"),
+            h(1),
+        )
+        .await
+        .unwrap();
+
+    let mixed: Vec<E164> = [q, "+12125550104", p, r, p]
+        .iter()
+        .map(|x| phone(x))
+        .collect();
+    // Numbers never called around the mixed ones, repeated past the middle: longer than
+    // any backend's single statement (a few thousand numbers).
+    let mut long: Vec<E164> = (0..6000)
+        .map(|i| phone(&format!("+1212200{i:04}")))
+        .collect();
+    long.splice(10..10, mixed.iter().cloned());
+    long.splice(5500..5500, mixed.iter().cloned());
+    let sinces = [
+        t0() - Duration::days(1),
+        t0(),
+        t0() + Duration::microseconds(1),
+        h(1),
+        h(3),
+    ];
+    for since in sinces {
+        for asked in [&mixed, &long] {
+            let many = store.phone_attempt_times_many(asked, since).await.unwrap();
+            for x in &mixed {
+                let single = store.phone_attempt_times(x, since).await.unwrap();
+                assert_eq!(
+                    many.get(x).cloned().unwrap_or_default(),
+                    single,
+                    "phone_attempt_times_many({x}, {since}) differs from phone_attempt_times"
+                );
+                assert!(
+                    many.get(x).is_none_or(|t| !t.is_empty()),
+                    "a number without attempts is present with no time"
+                );
+            }
+            let distinct: BTreeSet<&E164> = mixed.iter().collect();
+            let called = distinct.iter().filter(|x| many.contains_key(**x)).count();
+            assert_eq!(many.len(), called, "answered numbers never called");
+        }
+    }
+    let many = store
+        .phone_attempt_times_many(&mixed, t0() - Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(many[&phone(p)], vec![t0(), h(1)], "p's counted attempts");
+    assert_eq!(many[&phone(q)], vec![h(1)]);
+    assert!(store
+        .phone_attempt_times_many(&[], t0())
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -51,7 +51,13 @@ fn import(db: &Path, file: &Path) -> (Output, String, String) {
 /// `count` distinct valid rows `NUMBER,Name`.
 fn good_rows(f: &mut impl Write, count: usize) {
     for i in 0..count {
-        writeln!(f, "212{:03}{:04},Name{i}", 200 + i % 700, i).unwrap();
+        // Past 9,999 the line number would take five digits: exchanges 900 on.
+        let (exchange, line) = if i < 10_000 {
+            (200 + i % 700, i)
+        } else {
+            (900 + i / 10_000, i % 10_000)
+        };
+        writeln!(f, "212{exchange:03}{line:04},Name{i}").unwrap();
     }
 }
 
@@ -176,9 +182,10 @@ async fn a_store_failure_mid_import_says_how_many_leads_were_committed() {
     let csv = dir.path().join("leads.csv");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
     writeln!(f, "phone,first_name").unwrap();
-    good_rows(&mut f, 2_500);
-    drop(f);
     let batch = outdial::import::BATCH as u64;
+    let total = 2 * batch + batch / 2;
+    good_rows(&mut f, total as usize);
+    drop(f);
 
     // A store whose third batch fails (and everything after it): two batches commit.
     let clock = Arc::new(SimClock::new(now));
@@ -231,6 +238,6 @@ async fn a_store_failure_mid_import_says_how_many_leads_were_committed() {
         .unwrap();
     assert_eq!(
         (out.inserted, out.duplicates),
-        (2_500 - 2 * batch, 2 * batch)
+        (total - 2 * batch, 2 * batch)
     );
 }
