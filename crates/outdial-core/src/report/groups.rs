@@ -269,6 +269,9 @@ pub struct DialBucket {
     pub human: u64,
 }
 
+/// What a bucket's first zone depends on: campaign, number, the lead's own zone and state.
+type ZoneKey<'a> = (CampaignId, &'a str, Option<Tz>, Option<&'a str>);
+
 /// The best-time heat map from 15-minute buckets (the cells of [`best_time`]): each bucket's
 /// start read in its leads' first zone gives the local weekday and hour of every dial in it.
 pub fn best_time_of(
@@ -277,7 +280,7 @@ pub fn best_time_of(
     buckets: &[DialBucket],
 ) -> BestTime {
     let mut cells: BTreeMap<(u32, u32), (u64, u64)> = BTreeMap::new();
-    let mut zones: HashMap<(CampaignId, &str, Option<Tz>, Option<&str>), Tz> = HashMap::new();
+    let mut zones: HashMap<ZoneKey<'_>, Tz> = HashMap::new();
     for b in buckets {
         let tz = *zones
             .entry((
