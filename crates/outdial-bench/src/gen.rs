@@ -9,36 +9,8 @@
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-/// Area codes and their state.
-const AREAS: [(&str, &str); 20] = [
-    ("212", "NY"),
-    ("305", "FL"),
-    ("312", "IL"),
-    ("415", "CA"),
-    ("602", "AZ"),
-    ("808", "HI"),
-    ("907", "AK"),
-    ("214", "TX"),
-    ("617", "MA"),
-    ("702", "NV"),
-    ("206", "WA"),
-    ("303", "CO"),
-    ("404", "GA"),
-    ("503", "OR"),
-    ("615", "TN"),
-    ("612", "MN"),
-    ("313", "MI"),
-    ("215", "PA"),
-    ("801", "UT"),
-    ("504", "LA"),
-];
-
-const FIRST: [&str; 8] = [
-    "James", "Maria", "Robert", "Linda", "Wei", "Aisha", "Carlos", "Emily",
-];
-const LAST: [&str; 8] = [
-    "Smith", "Garcia", "Chen", "Johnson", "Okafor", "Kim", "Novak", "Brown",
-];
+// The synthetic list's tables: area codes with their state, first and last names.
+use outdial_import::synthetic::{AREAS, FIRST, LAST};
 
 /// The layout of a generated file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

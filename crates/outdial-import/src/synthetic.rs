@@ -11,7 +11,7 @@ use std::io::{self, Read};
 use crate::format::Format;
 
 /// Area codes the generated numbers use, with the state filled in for each.
-const AREAS: [(&str, &str); 20] = [
+pub const AREAS: [(&str, &str); 20] = [
     ("212", "NY"),
     ("305", "FL"),
     ("312", "IL"),
@@ -34,10 +34,12 @@ const AREAS: [(&str, &str); 20] = [
     ("504", "LA"),
 ];
 
-const FIRST: [&str; 8] = [
+/// First names the generated rows cycle through.
+pub const FIRST: [&str; 8] = [
     "James", "Maria", "Robert", "Linda", "Wei", "Aisha", "Carlos", "Emily",
 ];
-const LAST: [&str; 8] = [
+/// Last names the generated rows cycle through.
+pub const LAST: [&str; 8] = [
     "Smith", "Garcia", "Johnson", "Nguyen", "Brown", "Okafor", "Miller", "Davis",
 ];
 
