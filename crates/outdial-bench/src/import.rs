@@ -99,6 +99,35 @@ pub fn drop_pg_database(admin: &str, name: &str) -> anyhow::Result<()> {
     )
 }
 
+/// Drops every database named `outdial_bench_*` on `admin`'s server: the ones each workload
+/// made (a 10M-attempt reports database holds several GB). Run at the end of every run, and
+/// after a failed one, so the harness never leaves the machine's disk fuller than it found it.
+///
+/// Returns the names dropped; errors when psql cannot list or drop them.
+pub fn drop_bench_databases(admin: &str) -> anyhow::Result<Vec<String>> {
+    let listed = run_ok(Command::new("psql").args([
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+        "-v",
+        "ON_ERROR_STOP=1",
+        admin,
+        "-c",
+        r"SELECT datname FROM pg_database WHERE datname LIKE 'outdial\_bench\_%'",
+    ]))?;
+    let names: Vec<String> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for name in &names {
+        drop_pg_database(admin, name)?;
+    }
+    Ok(names)
+}
+
 /// `COPY` of `file` into a fresh table with a unique phone index: wall seconds.
 fn pg_floor(admin: &str, file: &Path, layout: Layout) -> anyhow::Result<f64> {
     let url = fresh_pg_database(admin, "outdial_bench_floor")?;

@@ -153,26 +153,17 @@ async fn main() -> anyhow::Result<()> {
             WORKLOADS.join(", ")
         );
     }
-    let wanted = |w: &str| args.only.is_empty() || args.only.iter().any(|o| o == w);
-    let mut sections = Vec::new();
-    if wanted("import") {
-        sections.push(import::run(&bench).await?);
+    let sections = workloads(&bench, &args).await;
+    // The workloads' PostgreSQL databases go whatever happened: CI runs later on this
+    // machine's disk, and a 10M-attempt database is several GB.
+    if let Some(admin) = &bench.postgres_url {
+        match import::drop_bench_databases(admin) {
+            Ok(names) if !names.is_empty() => eprintln!("dropped {}", names.join(", ")),
+            Ok(_) => {}
+            Err(e) => eprintln!("could not drop the benchmark databases: {e:#}"),
+        }
     }
-    if wanted("dispatch") {
-        sections.push(dispatch::run(&bench).await?);
-    }
-    if wanted("due") {
-        sections.push(due::run(&bench).await?);
-    }
-    if wanted("sim") {
-        sections.push(sim::run(&bench).await?);
-    }
-    if wanted("webhooks") {
-        sections.push(webhooks::run(&bench).await?);
-    }
-    if wanted("reports") {
-        sections.push(reports::run(&bench).await?);
-    }
+    let sections = sections?;
     let mut md = report::markdown(&bench, &args, &sections);
     if let Some(extra) = &args.append {
         md.push_str(
@@ -186,4 +177,29 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// Runs the workloads `args.only` names (all when empty), in a fixed order.
+async fn workloads(bench: &Bench, args: &Args) -> anyhow::Result<Vec<Section>> {
+    let wanted = |w: &str| args.only.is_empty() || args.only.iter().any(|o| o == w);
+    let mut sections = Vec::new();
+    if wanted("import") {
+        sections.push(import::run(bench).await?);
+    }
+    if wanted("dispatch") {
+        sections.push(dispatch::run(bench).await?);
+    }
+    if wanted("due") {
+        sections.push(due::run(bench).await?);
+    }
+    if wanted("sim") {
+        sections.push(sim::run(bench).await?);
+    }
+    if wanted("webhooks") {
+        sections.push(webhooks::run(bench).await?);
+    }
+    if wanted("reports") {
+        sections.push(reports::run(bench).await?);
+    }
+    Ok(sections)
 }
