@@ -69,6 +69,10 @@ pub struct Args {
     /// full).
     #[arg(long, value_delimiter = ',')]
     pub import_rows: Vec<u64>,
+    /// Report sizes in attempts (default: 20,000 for smoke; 1,000,000 and 10,000,000 for
+    /// full); the tick's latency is measured at the last.
+    #[arg(long, value_delimiter = ',')]
+    pub report_attempts: Vec<u64>,
     /// Folder for generated files and databases (default: a temporary folder, removed at
     /// the end).
     #[arg(long)]
@@ -89,6 +93,8 @@ pub struct Bench {
     pub dir: PathBuf,
     /// Import sizes asked for on the command line (empty: the size's defaults).
     pub import_rows: Vec<u64>,
+    /// Report sizes asked for on the command line (empty: the size's defaults).
+    pub report_attempts: Vec<u64>,
 }
 
 impl Bench {
@@ -145,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
         postgres_url: args.postgres_url.clone(),
         dir,
         import_rows: args.import_rows.clone(),
+        report_attempts: args.report_attempts.clone(),
     };
     for w in &args.only {
         anyhow::ensure!(

@@ -436,7 +436,11 @@ fn p99(v: &[f64]) -> f64 {
 pub async fn run(bench: &Bench) -> anyhow::Result<Section> {
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
-    let sizes: Vec<u64> = bench.pick(vec![20_000], vec![1_000_000, 10_000_000]);
+    let sizes: Vec<u64> = if bench.report_attempts.is_empty() {
+        bench.pick(vec![20_000], vec![1_000_000, 10_000_000])
+    } else {
+        bench.report_attempts.clone()
+    };
     for &n in &sizes {
         let path = bench.dir.join("reports.db");
         let t = Instant::now();

@@ -415,7 +415,7 @@ impl Attempts for SqliteStore {
 }
 
 /// Applies one provider event inside the open transaction `tx` (the body of
-/// [`Attempts::apply_call_event`], run by the group-commit writer in a savepoint of its
+/// [`Attempts::apply_call_event`], run by the group-commit writer for each event of its
 /// batch): records the raw event (deduplicated on its key), then advances the attempt
 /// monotonically. Does not commit. Errors: the driver's, mapped by [`backend`];
 /// [`StoreError::Conflict`] when the attempt changed under the transaction.
@@ -503,7 +503,7 @@ pub(crate) fn apply_in_tx<'a>(
                 ended_at = COALESCE(ended_at, ?), duration_s = COALESCE(?, duration_s),
                 answered_by = COALESCE(?, answered_by), sip_response_code = COALESCE(?, sip_response_code),
                 updated_at = ?
-         WHERE id = ? AND state = ?",
+         WHERE id = ? AND state = ? RETURNING *",
     )
     .bind(next.as_str())
     .bind(event.call_id.as_str())
@@ -519,15 +519,17 @@ pub(crate) fn apply_in_tx<'a>(
     .bind(ts(now))
     .bind(att.id.0)
     .bind(att.state.as_str())
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(backend)?;
-        if res.rows_affected() != 1 {
+        // The row as updated comes back with the update (`RETURNING`): no second read.
+        let Some(updated) = res else {
             return Err(StoreError::Conflict(format!(
                 "attempt {} changed under a transaction",
                 att.id
             )));
-        }
+        };
+        let updated = attempt_from_row(&updated)?;
         let mut detail = serde_json::json!({
             "from": att.state.as_str(), "to": next.as_str(), "call_status": event.status.as_str(),
             "sequence": event.sequence,
@@ -549,9 +551,6 @@ pub(crate) fn apply_in_tx<'a>(
             &detail,
         )
         .await?;
-        let updated = fetch_attempt(&mut *tx, att.id)
-            .await?
-            .ok_or_else(|| StoreError::not_found("attempt", att.id))?;
         Ok(EventOutcome::Applied {
             from: att.state,
             attempt: Box::new(updated),

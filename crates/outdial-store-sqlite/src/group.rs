@@ -1,8 +1,13 @@
 //! Group commit of provider events: [`Attempts::apply_call_event`] calls that arrive
-//! together (concurrent webhooks) are applied in one write transaction — each inside its own
-//! savepoint, so that one that fails is rolled back alone — and answered only once that
-//! transaction has committed. One `COMMIT` (one WAL sync under `synchronous=FULL`) then
-//! serves many callbacks, instead of one each.
+//! together (concurrent webhooks) are applied in one write transaction and answered only
+//! once that transaction has committed. One `COMMIT` (one WAL sync under
+//! `synchronous=FULL`) then serves many callbacks, instead of one each.
+//!
+//! A batch is first applied as it comes, event after event, with no savepoints (each
+//! statement is a hand-off to the driver's worker thread, and a savepoint and its release
+//! are two more per event: issue 13's webhook profile). Should one event fail, nothing of
+//! that transaction is kept: it rolls back, and the batch is applied again with each event
+//! inside its own savepoint, so that the one that fails is rolled back alone.
 //!
 //! Nothing is acknowledged before it is durable: every caller waits for the commit of the
 //! batch that holds its event, and when that commit fails every caller of the batch gets
@@ -138,7 +143,55 @@ fn one_event<'a>(
     })
 }
 
+/// How the optimistic pass over a batch ended.
+enum Pass {
+    /// Every event applied and the transaction committed: their outcomes, in order.
+    Committed(Vec<EventOutcome>),
+    /// The transaction could not begin or commit: nothing of the batch was saved.
+    Failed(StoreError),
+    /// An event failed; the transaction was rolled back (nothing saved).
+    EventFailed,
+}
+
+/// Applies the batch's events in one transaction without savepoints.
+async fn optimistic(pool: &SqlitePool, jobs: &[Job]) -> Pass {
+    let mut tx = match WriteTx::begin(pool).await {
+        Ok(tx) => tx,
+        Err(e) => return Pass::Failed(e),
+    };
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        match crate::attempts::apply_in_tx(&mut tx, j.hint, &j.event, &j.raw, j.now).await {
+            Ok(outcome) => outcomes.push(outcome),
+            // Dropping the transaction rolls it back.
+            Err(_) => return Pass::EventFailed,
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => Pass::Committed(outcomes),
+        Err(e) => Pass::Failed(e),
+    }
+}
+
 async fn run_batch(pool: &SqlitePool, jobs: Vec<Job>) {
+    match optimistic(pool, &jobs).await {
+        Pass::Committed(outcomes) => {
+            for (j, outcome) in jobs.into_iter().zip(outcomes) {
+                let _ = j.reply.send(Ok(outcome));
+            }
+        }
+        Pass::Failed(e) => {
+            for j in jobs {
+                let _ = j.reply.send(Err(batch_failed(&e)));
+            }
+        }
+        Pass::EventFailed => one_by_one(pool, jobs).await,
+    }
+}
+
+/// The batch again, each event inside its own savepoint: one that fails is rolled back
+/// alone and its caller gets its error; the others commit together.
+async fn one_by_one(pool: &SqlitePool, jobs: Vec<Job>) {
     let mut tx = match WriteTx::begin(pool).await {
         Ok(tx) => tx,
         Err(e) => {
